@@ -1,0 +1,102 @@
+"""Student training on real CoNLL-2003 sentences and the real MiniLM weights, kept to a few steps:
+a complete run folder that reloads and predicts, resume after an interruption, long sentences
+split into windows, and the same code under torchrun with 2 CPU processes (gloo)."""
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ner_distill import data
+from ner_distill.train import Student, TrainConfig, encode, train, LABELS, resolve_model
+
+TINY = dict(gold_size=48, distilled_size=48, batch_size=8, steps=6, evals=2, dev_size=40, test=False)
+
+
+def test_run_folder_is_complete_and_reloads(tmp_path):
+    out = tmp_path / "run"
+    m = train(TrainConfig(strategy="concat", out=str(out), **TINY), progress=False)
+    for f in ("config.json", "metrics.json", "curve.csv", "versions.json", "model/model.safetensors",
+              "model/tokenizer.json", "model/config.json"):
+        assert (out / f).exists(), f
+    assert not (out / "checkpoint").exists()
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["steps"] == 6 and cfg["n_gold"] == 48 and cfg["n_distilled"] == 48
+    assert set(cfg["gold_ids"]).isdisjoint({s.sent_id for s in data.recorded_llm_labels()})
+    rows = list(csv.DictReader(open(out / "curve.csv")))
+    assert [int(r["step"]) for r in rows] == list(range(1, 7))
+    assert sum(1 for r in rows if r["dev_f1"]) == 2
+    assert 0 <= m["dev"]["f1"] <= 1 and set(m["dev"]["per_type"]) <= set(data.ENTITY_TYPES)
+    assert json.loads((out / "model" / "config.json").read_text())["id2label"]["0"] == "O"
+    # reloads and predicts one valid tag per word
+    st = Student(out)
+    pred = st.predict([["Peter", "Blackburn", "visited", "Bonn", "."], ["EU"]])
+    assert [len(p) for p in pred] == [5, 1] and all(t in LABELS for p in pred for t in p)
+    # a finished run is not trained again
+    assert train(TrainConfig(strategy="concat", out=str(out), **TINY), progress=False) == m
+
+
+def test_interrupted_run_resumes_from_checkpoint(tmp_path):
+    out = tmp_path / "run"
+    cfg = TrainConfig(strategy="sigmoid", out=str(out), save_every=3, **TINY)
+
+    def crash(step):
+        if step == 4: raise KeyboardInterrupt("simulated kill at step 4")
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, progress=False, on_step=crash)
+    assert (out / "checkpoint" / "state.pt").exists() and not (out / "metrics.json").exists()
+    m = train(cfg, progress=False)
+    assert m["resumed_from"] == 3
+    assert [int(r["step"]) for r in csv.DictReader(open(out / "curve.csv"))] == list(range(1, 7))
+
+
+def test_long_sentence_is_split_not_truncated():
+    from transformers import AutoTokenizer
+    tok = AutoTokenizer.from_pretrained(resolve_model("minilm"))
+    words = ["Blackburn"] * 300            # far more sub-tokens than max_length
+    enc, n_split = encode(tok, [words], [["B-PER"] + ["I-PER"] * 299], max_length=64)
+    assert n_split == 1 and len(enc) > 1 and all(len(e.input_ids) <= 64 for e in enc)
+    assert sum(1 for e in enc for l in e.labels if l != -100) == 300
+    st = Student.__new__(Student)
+    from transformers import AutoModelForTokenClassification
+    st.tokenizer, st.model = tok, AutoModelForTokenClassification.from_pretrained(
+        resolve_model("minilm"), num_labels=len(LABELS), id2label=dict(enumerate(LABELS)))
+    assert len(st.predict([words])[0]) == 300
+
+
+def test_distilled_from_an_annotation_run_folder(tmp_path):
+    """A folder with labels.jsonl (what `ner-distill annotate` writes); failed sentences are left out."""
+    dev = data.conll2003("dev")[:20]
+    sents = [s.with_tags(s.tags, status="failed" if i % 5 == 0 else "ok") for i, s in enumerate(dev)]
+    data.write_jsonl(sents, tmp_path / "ann" / "labels.jsonl")
+    from ner_distill.train import load_distilled
+    assert len(load_distilled(str(tmp_path / "ann"))) == 16
+    with pytest.raises(FileNotFoundError, match="labels.jsonl"):
+        load_distilled(str(tmp_path / "nothing"))
+
+
+def test_two_cpu_processes_with_torchrun(tmp_path):
+    script = tmp_path / "ddp.py"
+    script.write_text(
+        "from ner_distill.train import TrainConfig, train\n"
+        f"train(TrainConfig(strategy='power_decay', out={str(tmp_path / 'run')!r}, gold_size=32, distilled_size=32,"
+        " batch_size=8, steps=4, evals=1, dev_size=20, test=False), progress=False)\n")
+    env = dict(os.environ, OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1")
+    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                        str(script)], capture_output=True, text=True, env=env, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    m = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert m["timing"]["processes"] == 2 and m["steps"] == 4
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["processes"] == 2
+
+
+def test_cli_train(tmp_path):
+    from ner_distill.cli import main
+    out = tmp_path / "cli-run"
+    assert main(["train", "--strategy", "gold", "--gold-size", "32", "--distilled", "none", "--steps", "3",
+                 "--batch-size", "8", "--evals", "1", "--dev-size", "20", "--no-test", "--out", str(out)]) == 0
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["strategy"] == "gold" and m["steps"] == 3
