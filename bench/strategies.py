@@ -1,0 +1,126 @@
+"""The study's question on our data: train the MiniLM student with each of the seven mixing
+strategies at equal optimizer steps, over several seeds, and compare test F1.
+
+Gold pool: 1,000 CoNLL-2003 train sentences disjoint from the LLM-labelled ones; distilled pool: the
+5,873 gpt-3.5-labelled sentences; hyper-parameters: TrainConfig's defaults, chosen on dev for `gold`
+(bench/tune_student.py). Each finished run is appended to bench/results/strategies.jsonl, and a rerun
+skips what is there, so the benchmark can be stopped and resumed (also across machines). The section
+of BENCHMARKS.md is rewritten from that file after every run.
+
+    python bench/strategies.py [--seeds 0 1 2] [--strategies ...] [--reference] [--out runs/strategies]
+"""
+import argparse
+import json
+import statistics as st
+import time
+from pathlib import Path
+
+from _common import ROOT, command, machine, write_section
+from ner_distill import mixing
+from ner_distill.train import TrainConfig, train
+
+RESULTS = ROOT / "bench" / "results" / "strategies.jsonl"
+TYPES = ("PER", "ORG", "LOC", "MISC")
+
+
+def load_results():
+    return [json.loads(l) for l in RESULTS.read_text().splitlines() if l.strip()] if RESULTS.exists() else []
+
+
+def record(m, cfg, wall):
+    row = dict(strategy=cfg.strategy, seed=cfg.seed, gold_size=cfg.gold_size, distilled=cfg.distilled,
+               epochs_distilled=cfg.epochs_distilled, epochs_gold=cfg.epochs_gold, lr=cfg.lr, steps=m["steps"],
+               best_step=m["best_step"], dev_f1=m["dev"]["f1"], test_f1=m["test"]["f1"],
+               test_per_type={t: m["test"]["per_type"][t]["f1"] for t in TYPES},
+               train_sentences_per_s=m["timing"]["train_sentences_per_s"], wall_s=round(wall, 1), machine=machine())
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    with open(RESULTS, "a") as f:
+        f.write(json.dumps(row) + "\n")
+
+
+def fmt(xs):
+    xs = [100 * x for x in xs]
+    return f"{st.mean(xs):.1f} ± {st.stdev(xs):.1f}" if len(xs) > 1 else f"{xs[0]:.1f}"
+
+
+def report(cmd):
+    rows = load_results()
+    main = [r for r in rows if r["strategy"] != "reference"]
+    ref = [r for r in rows if r["strategy"] == "reference"]
+    by = {s: [r for r in main if r["strategy"] == s] for s in mixing.STRATEGIES}
+    lines = []
+    for s, rs in by.items():
+        if not rs: continue
+        lines.append(f"| `{s}` | {len(rs)} | {rs[0]['steps']} | **{fmt([r['test_f1'] for r in rs])}** | {fmt([r['dev_f1'] for r in rs])} | "
+                     + " / ".join(f"{100 * st.mean(r['test_per_type'][t] for r in rs):.1f}" for t in TYPES)
+                     + f" | {st.mean(r['train_sentences_per_s'] for r in rs):.1f} |")
+    for r in ref:
+        lines.append(f"| reference: all {r['gold_size'] or 14041} gold, 1 epoch | 1 | {r['steps']} | {100 * r['test_f1']:.1f} | {100 * r['dev_f1']:.1f} | "
+                     + " / ".join(f"{100 * r['test_per_type'][t]:.1f}" for t in TYPES) + f" | {r['train_sentences_per_s']:.1f} |")
+    finding = []
+    dtg = {r["seed"]: r["test_f1"] for r in by["distilled_then_gold"]}
+    for other in ("gold", "concat"):
+        o = {r["seed"]: r["test_f1"] for r in by[other]}
+        seeds = sorted(set(dtg) & set(o))
+        if len(seeds) < 2:
+            finding.append(f"- `distilled_then_gold` vs `{other}`: not enough paired seeds yet ({len(seeds)}).")
+            continue
+        diffs = [100 * (dtg[s] - o[s]) for s in seeds]
+        spread = max(st.stdev([100 * dtg[s] for s in seeds]), st.stdev([100 * o[s] for s in seeds]))
+        beyond = abs(st.mean(diffs)) > spread and (all(d > 0 for d in diffs) or all(d < 0 for d in diffs))
+        finding.append(f"- `distilled_then_gold` minus `{other}`: {st.mean(diffs):+.1f} F1 (per seed: "
+                       + ", ".join(f"{d:+.1f}" for d in diffs) + f"; larger seed std {spread:.1f}): "
+                       + ("beyond the seed-to-seed spread." if beyond else "within the seed-to-seed spread."))
+    wall = sum(r["wall_s"] for r in rows)
+    n_expected = len(mixing.STRATEGIES) * 3
+    write_section("strategies", f"""## Mixing strategies at equal compute (`bench/strategies.py`)
+
+`{cmd}` on {machine()}. Runs finished: {len(main)} of {n_expected} (7 strategies x 3 seeds){' + reference' if ref else ''};
+summed wall time of the runs {wall / 60:.0f} min. Results per run: `bench/results/strategies.jsonl`.
+
+MiniLM-L6 student; gold pool 1,000 CoNLL-2003 train sentences disjoint from the 5,873 gpt-3.5-labelled
+ones (the distilled pool); every strategy runs the same S = ceil((5,873 x e_D + 1,000 x e_O) / 32) optimizer
+steps; lr and warm-up from the dev-set tuning above. Test F1 is seqeval entity-level micro F1 on CoNLL-2003
+test (mean ± standard deviation over seeds); the checkpoint is chosen on dev.
+
+| strategy | seeds | steps | test F1 | dev F1 | test F1 PER / ORG / LOC / MISC | train sentences/s |
+|---|---|---|---|---|---|---|
+{chr(10).join(lines)}
+
+Does Simple Mix (`distilled_then_gold`) beat `gold` and `concat` beyond the seed spread?
+{chr(10).join(finding)}""")
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--strategies", nargs="+", default=list(mixing.STRATEGIES), choices=list(mixing.STRATEGIES))
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--gold-size", type=int, default=1000)
+    p.add_argument("--epochs-distilled", type=float, default=TrainConfig.epochs_distilled)
+    p.add_argument("--epochs-gold", type=float, default=TrainConfig.epochs_gold)
+    p.add_argument("--reference", action="store_true", help="also train on all 14,041 gold sentences (1 epoch)")
+    p.add_argument("--report-only", action="store_true")
+    p.add_argument("--out", default=str(ROOT / "runs" / "strategies"))
+    a = p.parse_args()
+    cmd = command()
+    if not a.report_only:
+        done = {(r["strategy"], r["seed"]) for r in load_results()}
+        jobs = [(s, seed) for seed in a.seeds for s in a.strategies if (s, seed) not in done]
+        if a.reference and ("reference", 0) not in done: jobs.append(("reference", 0))
+        for s, seed in jobs:
+            t0 = time.time()
+            if s == "reference":
+                cfg = TrainConfig(strategy="gold", gold_size=None, distilled="none", epochs_distilled=0, epochs_gold=1,
+                                  seed=seed, out=f"{a.out}/reference-s{seed}")
+            else:
+                cfg = TrainConfig(strategy=s, gold_size=a.gold_size, distilled="recorded", epochs_distilled=a.epochs_distilled,
+                                  epochs_gold=a.epochs_gold, seed=seed, out=f"{a.out}/{s}-s{seed}")
+            m = train(cfg)
+            if s == "reference": cfg.strategy = "reference"
+            record(m, cfg, time.time() - t0)
+            report(cmd)
+    report(cmd)
+
+
+if __name__ == "__main__":
+    main()
