@@ -1,0 +1,186 @@
+"""Annotation engine: parsing and alignment, and fault tests of the OpenAI path through the real
+`openai` client against a misbehaving OpenAI-compatible server on 127.0.0.1 (tests/fake_llm.py)."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from ner_distill import annotate as A
+from ner_distill import data
+
+sys.path.insert(0, str(Path(__file__).parent))
+from fake_llm import FakeLLM  # noqa: E402
+
+KEY = "sk-test-SECRET-0123456789abcdef"
+
+# Hand-written sentences standing for a user's corpus; the marker word picks the server's fault.
+FIXTURE = [
+    "Peter met Anna in Bonn .",
+    "RATE talks in Paris and Berlin .",
+    "BOOM news from Madrid .",
+    "SLOW train to Vienna .",
+    "MALFORMED report on Rome .",
+    "PROSE visit to Oslo .",
+    "GHOST ship near Lisbon .",
+    "UNKNOWNTYPE cat in Dublin .",
+    "DOWN server in Prague .",
+    "Rain in Spain and Spain again .",
+]
+
+
+def fixture_file(tmp_path, sentences=FIXTURE):
+    corpus = data.Corpus([data.Sentence(s.split(), ["O"] * len(s.split()), 0, i, "fixture") for i, s in enumerate(sentences)])
+    return data.write_jsonl(corpus, tmp_path / "input.jsonl")
+
+
+def no_key_anywhere(folder: Path):
+    for p in folder.rglob("*"):
+        if p.is_file():
+            assert KEY.encode() not in p.read_bytes(), f"API key written to {p}"
+
+
+# ---- parsing and alignment ----
+
+def test_parse_prose_fences_synonyms_and_garbage():
+    assert A.parse_answer('{"entities": [{"text": "EU", "type": "Organization"}]}')[0] == [("EU", "ORG")]
+    assert A.parse_answer('Reasoning...\n```json\n{"entities": [{"text": "Bonn", "type": "GPE"}]}\n```')[0] == [("Bonn", "LOC")]
+    assert A.parse_answer('{"PER": ["Peter Blackburn"], "LOC": []}')[0] == [("Peter Blackburn", "PER")]
+    ents, dropped, err = A.parse_answer('[{"text": "x", "type": "ANIMAL"}, {"text": "", "type": "PER"}, 5]')
+    assert ents == [] and dropped == Counter(unknown_type=1, malformed_entity=2) and err is None
+    assert A.parse_answer('{"entities": [ {"text": ')[2] == "no JSON answer found"
+    assert A.parse_answer("")[2] == "empty answer"
+
+
+def test_align_repeats_overlaps_and_ghosts():
+    toks = "Spain beat Spain B in New York , New York .".split()
+    tags, st = A.align(toks, [("Spain", "LOC"), ("New York", "LOC"), ("York", "ORG"), ("Atlantis", "LOC"), ("spain b", "ORG")])
+    # "spain b" (case-insensitive) is longer than the second "Spain" and wins the overlap
+    assert tags == ["B-LOC", "O", "B-ORG", "I-ORG", "O", "B-LOC", "I-LOC", "O", "B-LOC", "I-LOC", "O"]
+    assert st["dropped_not_in_sentence"] == 1 and st["dropped_overlap"] >= 2
+    # listed twice: i-th listing takes the i-th occurrence, each with its own type
+    tags, _ = A.align("Paris and Paris".split(), [("Paris", "LOC"), ("Paris", "PER")])
+    assert tags == ["B-LOC", "O", "B-PER"]
+
+
+def test_few_shot_demos_never_from_the_sentences_to_label():
+    train = data.conll2003("train")
+    target = train[:200]
+    demos = A.pick_demos(train, 5, seed=0, exclude=[s.sent_id for s in target])
+    assert len(demos) == 5 and not {d.sent_id for d in demos} & {s.sent_id for s in target}
+    msgs = A.build_messages(target[0].tokens, "few-shot", demos)
+    assert len(msgs) == 1 + 2 * 5 + 1 and msgs[-1]["content"].endswith(target[0].text)
+    assert "step by step" in A.build_messages(target[0].tokens, "cot")[-1]["content"]
+
+
+def test_recorded_teacher_reproduces_published_f1(tmp_path):
+    r = A.annotate("conll-train", "recorded", out=str(tmp_path), progress=False)
+    assert round(r["quality"]["f1"], 3) == 0.554 and r["quality"]["sentences"] == 5873
+    assert (tmp_path / "quality.json").exists() and (tmp_path / "labels.conll").exists()
+
+
+def test_spacy_teacher_on_conll_test_sample(tmp_path):
+    r = A.annotate("conll-test", "spacy", out=str(tmp_path), limit=200, progress=False)
+    assert 0.4 < r["quality"]["f1"] < 0.8          # en_core_web_sm with mapped types: ~0.6
+    assert r["parse"]["sentences_per_s"] > 0
+
+
+# ---- the OpenAI path against a misbehaving server ----
+
+def test_faults_are_recorded_and_the_run_completes(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    src = fixture_file(tmp_path)
+    out = tmp_path / "run"
+    with FakeLLM() as srv:
+        t0 = time.time()
+        r = A.annotate(str(src), "openai", out=str(out), base_url=srv.base_url, model="fake", prompt="zero-shot",
+                       timeout=1.5, max_retries=2, progress=False)
+        assert time.time() - t0 < 60
+        assert KEY in " ".join(srv.auth)           # the key reached the server...
+    no_key_anywhere(tmp_path)                       # ...and no file we wrote
+    recs = {" ".join(s.tokens): s for s in data.read_jsonl(out / "labels.jsonl", types=None)}
+    assert len(recs) == len(FIXTURE)
+    status = {k.split()[0]: v.meta["status"] for k, v in recs.items()}
+    assert status["RATE"] == status["BOOM"] == status["SLOW"] == "ok"        # retried after 429 / 500 / timeout
+    assert status["DOWN"] == "failed" and "500" in recs["DOWN server in Prague ."].meta["error"]
+    assert status["MALFORMED"] == "malformed"
+    assert recs["PROSE visit to Oslo ."].tags == ["O", "O", "O", "B-LOC", "O"]
+    assert recs["GHOST ship near Lisbon ."].meta["parse"]["dropped_not_in_sentence"] == 1
+    assert recs["UNKNOWNTYPE cat in Dublin ."].meta["parse"]["unknown_type"] == 1
+    assert recs["Rain in Spain and Spain again ."].tags.count("B-LOC") == 2
+    assert srv.requests["RATE talks in Paris and Berlin ."] == 2 and srv.requests["DOWN server in Prague ."] == 3
+    pr = json.loads((out / "parse_report.json").read_text())
+    assert pr["status"] == {"ok": 8, "malformed": 1, "failed": 1}
+    assert pr["malformed_answers"] == 1 and pr["entities"]["dropped_not_in_sentence"] == 1
+
+    # a rerun asks nothing that was answered: only the always-failing sentence goes out again
+    with FakeLLM() as srv2:
+        A.annotate(str(src), "openai", out=str(out), base_url=srv2.base_url, model="fake", prompt="zero-shot",
+                   timeout=1.5, max_retries=0, progress=False)
+        assert dict(srv2.requests) == {"DOWN server in Prague .": 1}
+    no_key_anywhere(tmp_path)
+
+
+def test_server_without_json_mode(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    with FakeLLM(json_mode=False) as srv:
+        r = A.annotate(str(fixture_file(tmp_path, FIXTURE[:1])), "openai", out=str(tmp_path / "run"),
+                       base_url=srv.base_url, model="fake", prompt="zero-shot", max_retries=0, progress=False)
+    assert r["parse"]["status"] == {"ok": 1}
+
+
+def test_dry_run_prices_and_sends_nothing(tmp_path):
+    src = fixture_file(tmp_path)
+    with FakeLLM() as srv:
+        plan = A.annotate(str(src), "openai", out=str(tmp_path / "run"), base_url=srv.base_url, model="gpt-4o",
+                          prompt="zero-shot", dry_run=True, progress=False, api_key=KEY)
+        assert sum(srv.requests.values()) == 0
+    assert plan["requests"] == len(FIXTURE) and plan["est_cost_usd"] > 0 and plan["price_per_1m"] == (2.5, 10.0)
+
+
+def test_max_cost_stops_before_the_budget(tmp_path):
+    src = fixture_file(tmp_path, [f"Visit Bonn number {i} ." for i in range(30)])
+    prices = {"fake": (1000.0, 1000.0)}            # 100 prompt + 20 completion tokens = 0.12 USD a request
+    with FakeLLM() as srv:
+        r = A.annotate(str(src), "openai", out=str(tmp_path / "run"), base_url=srv.base_url, model="fake",
+                       prompt="zero-shot", prices=prices, max_cost=1.0, max_in_flight=2, max_tokens=20,
+                       progress=False, api_key=KEY)
+        sent = sum(srv.requests.values())
+    assert r["parse"]["cost_usd"] <= 1.0 and 0 < sent < 30
+    assert r["parse"]["status"]["skipped_budget"] == 30 - sent
+
+
+def test_kill_9_then_rerun_labels_every_sentence_once(tmp_path):
+    n, inflight = 24, 2
+    src = fixture_file(tmp_path, [f"Trip {i} to Bonn and Paris ." for i in range(n)])
+    out = tmp_path / "run"
+    env = dict(os.environ, OPENAI_API_KEY=KEY, HF_HUB_OFFLINE="1")
+    cmd = [sys.executable, "-m", "ner_distill.cli", "annotate", "--source", str(src), "--teacher", "openai",
+           "--model", "fake", "--prompt", "zero-shot", "--max-in-flight", str(inflight), "--quiet", "--out", str(out)]
+    with FakeLLM(delay=0.4) as srv:
+        p = subprocess.Popen(cmd + ["--base-url", srv.base_url], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.time() + 120
+        while sum(srv.answered.values()) < 8 and time.time() < deadline and p.poll() is None:
+            time.sleep(0.05)
+        p.send_signal(signal.SIGKILL); p.wait()
+        first = Counter(srv.requests)
+    assert 8 <= sum(first.values()) < n and not (out / "labels.jsonl").exists()
+    with FakeLLM() as srv2:
+        r = subprocess.run(cmd + ["--base-url", srv2.base_url], env=env, capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr[-2000:]
+        second = Counter(srv2.requests)
+    labelled = data.read_jsonl(out / "labels.jsonl")
+    assert sorted(s.sent_id for s in labelled) == list(range(n))                # every sentence, exactly once
+    assert all(s.meta["status"] == "ok" and s.tags.count("B-LOC") == 2 for s in labelled)
+    asked_twice = [k for k in second if k in first]
+    assert len(asked_twice) <= inflight                                          # only requests in flight at the kill
+    assert sum(first.values()) + sum(second.values()) <= n + inflight
+    with FakeLLM() as srv3:                                                      # a third run asks nothing
+        subprocess.run(cmd + ["--base-url", srv3.base_url], env=env, capture_output=True, timeout=120, check=True)
+        assert sum(srv3.requests.values()) == 0
+    no_key_anywhere(tmp_path)
