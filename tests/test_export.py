@@ -1,0 +1,118 @@
+"""ONNX export and the air-gapped bundle, end to end: a short real training run on CoNLL-2003 is
+exported with optimum, installed into a fresh venv from the bundle's wheelhouse alone (--no-index),
+run there without network (unshare -n) and without torch, and its output on CoNLL test sentences is
+compared with the exporting process's ONNX output. A bundle with one changed byte is refused."""
+import json
+import shutil
+import subprocess
+import sys
+import threading
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from ner_distill import data, infer
+from ner_distill.export import export_bundle
+from ner_distill.train import TrainConfig, train
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory):
+    work = tmp_path_factory.mktemp("export")
+    train(TrainConfig(strategy="gold", gold_size=128, distilled="none", steps=8, batch_size=16, evals=1,
+                      select_dev_size=50, dev_size=50, test=False, out=str(work / "run")), progress=False)
+    return export_bundle(work / "run", work / "export", "tiny", limit=60)
+
+
+def test_bundle_contents_and_manifest(bundle):
+    man = json.loads((bundle / "manifest.json").read_text())
+    for f in ("model.onnx", "model_int8.onnx", "tokenizer.json", "labels.json", "ner_distill_infer.py",
+              "requirements.txt", "install.sh", "ner-distill-infer", "README.md"):
+        assert f in man["files"], f
+    assert any(f.startswith("wheelhouse/onnxruntime-") for f in man["files"])
+    assert man["default_variant"] in ("fp32", "int8") and man["default_reason"]
+    drop = man["variants"]["fp32"]["test_f1"] - man["variants"]["int8"]["test_f1"]
+    assert (man["default_variant"] == "int8") == (drop <= 0.005)
+    assert man["metrics"]["max_abs_logit_diff_fp32_vs_torch"] < 1e-3
+    assert (bundle.parent / "tiny.tar.gz").exists()
+    digest = (bundle.parent / "tiny.tar.gz.sha256").read_text().split()[0]
+    assert digest == infer.file_sha256(bundle.parent / "tiny.tar.gz")
+    # the runtime imports nothing heavy
+    src = (bundle / "ner_distill_infer.py").read_text()
+    assert "import torch" not in src and "transformers" not in src.replace("no transformers", "")
+
+
+def test_installed_offline_without_torch_matches_exporter(bundle, tmp_path):
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    r = subprocess.run([str(venv / "bin/pip"), "install", "-q", "--no-index", "--find-links", str(bundle / "wheelhouse"),
+                        "-r", str(bundle / "requirements.txt")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert subprocess.run([str(venv / "bin/python"), "-c", "import torch"], capture_output=True).returncode != 0
+    sents = data.conll2003("test")[:40]
+    conll = data.write_conll(sents, tmp_path / "test.conll")
+    env = {"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"}
+    cmd = [str(venv / "bin/python"), str(bundle / "ner_distill_infer.py"), "--bundle", str(bundle), "--format", "conll", str(conll)]
+    unshare = shutil.which("unshare") and subprocess.run(["unshare", "-n", "true"]).returncode == 0
+    r = subprocess.run((["unshare", "-n"] if unshare else []) + cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    got = [json.loads(l) for l in r.stdout.splitlines()]
+    want = infer.Bundle(bundle).predict_tokens(sents.tokens)
+    assert [g["tags"] for g in got] == [w["tags"] for w in want]
+    assert [[(e["type"], e["start"], e["end"]) for e in g["entities"]] for g in got] == \
+           [[(e["type"], e["start"], e["end"]) for e in w["entities"]] for w in want]
+    # raw text: entities carry character offsets into the text
+    r = subprocess.run(cmd[:4] + ["--text", "Peter Blackburn met EU officials in Brussels ."], capture_output=True, text=True, env=env)
+    out = json.loads(r.stdout)
+    for e in out["entities"]:
+        assert out["text"][e["start"]:e["end"]] == e["text"] and 0 < e["score"] <= 1
+
+
+def test_changed_byte_is_refused(bundle, tmp_path):
+    bad = tmp_path / "bad"
+    shutil.copytree(bundle, bad, ignore=shutil.ignore_patterns("wheelhouse"))
+    man = json.loads((bad / "manifest.json").read_text())
+    man["files"] = {k: v for k, v in man["files"].items() if not k.startswith("wheelhouse/")}
+    (bad / "manifest.json").write_text(json.dumps(man))
+    infer.Bundle(bad)                                    # intact: loads
+    b = bytearray((bad / "labels.json").read_bytes()); b[5] ^= 1
+    (bad / "labels.json").write_bytes(bytes(b))
+    with pytest.raises(infer.BundleError, match="labels.json: sha256 differs"):
+        infer.Bundle(bad)
+    r = subprocess.run([sys.executable, str(bad / "ner_distill_infer.py"), "--bundle", str(bad), "--text", "Bonn"],
+                       capture_output=True, text=True)
+    assert r.returncode == 3 and "refusing" in r.stderr
+
+
+def test_long_text_goes_through_windows_not_truncated(bundle):
+    b = infer.Bundle(bundle)
+    b.tagger.max_length = 32                              # force many overlapping windows
+    words = ("Peter Blackburn visited Bonn and Paris on Monday ." * 30).split()
+    (tags, probs), = b.tagger.tag([words])
+    assert len(tags) == len(words) == len(probs)
+    text = " ".join(words)
+    res = b.predict_texts([text])[0]
+    assert all(text[e["start"]:e["end"]] == e["text"] for e in res["entities"])
+
+
+def test_serve_limits(bundle):
+    b = infer.Bundle(bundle)
+    srv = infer.make_server(b, "127.0.0.1", 0, max_bytes=2000, max_concurrency=1)
+    t = threading.Thread(target=srv.serve_forever, daemon=True); t.start()
+    url = f"http://127.0.0.1:{srv.server_address[1]}"
+    try:
+        req = urllib.request.Request(url + "/predict", json.dumps({"texts": ["Peter Blackburn visited Bonn ."]}).encode(),
+                                     {"Content-Type": "application/json"})
+        res = json.loads(urllib.request.urlopen(req, timeout=30).read())
+        assert res["results"][0]["text"] == "Peter Blackburn visited Bonn ."
+        big = urllib.request.Request(url + "/predict", json.dumps({"texts": ["x" * 5000]}).encode())
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(big, timeout=30)
+        assert e.value.code == 413
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(urllib.request.Request(url + "/predict", b"[1, 2]"), timeout=30)
+        assert e.value.code == 400
+        assert json.loads(urllib.request.urlopen(url + "/health", timeout=30).read())["status"] == "ok"
+    finally:
+        srv.shutdown(); srv.server_close()
