@@ -43,12 +43,17 @@ SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 120); do curl -sf "http://127.0.0.1:$PORT/v1/models" >/dev/null && break; sleep 1; done
 
-# Gemma's chat turns end with <end_of_turn>; a base model often runs on, so stop sequences matter.
+# Gemma's chat turns end with <end_of_turn>; a base model runs on past its answer ("SUBSCRIBE TO OUR
+# CHANNEL", "subtree subtree ..." until max_tokens), so stop sequences matter: the demonstrations'
+# answers are one line of JSON, so a newline ends the answer.
+# JSON mode is off: llama.cpp enforces it with a grammar over Gemma's 262k-token vocabulary, which
+# measured here at 10-20 s per answer (0.09 sentences/s) against ~1-2 s without it; the parser copes
+# with what the model writes instead.
 for INFLIGHT in 1 4; do
   rm -rf "$OUT-$INFLIGHT"
   .venv/bin/ner-distill annotate --source conll-dev --limit "$N" --teacher openai --model gemma-3-270m \
     --base-url "http://127.0.0.1:$PORT/v1" --prompt few-shot --k-shot 5 --max-tokens 128 \
-    --stop "<end_of_turn>" "<start_of_turn>" "Sentence:" --max-in-flight "$INFLIGHT" --timeout 120 \
+    --stop "<end_of_turn>" "<start_of_turn>" "Sentence:" $'\n' --no-json-mode --max-in-flight "$INFLIGHT" --timeout 120 \
     --quiet --out "$OUT-$INFLIGHT"
 done
 
@@ -71,7 +76,7 @@ write_section("annotate-local-llm", f"""## A real local LLM through the openai c
 `bash bench/annotate_local_llm.sh {n}` on {machine()}: Gemma-3-270M **base** (Q4_K_M GGUF, assembled from its
 PyPI parts, sha256 checked) served by llama-cpp-python 0.3.36 (`--chat_format gemma`) on 127.0.0.1;
 {n} CoNLL-2003 dev sentences (seeded sample), few-shot prompt with 5 gold demonstrations from train, JSON mode
-asked for, stop sequences `<end_of_turn>`, `<start_of_turn>`, `Sentence:`, max 128 answer tokens.
+off (llama.cpp's JSON grammar over Gemma's 262k vocabulary took 10-20 s an answer), stop sequences `<end_of_turn>`, `<start_of_turn>`, `Sentence:` and newline, max 128 answer tokens.
 
 | requests in flight | sentences/s | seconds | label F1 | F1 PER / ORG / LOC / MISC | prompt / completion tokens |
 |---|---|---|---|---|---|
