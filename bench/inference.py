@@ -31,7 +31,7 @@ p.add_argument("--serve-requests", type=int, default=400)
 p.add_argument("--serve-clients", type=int, default=4)
 a = p.parse_args()
 
-run = Path(a.run)
+run = Path(a.run).resolve()
 run = run if (run / "metrics.json").exists() else best_run(run)
 print("student:", run)
 t0 = time.time()
