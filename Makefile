@@ -35,11 +35,23 @@ pytest: $(STAMP)
 
 test: export-check nbtest pytest
 
+# The main job on the embedded default (about 15 minutes on 2 cores; safe to rerun: finished runs are skipped):
+# data -> spaCy labels for a BBC sample -> quick sweep of all seven strategies on the recorded gpt-3.5
+# labels + BBC -> report -> bundle of the best student -> a few sentences labelled by the bundle.
+DEMO := runs/demo
 demo: $(STAMP)
 	$(BIN)/ner-distill data stats
+	$(BIN)/ner-distill annotate --source bbc --limit 300 --teacher spacy --quiet --out $(DEMO)/bbc-spacy
+	$(BIN)/ner-distill sweep --profile quick --param distilled=recorded+$(DEMO)/bbc-spacy --out $(DEMO)/sweep
+	test -f export/demo/manifest.json || $(BIN)/ner-distill export --run $(DEMO)/sweep --name demo --limit 500
+	printf 'Peter Blackburn met European Commission officials in Brussels on Monday.\nShares in Time Warner rose 2%% in New York after the AOL deal.\n' \
+	  | $(BIN)/python export/demo/ner_distill_infer.py --bundle export/demo
+	@echo; echo "report: $(DEMO)/sweep/report.html"; echo "bundle: export/demo/ (archive export/demo.tar.gz)"
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab --ip 127.0.0.1 --no-browser --allow-root --notebook-dir nbs
+	@token=$$($(BIN)/python -c 'import secrets; print(secrets.token_hex(16))'); \
+	echo "JupyterLab: http://127.0.0.1:8888/lab?token=$$token"; \
+	$(BIN)/jupyter lab --ip 127.0.0.1 --port 8888 --no-browser --allow-root --IdentityProvider.token=$$token --notebook-dir nbs
 
 clean-nbs: $(STAMP)
 	$(BIN)/nbdev_clean

@@ -98,6 +98,7 @@ def main():
     p.add_argument("--gold-size", type=int, default=1000)
     p.add_argument("--epochs-distilled", type=float, default=TrainConfig.epochs_distilled)
     p.add_argument("--epochs-gold", type=float, default=TrainConfig.epochs_gold)
+    p.add_argument("--lr", type=float, default=TrainConfig.lr, help="learning rate (chosen on dev by tune_student.py)")
     p.add_argument("--reference", action="store_true", help="also train on all 14,041 gold sentences (1 epoch)")
     p.add_argument("--report-only", action="store_true")
     p.add_argument("--out", default=str(ROOT / "runs" / "strategies"))
@@ -111,10 +112,10 @@ def main():
             t0 = time.time()
             if s == "reference":
                 cfg = TrainConfig(strategy="gold", gold_size=None, distilled="none", epochs_distilled=0, epochs_gold=1,
-                                  seed=seed, out=f"{a.out}/reference-s{seed}")
+                                  seed=seed, lr=a.lr, out=f"{a.out}/reference-s{seed}")
             else:
                 cfg = TrainConfig(strategy=s, gold_size=a.gold_size, distilled="recorded", epochs_distilled=a.epochs_distilled,
-                                  epochs_gold=a.epochs_gold, seed=seed, out=f"{a.out}/{s}-s{seed}")
+                                  epochs_gold=a.epochs_gold, seed=seed, lr=a.lr, out=f"{a.out}/{s}-s{seed}")
             m = train(cfg)
             if s == "reference": cfg.strategy = "reference"
             record(m, cfg, time.time() - t0)

@@ -28,7 +28,7 @@ for lr in a.lrs:
                       out=str(Path(a.out) / f"gold-lr{lr:g}-s{a.seed}"))
     m = train(cfg)
     rows.append((lr, m["steps"], m["best_step"], m["dev"]["f1"], m["dev"]["per_type"], m["timing"]["train_sentences_per_s"]))
-    print(json.dumps(rows[-1][:4]))
+    print(json.dumps(rows[-1][:4]), flush=True)
 best = max(rows, key=lambda r: r[3])
 table = "\n".join(f"| {lr:g} | {steps} | {bs} | {100 * f1:.1f} | " + " / ".join(f"{100 * pt[t]['f1']:.1f}" for t in ("PER", "ORG", "LOC", "MISC"))
                   + f" | {sps:.1f} |" for lr, steps, bs, f1, pt, sps in rows)
@@ -46,3 +46,4 @@ seed {a.seed}; the checkpoint is chosen on the first 1,000 dev sentences and sco
 
 Chosen: lr = {best[0]:g} (best dev F1, {100 * best[3]:.1f}); it is the default of `TrainConfig` and is held fixed
 across strategies.""")
+print(f"{best[0]:g}")

@@ -97,6 +97,8 @@ def test_cli_train(tmp_path):
     from ner_distill.cli import main
     out = tmp_path / "cli-run"
     assert main(["train", "--strategy", "gold", "--gold-size", "32", "--distilled", "none", "--steps", "3",
-                 "--batch-size", "8", "--evals", "1", "--dev-size", "20", "--no-test", "--out", str(out)]) == 0
+                 "--batch-size", "8", "--evals", "1", "--dev-size", "20", "--test-size", "20", "--out", str(out)]) == 0
     m = json.loads((out / "metrics.json").read_text())
-    assert m["strategy"] == "gold" and m["steps"] == 3
+    assert m["strategy"] == "gold" and m["steps"] == 3 and "test" in m
+    preds = data.read_jsonl(out / "test_predictions.jsonl")
+    assert [s.tokens for s in preds] == data.conll2003("test")[:20].tokens

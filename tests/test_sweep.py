@@ -1,0 +1,60 @@
+"""`ner-distill sweep` end to end on the tiny profile: two strategies, one seed, a few steps on real
+CoNLL-2003 sentences and the real MiniLM student, each run executed by papermill from
+nbs/experiments/strategy_run.ipynb, then the analysis notebook rendered to HTML; a rerun executes
+nothing; a failing run is recorded and the sweep goes on."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pandas as pd
+
+from ner_distill.sweep import paired_bootstrap, sentence_counts
+
+CLI = [sys.executable, "-m", "ner_distill.cli"]
+ENV = dict(os.environ, HF_HUB_OFFLINE="1")
+
+
+def test_tiny_sweep_report_and_resume(tmp_path):
+    out = tmp_path / "sweep"
+    r = subprocess.run(CLI + ["sweep", "--profile", "tiny", "--quiet", "--out", str(out)], capture_output=True, text=True,
+                       env=ENV, timeout=900)
+    assert r.returncode == 0, r.stderr[-3000:]
+    idx = pd.read_csv(out / "index.csv")
+    assert sorted(idx.strategy) == ["distilled_then_gold", "gold"]
+    assert (idx.status == "done").all() and idx.executed.all() and idx.test_f1.between(0, 1).all()
+    for rd in idx.run_dir:
+        nb = nbformat.read(Path(rd) / "strategy_run.ipynb", as_version=4)
+        assert nb.metadata["papermill"]["parameters"]["steps"] == 4
+        assert any("injected-parameters" in c.metadata.get("tags", []) for c in nb.cells)
+        assert all(c.get("execution_count") for c in nb.cells if c.cell_type == "code")
+        assert (Path(rd) / "metrics.json").exists() and (Path(rd) / "test_predictions.jsonl").exists()
+    html = (out / "report.html").read_text()
+    assert "Results: test F1" in html and "distilled_then_gold" in html and html.count("data:image/png") >= 3
+    assert "Traceback" not in html and "import pandas" not in html            # code hidden, no errors
+
+    before = {p: p.stat().st_mtime for p in out.rglob("strategy_run.ipynb")}
+    r = subprocess.run(CLI + ["sweep", "--profile", "tiny", "--quiet", "--no-report", "--out", str(out)],
+                       capture_output=True, text=True, env=ENV, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    idx2 = pd.read_csv(out / "index.csv")
+    assert not idx2.executed.any() and (idx2.status == "done").all()
+    assert before == {p: p.stat().st_mtime for p in out.rglob("strategy_run.ipynb")}
+
+    # the paired test reads the runs' test predictions: a run against itself differs by nothing
+    a = sentence_counts(idx.run_dir[0])
+    assert len(a) == 30 and paired_bootstrap(a, a)["diff"] == 0.0
+
+
+def test_failing_run_is_recorded_and_the_sweep_goes_on(tmp_path):
+    out = tmp_path / "sweep"
+    r = subprocess.run(CLI + ["sweep", "--profile", "tiny", "--strategies", "distilled", "--quiet", "--no-report",
+                              "--param", "distilled=/no/such/labels", "--out", str(out)],
+                       capture_output=True, text=True, env=ENV, timeout=300)
+    assert r.returncode != 0 and "failed" in r.stderr
+    idx = pd.read_csv(out / "index.csv")
+    assert list(idx.status) == ["failed"] and "no distilled labels" in idx.error[0]
+    assert (Path(idx.run_dir[0]) / "error.txt").exists()
