@@ -43,7 +43,7 @@ demo: $(STAMP)
 	$(BIN)/ner-distill data stats
 	$(BIN)/ner-distill annotate --source bbc --limit 300 --teacher spacy --quiet --out $(DEMO)/bbc-spacy
 	$(BIN)/ner-distill sweep --profile quick --param distilled=recorded+$(DEMO)/bbc-spacy --out $(DEMO)/sweep
-	test -f export/demo/manifest.json || $(BIN)/ner-distill export --run $(DEMO)/sweep --name demo --limit 500
+	test -f export/demo/manifest.json || $(BIN)/ner-distill export --run $(DEMO)/sweep --name demo --limit 300
 	printf 'Peter Blackburn met European Commission officials in Brussels on Monday.\nShares in Time Warner rose 2%% in New York after the AOL deal.\n' \
 	  | $(BIN)/python export/demo/ner_distill_infer.py --bundle export/demo
 	@echo; echo "report: $(DEMO)/sweep/report.html"; echo "bundle: export/demo/ (archive export/demo.tar.gz)"
