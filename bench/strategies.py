@@ -100,6 +100,8 @@ def main():
     p.add_argument("--epochs-gold", type=float, default=TrainConfig.epochs_gold)
     p.add_argument("--lr", type=float, default=TrainConfig.lr, help="learning rate (chosen on dev by tune_student.py)")
     p.add_argument("--reference", action="store_true", help="also train on all 14,041 gold sentences (1 epoch)")
+    p.add_argument("--first", nargs="*", default=["gold", "concat", "distilled_then_gold"],
+                   help="strategies trained before the others (all their seeds first)")
     p.add_argument("--report-only", action="store_true")
     p.add_argument("--out", default=str(ROOT / "runs" / "strategies"))
     a = p.parse_args()
@@ -107,6 +109,8 @@ def main():
     if not a.report_only:
         done = {(r["strategy"], r["seed"]) for r in load_results()}
         jobs = [(s, seed) for seed in a.seeds for s in a.strategies if (s, seed) not in done]
+        # the three strategies of the study's question first, so that a stopped benchmark has answered it
+        jobs.sort(key=lambda j: j[0] not in a.first)
         if a.reference and ("reference", 0) not in done: jobs.append(("reference", 0))
         for s, seed in jobs:
             t0 = time.time()
