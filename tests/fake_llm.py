@@ -8,6 +8,8 @@ It stands for a real LLM endpoint (OpenAI, vLLM, llama.cpp's server) in the faul
   MALFORMED  '{"entities": [ {"text": '              PROSE     JSON wrapped in prose
   GHOST  an entity that is not in the sentence       UNKNOWNTYPE  an entity typed ANIMAL
 
+  UNSURE     (sampling) the last capitalised word is answered only when the request's seed is divisible by 3
+
 Otherwise it answers, as JSON, every capitalised word after the first as a LOC. It refuses JSON mode
 (400) when started with json_mode=False, like servers without it. It is bounded: it serves at most
 `max_requests` requests and stops by itself after `max_seconds`.
@@ -21,10 +23,11 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
-def _answer(sentence: str) -> str:
+def _answer(sentence: str, seed=None) -> str:
     words = sentence.split()
     ents = [{"text": w, "type": "LOC"} for w in words[1:] if w[:1].isupper() and w.isalpha()
-            and w not in ("RATE", "BOOM", "DOWN", "SLOW", "MALFORMED", "PROSE", "GHOST", "UNKNOWNTYPE")]
+            and w not in ("RATE", "BOOM", "DOWN", "SLOW", "MALFORMED", "PROSE", "GHOST", "UNKNOWNTYPE", "UNSURE")]
+    if "UNSURE" in words and ents and (seed or 0) % 3 != 0: ents.pop()
     if "GHOST" in words: ents.append({"text": "Atlantis", "type": "LOC"})
     if "UNKNOWNTYPE" in words: ents.append({"text": words[0], "type": "ANIMAL"})
     body = json.dumps({"entities": ents})
@@ -78,7 +81,7 @@ class FakeLLM:
                 if "SLOW" in words and n == 1:
                     time.sleep(3)
                 if outer.delay: time.sleep(outer.delay)
-                content = _answer(sent)
+                content = _answer(sent, req.get("seed"))
                 with outer.lock: outer.answered[sent] += 1
                 self._send(200, {"id": "x", "object": "chat.completion", "created": 0, "model": req["model"],
                                  "choices": [{"index": 0, "finish_reason": "stop",

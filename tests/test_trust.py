@@ -1,0 +1,203 @@
+"""Trust in the teacher (ner_distill.trust): per-type trust against seqeval on the real gpt-3.5 labels,
+masked tokens leaving the real model's loss, equal steps and equal gold with and without trust,
+student-uncertainty selection that never exceeds its budget, and LLM self-consistency confidence
+from k sampled answers of an OpenAI-compatible server on 127.0.0.1 (tests/fake_llm.py)."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ner_distill import annotate as A
+from ner_distill import data, trust
+from ner_distill.train import LABELS, TrainConfig, collate, encode, resolve_model, run_plan, token_loss, train
+
+sys.path.insert(0, str(Path(__file__).parent))
+from fake_llm import FakeLLM  # noqa: E402
+
+TINY = dict(batch_size=8, steps=4, evals=1, select_dev_size=30, dev_size=30, test=False)
+
+
+@pytest.fixture(scope="module")
+def gold_student(tmp_path_factory):
+    "A gold-trained MiniLM student (a few steps on 48 real CoNLL sentences): stands for the `gold` run of a study."
+    out = tmp_path_factory.mktemp("gold") / "run"
+    train(TrainConfig(strategy="gold", gold_size=48, distilled="none", out=str(out), **TINY), progress=False)
+    return out
+
+
+@pytest.fixture(scope="module")
+def small_pool(tmp_path_factory):
+    "300 of the real gpt-3.5-labelled sentences, with their gold tags, as a labels file a user would pass."
+    p = tmp_path_factory.mktemp("pool") / "labels.jsonl"
+    return data.write_jsonl(data.recorded_llm_labels()[:300], p)
+
+
+def test_type_trust_agrees_with_seqeval_on_real_labels():
+    from seqeval.metrics import classification_report
+    D = data.recorded_llm_labels()[:1000]
+    gold = [s.meta["gold_tags"] for s in D]
+    tt = trust.type_trust(D.tags, gold)
+    rep = classification_report(gold, D.tags, output_dict=True, zero_division=0)
+    for t in data.ENTITY_TYPES:
+        assert tt[t]["precision"] == pytest.approx(rep[t]["precision"])
+        assert tt[t]["recall"] == pytest.approx(rep[t]["recall"])
+        lo, hi = tt[t]["precision_ci"]
+        assert lo <= tt[t]["precision"] <= hi and hi - lo < 0.2
+    assert tt["PER"]["precision"] > 0.7 > tt["MISC"]["precision"]   # the gap the trust methods exploit
+    with pytest.raises(ValueError, match="teacher tags"):
+        trust.type_trust([["O", "O"]], [["O"]])
+
+
+def test_masked_words_contribute_nothing_to_the_real_models_loss():
+    import torch
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+    path = resolve_model("minilm")
+    tok = AutoTokenizer.from_pretrained(path)
+    torch.manual_seed(0)
+    model = AutoModelForTokenClassification.from_pretrained(path, num_labels=len(LABELS))
+    s = data.conll2003("train")[3]
+    w = [1.0] * len(s); w[1] = 0.0                       # the second word is masked
+    tags_a = list(s.tags); tags_b = list(s.tags); tags_b[1] = "B-MISC" if tags_a[1] != "B-MISC" else "B-PER"
+
+    def loss_and_grad(tags, weights):
+        model.zero_grad()
+        enc, _ = encode(tok, [s.tokens], [tags], 128, [weights])
+        t = collate(enc)
+        loss = token_loss(model(input_ids=t["input_ids"], attention_mask=t["attention_mask"]).logits, t["labels"], t["weights"])
+        loss.backward()
+        return loss.item(), model.classifier.weight.grad.clone()
+
+    la, ga = loss_and_grad(tags_a, w)
+    lb, gb = loss_and_grad(tags_b, w)
+    assert la == pytest.approx(lb, abs=1e-6) and torch.allclose(ga, gb, atol=1e-7)   # the masked word's tag is invisible
+    lc, _ = loss_and_grad(tags_b, [1.0] * len(s))
+    assert abs(lc - la) > 1e-3                                                        # unmasked, it counts
+    enc, _ = encode(tok, [s.tokens], [tags_a], 128, [w])
+    assert enc[0].labels[enc[0].first[1]] == -100
+
+
+def test_trust_keeps_steps_and_gold_equal(tmp_path):
+    base = dict(strategy="distilled_then_gold", gold_size=100, calibration_size=50, batch_size=32, out=str(tmp_path))
+    plans = {m: run_plan(TrainConfig(trust=m, **base)) for m in ("none", "drop", "mask", "weight")}
+    n_all = len(data.recorded_llm_labels())
+    for m, p in plans.items():
+        assert p["S"] == plans["none"]["S"] and p["tau"] == pytest.approx(plans["none"]["tau"]), m
+        assert len(p["O"]) == 100, m
+        assert len(p["D"]) == (n_all if m == "none" else n_all - 50), m
+    p = plans["mask"]
+    cal = set(p["trust"]["calibration_ids"])
+    gold_by_id = data.conll2003("train").by_id()
+    cal_in_O = [s for s in p["O"] if s.sent_id in cal]
+    assert len(cal_in_O) == 50 and all(s.tags == gold_by_id[s.sent_id].tags for s in cal_in_O)
+    assert cal.isdisjoint(s.sent_id for s in p["D"])
+    bad = set(p["trust"]["distrusted"])
+    assert "MISC" in bad and "PER" not in bad
+    nD = len(p["D"])
+    for tags, w, s in zip(p["tags"][:nD], p["weights"][:nD], p["D"]):
+        assert tags == s.tags                                              # mask keeps the teacher's tags...
+        for j, t in enumerate(tags):
+            assert (w[j] == 0) == (t != "O" and t[2:] in bad)              # ...and takes exactly those tokens out
+    assert all(w is None for w in p["weights"][nD:])                       # gold is never weighted
+    drop_tags = plans["drop"]["tags"][:len(plans["drop"]["D"])]
+    assert not any(t != "O" and t[2:] in bad for tags in drop_tags for t in tags)
+    ww = plans["weight"]
+    pr = {t: v["precision"] for t, v in ww["trust"]["type_trust"].items()}
+    tags, w = ww["tags"][0], ww["weights"][0]
+    assert all(w[j] == pytest.approx(pr["O" if t == "O" else t[2:]]) for j, t in enumerate(tags))
+
+
+def test_uncertainty_selection_picks_the_most_uncertain(gold_student, small_pool, tmp_path):
+    cfg = dict(strategy="distilled_then_gold", gold_size=48, distilled=str(small_pool), distilled_size=40,
+               trust_student=str(gold_student), out=str(tmp_path))
+    p_unc = run_plan(TrainConfig(selection="uncertainty", **cfg))
+    p_rnd = run_plan(TrainConfig(selection="random", trust="none", **{**cfg, "trust_student": None}))
+    assert len(p_unc["D"]) == len(p_rnd["D"]) == 40 and p_unc["S"] == p_rnd["S"]
+    pool = data.read_jsonl(small_pool)
+    probs, labels = trust.student_probs(gold_student, pool.tokens)
+    tte = trust.sentence_scores(probs, labels)["uncertainty"]
+    top = {pool[i].sent_id for i in np.argsort(-tte, kind="stable")[:40]}
+    assert {s.sent_id for s in p_unc["D"]} == top
+    assert {s.sent_id for s in p_unc["D"]} != {s.sent_id for s in p_rnd["D"]}
+    with pytest.raises(ValueError, match="trust_student"):
+        run_plan(TrainConfig(selection="uncertainty", **{**cfg, "trust_student": None}))
+
+
+def test_selection_never_exceeds_its_budget(small_pool):
+    pool = data.read_jsonl(small_pool)
+    rng = np.random.default_rng(0)
+    probs = [rng.dirichlet(np.ones(len(LABELS)), size=len(s)) for s in pool]
+    for unit in ("sentences", "words", "usd"):
+        costs = trust.sentence_costs(pool, unit, model="gpt-4o")
+        assert (costs > 0).all()
+        for budget in [0, costs.min() / 2, costs.sum() * 0.1, costs.sum() * 0.5, costs.sum() * 2]:
+            for by in trust.SELECTIONS:
+                idx = trust.select(pool, budget, by, unit, probs, LABELS, costs, seed=1)
+                assert costs[idx].sum() <= budget + 1e-9, (unit, by, budget)
+                assert len(set(idx)) == len(idx)
+                if budget >= costs.sum(): assert len(idx) == len(pool)
+    with pytest.raises(ValueError, match="budget"):
+        trust.select(pool, -1, "random")
+
+
+def test_select_command_writes_a_pool_for_annotate(gold_student, small_pool, tmp_path):
+    out = tmp_path / "sel.jsonl"
+    r = subprocess.run([sys.executable, "-m", "ner_distill.cli", "select", "--source", str(small_pool), "--budget", "500",
+                        "--unit", "words", "--student", str(gold_student), "--quiet", "--out", str(out)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout)
+    chosen = data.read_jsonl(out)
+    assert summary["selected"] == len(chosen) > 0 and summary["words"] == chosen.n_tokens <= 500
+    assert summary["est_cost_usd"] > 0
+    r = subprocess.run([sys.executable, "-m", "ner_distill.cli", "select", "--source", str(small_pool), "--budget", "5",
+                        "--by", "uncertainty", "--out", str(out)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "student" in r.stderr
+
+
+def test_trust_run_trains_and_records_what_it_did(gold_student, small_pool, tmp_path):
+    out = tmp_path / "run"
+    m = train(TrainConfig(strategy="distilled_then_gold", gold_size=48, distilled=str(small_pool), distilled_size=64,
+                          trust="mask+student", calibration_size=32, trust_student=str(gold_student),
+                          student_confidence=0.0, out=str(out), **TINY), progress=False)
+    rep = json.loads((out / "trust.json").read_text())
+    assert rep["trust"] == "mask+student" and len(rep["calibration_ids"]) == 32 and rep["type_trust"]["PER"]["predicted"] > 0
+    # at confidence 0 every distilled word where the student's argmax differs from the teacher is masked
+    assert rep["counts"]["student_masked_tokens"] > 0 and rep["counts"]["tokens_weight0"] >= rep["counts"]["student_masked_tokens"]
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["n_gold"] == 48 and cfg["n_distilled"] == 32 and m["steps"] == 4
+
+
+def test_llm_samples_give_token_confidence(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    sents = ["UNSURE trip to Bonn and Paris .", "Anna flew to Rome ."]
+    src = data.write_jsonl(data.Corpus([data.Sentence(s.split(), ["O"] * len(s.split()), 0, i, "fixture")
+                                        for i, s in enumerate(sents)]), tmp_path / "in.jsonl")
+    out = tmp_path / "ann"
+    kw = dict(out=str(out), model="fake", prompt="zero-shot", samples=3, temperature=0.7, max_retries=0, progress=False)
+    with FakeLLM() as srv:
+        A.annotate(str(src), "openai", base_url=srv.base_url, **kw)
+        assert dict(srv.requests) == {s: 3 for s in sents}             # k answers per sentence
+    recs = {" ".join(s.tokens): s for s in data.read_jsonl(out / "labels.jsonl")}
+    unsure = recs[sents[0]]
+    # "Paris" is in 1 of 3 answers (seed 0 only): voted out, and 2 of 3 answers agree with O
+    assert unsure.tags == ["O", "O", "O", "B-LOC", "O", "O", "O"]
+    assert unsure.meta["token_confidence"] == [1.0, 1.0, 1.0, 1.0, 1.0, pytest.approx(2 / 3, abs=1e-3), 1.0]
+    assert recs[sents[1]].meta["token_confidence"] == [1.0] * 5 and recs[sents[1]].meta["samples_ok"] == 3
+    with FakeLLM() as srv:                                              # every sample is cached
+        A.annotate(str(src), "openai", base_url=srv.base_url, **kw)
+        assert sum(srv.requests.values()) == 0
+    with pytest.raises(ValueError, match="temperature"):
+        A.annotate(str(src), "openai", base_url="http://127.0.0.1:9", **{**kw, "temperature": 0.0})
+    # the `llm` trust method turns the confidence into loss weights
+    p = run_plan(TrainConfig(strategy="distilled", gold_size=0, distilled=str(out), trust="llm", steps=2, out=str(tmp_path / "r")))
+    by_tokens = {" ".join(s.tokens): w for s, w in zip(p["D"], p["weights"])}
+    assert by_tokens[sents[0]].tolist() == pytest.approx(unsure.meta["token_confidence"])
+    with pytest.raises(ValueError, match="token_confidence"):
+        run_plan(TrainConfig(strategy="distilled", gold_size=0, distilled=str(small_pool_file(tmp_path)), trust="llm", out=str(tmp_path)))
+
+
+def small_pool_file(tmp_path):
+    return data.write_jsonl(data.recorded_llm_labels()[:5], tmp_path / "five.jsonl")
