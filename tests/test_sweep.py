@@ -20,11 +20,14 @@ ENV = dict(os.environ, HF_HUB_OFFLINE="1")
 
 def test_tiny_sweep_report_and_resume(tmp_path):
     out = tmp_path / "sweep"
-    r = subprocess.run(CLI + ["sweep", "--profile", "tiny", "--quiet", "--out", str(out)], capture_output=True, text=True,
-                       env=ENV, timeout=900)
+    sweep = ["sweep", "--profile", "tiny", "--trust", "none", "mask", "--param", "calibration_size=8", "--quiet"]
+    r = subprocess.run(CLI + sweep + ["--out", str(out)], capture_output=True, text=True, env=ENV, timeout=900)
     assert r.returncode == 0, r.stderr[-3000:]
     idx = pd.read_csv(out / "index.csv")
-    assert sorted(idx.strategy) == ["distilled_then_gold", "gold"]
+    assert sorted(zip(idx.strategy, idx.trust)) == [("distilled_then_gold", "mask"), ("distilled_then_gold", "none"),
+                                                    ("gold", "mask"), ("gold", "none")]
+    for rd, t in zip(idx.run_dir, idx.trust):      # a trust run records its calibration; a plain one has none
+        assert (Path(rd) / "trust.json").exists() == (t == "mask")
     assert (idx.status == "done").all() and idx.executed.all() and idx.test_f1.between(0, 1).all()
     for rd in idx.run_dir:
         nb = nbformat.read(Path(rd) / "strategy_run.ipynb", as_version=4)
@@ -33,11 +36,12 @@ def test_tiny_sweep_report_and_resume(tmp_path):
         assert all(c.get("execution_count") for c in nb.cells if c.cell_type == "code")
         assert (Path(rd) / "metrics.json").exists() and (Path(rd) / "test_predictions.jsonl").exists()
     html = (out / "report.html").read_text()
-    assert "Results: test F1" in html and "distilled_then_gold" in html and html.count("data:image/png") >= 3
+    assert "Results: test F1" in html and "distilled_then_gold + mask" in html and html.count("data:image/png") >= 4
+    assert "Trust in the teacher" in html and "precision_ci" in html
     assert "Traceback" not in html and "import pandas" not in html            # code hidden, no errors
 
     before = {p: p.stat().st_mtime for p in out.rglob("strategy_run.ipynb")}
-    r = subprocess.run(CLI + ["sweep", "--profile", "tiny", "--quiet", "--no-report", "--out", str(out)],
+    r = subprocess.run(CLI + sweep + ["--no-report", "--out", str(out)],
                        capture_output=True, text=True, env=ENV, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     idx2 = pd.read_csv(out / "index.csv")
