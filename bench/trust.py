@@ -1,0 +1,186 @@
+"""Make noisy LLM labels pay: trust methods and budget-aware selection against the study's strategies,
+at equal optimizer steps, over seeds (issue 7).
+
+Part 1 (methods): the MiniLM student trained with `--strategy` (default distilled_then_gold) on the
+1,000-sentence gold pool and the 5,873 gpt-3.5-labelled sentences, with each trust method of
+ner_distill.trust; compared with `gold` and the best of the seven strategies (bench/strategies.py).
+Part 2 (budget): N LLM-labelled sentences chosen by the gold-trained student's uncertainty or at random,
+N = 500, 1,000, 2,000 (5,873 = all, taken from the strategy study); same N -> same steps.
+
+The gold-trained student that scores the distilled pool (methods `student`, selection `uncertainty`) is
+the `gold` run of the same seed of the strategy study (runs/strategies/gold-s{seed}, trained here when
+missing): its compute is that of the gold baseline, spent once more by these methods. Every finished run
+is appended to bench/results/trust.jsonl and skipped on a rerun; BENCHMARKS.md is rewritten after every run.
+
+    python bench/trust.py [--methods mask weight student drop] [--budgets 500 1000 2000] [--seeds 0 1 2]
+"""
+import argparse
+import json
+import statistics as st
+import time
+from pathlib import Path
+
+from _common import ROOT, command, machine, write_section
+from ner_distill.train import TrainConfig, train
+
+RESULTS = ROOT / "bench" / "results" / "trust.jsonl"
+STRATEGY_RESULTS = ROOT / "bench" / "results" / "strategies.jsonl"
+FIGURE = ROOT / "bench" / "results" / "budget.png"
+TYPES = ("PER", "ORG", "LOC", "MISC")
+
+
+def rows(path):
+    return [json.loads(l) for l in path.read_text().splitlines() if l.strip()] if path.exists() else []
+
+
+def gold_student(seed: int, a) -> Path:
+    "The strategy study's `gold` run for this seed (same gold pool, lr and steps), trained if missing."
+    out = Path(a.gold_runs) / f"gold-s{seed}"
+    train(TrainConfig(strategy="gold", gold_size=1000, distilled="recorded", seed=seed, lr=a.lr, out=str(out)))
+    return out
+
+
+def record(kind, cfg, m, wall, run_dir):
+    t = json.loads((Path(run_dir) / "trust.json").read_text()) if (Path(run_dir) / "trust.json").exists() else {}
+    row = dict(kind=kind, strategy=cfg.strategy, trust=cfg.trust, selection=cfg.selection, distilled_size=cfg.distilled_size,
+               seed=cfg.seed, lr=cfg.lr, steps=m["steps"], best_step=m["best_step"], dev_f1=m["dev"]["f1"],
+               test_f1=m["test"]["f1"], test_per_type={k: m["test"]["per_type"][k]["f1"] for k in TYPES},
+               train_sentences_per_s=m["timing"]["train_sentences_per_s"], wall_s=round(wall, 1),
+               counts=t.get("counts"), distrusted=t.get("distrusted"), selected_words=t.get("selected_words"),
+               type_trust={k: v["precision"] for k, v in t["type_trust"].items()} if t.get("type_trust") else None,
+               machine=machine())
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    with open(RESULTS, "a") as f: f.write(json.dumps(row) + "\n")
+
+
+def fmt(xs):
+    xs = [100 * x for x in xs]
+    return f"{st.mean(xs):.1f} ± {st.stdev(xs):.1f}" if len(xs) > 1 else f"{xs[0]:.1f}"
+
+
+def per_type(rs): return " / ".join(f"{100 * st.mean(r['test_per_type'][t] for r in rs):.1f}" for t in TYPES)
+
+
+def report(cmd, a):
+    R, S = rows(RESULTS), rows(STRATEGY_RESULTS)
+    by_strategy = {}
+    for r in S:
+        if r["strategy"] != "reference": by_strategy.setdefault(r["strategy"], []).append(r)
+    gold = {r["seed"]: r["test_f1"] for r in by_strategy.get("gold", [])}
+    best = max(by_strategy, key=lambda s: st.mean(r["test_f1"] for r in by_strategy[s])) if by_strategy else None
+
+    def line(name, rs, note=""):
+        g = [100 * (r["test_f1"] - gold[r["seed"]]) for r in rs if r["seed"] in gold]
+        d = f"{st.mean(g):+.1f} ({', '.join(f'{x:+.1f}' for x in g)})" if g else "-"
+        return (f"| {name} | {len(rs)} | {rs[0]['steps']} | **{fmt([r['test_f1'] for r in rs])}** | {d} | "
+                f"{per_type(rs)} | {note} |")
+
+    lines = []
+    if "gold" in by_strategy: lines.append(line("`gold` (strategy study)", by_strategy["gold"]))
+    if best and best != "gold": lines.append(line(f"`{best}`: best of the seven strategies", by_strategy[best]))
+    methods = {}
+    for r in R:
+        if r["kind"] == "method": methods.setdefault(r["trust"], []).append(r)
+    for m, rs in methods.items():
+        c = rs[0].get("counts") or {}
+        note = []
+        if rs[0].get("distrusted") is not None: note.append(f"distrusted: {', '.join(rs[0]['distrusted']) or 'none'}")
+        if c.get("tokens"): note.append(f"{100 * c.get('tokens_weight0', 0) / c['tokens']:.1f} % of distilled tokens at weight 0")
+        lines.append(line(f"`{a.strategy}` + `{m}`", rs, "; ".join(note)))
+
+    # budget curve
+    pts = {}
+    for r in R:
+        if r["kind"] == "budget": pts.setdefault((r["selection"], r["distilled_size"]), []).append(r)
+    full = by_strategy.get(a.strategy, [])
+    blines, curve = [], {}
+    for (sel, n), rs in sorted(pts.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        words = st.mean(r["selected_words"] or 0 for r in rs)
+        blines.append(f"| {n} | {sel} | {len(rs)} | {rs[0]['steps']} | {words:,.0f} | **{fmt([r['test_f1'] for r in rs])}** | {per_type(rs)} |")
+        curve.setdefault(sel, []).append((n, [100 * r["test_f1"] for r in rs]))
+    if full:
+        from ner_distill import data
+        blines.append(f"| 5873 (all) | either | {len(full)} | {full[0]['steps']} | {data.recorded_llm_labels().n_tokens:,} | "
+                      f"**{fmt([r['test_f1'] for r in full])}** | {per_type(full)} |")
+        for sel in curve: curve[sel].append((5873, [100 * r["test_f1"] for r in full]))
+    if curve:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        fig, ax = plt.subplots(figsize=(5.5, 3.2))
+        for sel, p in curve.items():
+            p.sort()
+            ax.errorbar([n for n, _ in p], [st.mean(v) for _, v in p], yerr=[st.stdev(v) if len(v) > 1 else 0 for _, v in p],
+                        marker="o", capsize=3, label=f"{sel} selection")
+        if gold: ax.axhline(100 * st.mean(gold.values()), color="k", ls="--", lw=1, label="gold only (247 steps)")
+        ax.set(xscale="log", xlabel="LLM-labelled sentences (budget N)", ylabel="test F1", title=f"{a.strategy}: F1 against budget")
+        ax.legend(fontsize=8); plt.tight_layout(); fig.savefig(FIGURE, dpi=120); plt.close(fig)
+
+    trust_tab = next((r["type_trust"] for r in R if r.get("type_trust")), None)
+    trust_line = ("Teacher precision on the 200-sentence calibration sample (seed 0): "
+                  + ", ".join(f"{k} {v:.2f}" for k, v in trust_tab.items() if v is not None) + "." if trust_tab else "")
+    wall = sum(r["wall_s"] for r in R)
+    write_section("trust", f"""## Trust methods and budget-aware selection (`bench/trust.py`)
+
+`{cmd}` on {machine()}. Runs finished: {len(R)}; summed wall time {wall / 60:.0f} min. Per run:
+`bench/results/trust.jsonl`.
+
+MiniLM-L6 student, gold pool 1,000 CoNLL-2003 train sentences, distilled pool the 5,873 gpt-3.5-labelled
+sentences, lr 4e-4 (chosen on dev for `gold`), test F1 on CoNLL-2003 test, mean ± std over seeds; "vs gold"
+is the difference to the `gold` run of the same seed (per seed in brackets). Trust methods run with
+`{a.strategy}` at the same S steps as the strategies; `drop`/`mask`/`weight` estimate trust on 200
+calibration sentences that move from the distilled to the gold pool (which gives up 200 of its own:
+1,000 gold sentences in every run); `student` masks distilled tokens where the seed's `gold` run
+disagrees with probability >= 0.9 (that student costs one more gold run of compute).
+{trust_line}
+
+| run | seeds | steps | test F1 | vs gold | test F1 PER / ORG / LOC / MISC | notes |
+|---|---|---|---|---|---|---|
+{chr(10).join(lines)}
+
+### F1 against the LLM budget
+
+`{a.strategy}` with N LLM-labelled sentences chosen at random or by the seed's `gold` student's
+uncertainty (total token entropy); steps S = ceil((N + 2 x 1,000) / 32), equal for both selections at
+the same N. ![F1 against budget](bench/results/budget.png)
+
+| N | selection | seeds | steps | words sent | test F1 | test F1 PER / ORG / LOC / MISC |
+|---|---|---|---|---|---|---|
+{chr(10).join(blines)}""")
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--strategy", default="distilled_then_gold")
+    p.add_argument("--methods", nargs="*", default=["mask", "weight", "student", "drop"])
+    p.add_argument("--budgets", type=int, nargs="*", default=[500, 1000, 2000])
+    p.add_argument("--selections", nargs="*", default=["random", "uncertainty"])
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--lr", type=float, default=TrainConfig.lr)
+    p.add_argument("--threshold", type=float, default=TrainConfig.trust_threshold)
+    p.add_argument("--gold-runs", default=str(ROOT / "runs" / "strategies"))
+    p.add_argument("--out", default=str(ROOT / "runs" / "trust"))
+    p.add_argument("--report-only", action="store_true")
+    a = p.parse_args()
+    cmd = command()
+    if not a.report_only:
+        done = {(r["kind"], r["trust"], r["selection"], r["distilled_size"], r["seed"]) for r in rows(RESULTS)}
+        jobs = [("method", m, "random", None, s) for s in a.seeds for m in a.methods]
+        jobs += [("budget", "none", sel, n, s) for s in a.seeds for n in a.budgets for sel in a.selections]
+        for kind, m, sel, n, seed in jobs:
+            if (kind, m, sel, n, seed) in done: continue
+            needs_student = m == "student" or sel != "random"
+            name = f"{a.strategy}-{m}-s{seed}" if kind == "method" else f"{a.strategy}-{sel}{n}-s{seed}"
+            cfg = TrainConfig(strategy=a.strategy, gold_size=1000, distilled="recorded", distilled_size=n, seed=seed, lr=a.lr,
+                              trust=m, trust_threshold=a.threshold, selection=sel,
+                              trust_student=str(gold_student(seed, a)) if needs_student else None,
+                              out=str(Path(a.out) / name))
+            t0 = time.time()
+            m_ = train(cfg)
+            record(kind, cfg, m_, time.time() - t0, cfg.out)
+            report(cmd, a)
+    report(cmd, a)
+
+
+if __name__ == "__main__":
+    main()
