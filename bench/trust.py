@@ -47,6 +47,7 @@ def record(kind, cfg, m, wall, run_dir):
                test_f1=m["test"]["f1"], test_per_type={k: m["test"]["per_type"][k]["f1"] for k in TYPES},
                train_sentences_per_s=m["timing"]["train_sentences_per_s"], wall_s=round(wall, 1),
                counts=t.get("counts"), distrusted=t.get("distrusted"), selected_words=t.get("selected_words"),
+               est_cost_usd=(t.get("est_cost_usd") or {}).get("usd"),
                type_trust={k: v["precision"] for k, v in t["type_trust"].items()} if t.get("type_trust") else None,
                machine=machine())
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
@@ -96,11 +97,14 @@ def report(cmd, a):
     blines, curve = [], {}
     for (sel, n), rs in sorted(pts.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         words = st.mean(r["selected_words"] or 0 for r in rs)
-        blines.append(f"| {n} | {sel} | {len(rs)} | {rs[0]['steps']} | {words:,.0f} | **{fmt([r['test_f1'] for r in rs])}** | {per_type(rs)} |")
+        usd = st.mean(r.get("est_cost_usd") or 0 for r in rs)
+        blines.append(f"| {n} | {sel} | {len(rs)} | {rs[0]['steps']} | {words:,.0f} | {usd:.3f} | **{fmt([r['test_f1'] for r in rs])}** | {per_type(rs)} |")
         curve.setdefault(sel, []).append((n, [100 * r["test_f1"] for r in rs]))
     if full:
         from ner_distill import data
-        blines.append(f"| 5873 (all) | either | {len(full)} | {full[0]['steps']} | {data.recorded_llm_labels().n_tokens:,} | "
+        from ner_distill.trust import sentence_costs
+        allD = data.recorded_llm_labels()
+        blines.append(f"| 5873 (all) | either | {len(full)} | {full[0]['steps']} | {allD.n_tokens:,} | {sentence_costs(allD, 'usd').sum():.3f} | "
                       f"**{fmt([r['test_f1'] for r in full])}** | {per_type(full)} |")
         for sel in curve: curve[sel].append((5873, [100 * r["test_f1"] for r in full]))
     if curve:
@@ -144,8 +148,8 @@ disagrees with probability >= 0.9 (that student costs one more gold run of compu
 uncertainty (total token entropy); steps S = ceil((N + 2 x 1,000) / 32), equal for both selections at
 the same N. ![F1 against budget](bench/results/budget.png)
 
-| N | selection | seeds | steps | words sent | test F1 | test F1 PER / ORG / LOC / MISC |
-|---|---|---|---|---|---|---|
+| N | selection | seeds | steps | words sent | est. USD (gpt-4o-mini, zero-shot) | test F1 | test F1 PER / ORG / LOC / MISC |
+|---|---|---|---|---|---|---|---|
 {chr(10).join(blines)}""")
 
 
