@@ -9,6 +9,7 @@ It stands for a real LLM endpoint (OpenAI, vLLM, llama.cpp's server) in the faul
   GHOST  an entity that is not in the sentence       UNKNOWNTYPE  an entity typed ANIMAL
 
   UNSURE     (sampling) the last capitalised word is answered only when the request's seed is divisible by 3
+  FLAKY      (sampling) always 500 when the request's seed is 2 mod 3
 
 Otherwise it answers, as JSON, every capitalised word after the first as a LOC. It refuses JSON mode
 (400) when started with json_mode=False, like servers without it. It is bounded: it serves at most
@@ -26,7 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 def _answer(sentence: str, seed=None) -> str:
     words = sentence.split()
     ents = [{"text": w, "type": "LOC"} for w in words[1:] if w[:1].isupper() and w.isalpha()
-            and w not in ("RATE", "BOOM", "DOWN", "SLOW", "MALFORMED", "PROSE", "GHOST", "UNKNOWNTYPE", "UNSURE")]
+            and w not in ("RATE", "BOOM", "DOWN", "SLOW", "MALFORMED", "PROSE", "GHOST", "UNKNOWNTYPE", "UNSURE", "FLAKY")]
     if "UNSURE" in words and ents and (seed or 0) % 3 != 0: ents.pop()
     if "GHOST" in words: ents.append({"text": "Atlantis", "type": "LOC"})
     if "UNKNOWNTYPE" in words: ents.append({"text": words[0], "type": "ANIMAL"})
@@ -76,7 +77,7 @@ class FakeLLM:
                     return self._send(400, {"error": {"message": "response_format is not supported"}})
                 if "RATE" in words and n == 1:
                     return self._send(429, {"error": {"message": "rate limited"}}, [("Retry-After", "1")])
-                if ("BOOM" in words and n == 1) or "DOWN" in words:
+                if ("BOOM" in words and n == 1) or "DOWN" in words or ("FLAKY" in words and (req.get("seed") or 0) % 3 == 2):
                     return self._send(500, {"error": {"message": "internal error"}})
                 if "SLOW" in words and n == 1:
                     time.sleep(3)

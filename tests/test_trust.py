@@ -101,12 +101,15 @@ def test_trust_keeps_steps_and_gold_equal(tmp_path):
         for j, t in enumerate(tags):
             assert (w[j] == 0) == (t != "O" and t[2:] in bad)              # ...and takes exactly those tokens out
     assert all(w is None for w in p["weights"][nD:])                       # gold is never weighted
+    # with a distilled subset, a trust run starts from the very sentences a plain run takes
+    sub = {m: run_plan(TrainConfig(trust=m, distilled_size=500, **base)) for m in ("none", "mask")}
+    assert {s.sent_id for s in sub["none"]["D"]} == {s.sent_id for s in sub["mask"]["D"]} | set(sub["mask"]["trust"]["calibration_ids"])
     drop_tags = plans["drop"]["tags"][:len(plans["drop"]["D"])]
     assert not any(t != "O" and t[2:] in bad for tags in drop_tags for t in tags)
     ww = plans["weight"]
     pr = {t: v["precision"] for t, v in ww["trust"]["type_trust"].items()}
-    tags, w = ww["tags"][0], ww["weights"][0]
-    assert all(w[j] == pytest.approx(pr["O" if t == "O" else t[2:]]) for j, t in enumerate(tags))
+    for tags, w in zip(ww["tags"][:len(ww["D"])], ww["weights"]):
+        assert all(w[j] == pytest.approx(pr["O" if t == "O" else t[2:]]) for j, t in enumerate(tags))
 
 
 def test_uncertainty_selection_picks_the_most_uncertain(gold_student, small_pool, tmp_path):
@@ -123,6 +126,23 @@ def test_uncertainty_selection_picks_the_most_uncertain(gold_student, small_pool
     assert {s.sent_id for s in p_unc["D"]} != {s.sent_id for s in p_rnd["D"]}
     with pytest.raises(ValueError, match="trust_student"):
         run_plan(TrainConfig(selection="uncertainty", **{**cfg, "trust_student": None}))
+
+
+def test_joined_sources_with_repeated_ids_keep_student_scores_aligned(gold_student, small_pool, tmp_path):
+    "Sentence ids repeat across joined sources (CoNLL and BBC both count from 0): probabilities go by position."
+    copy = data.Corpus([s.with_tags(s.tags) for s in data.read_jsonl(small_pool)[:120]])
+    for s in copy: s.source = "another-corpus"                 # same ids, another source, no CoNLL exclusion
+    other = data.write_jsonl(copy, tmp_path / "other.jsonl")
+    p = run_plan(TrainConfig(strategy="distilled_then_gold", gold_size=48, distilled=f"{small_pool}+{other}",
+                             trust="mask+student", calibration_size=40, trust_student=str(gold_student), out=str(tmp_path)))
+    assert len(p["D"]) == 420 - 40 and len(p["O"]) == 48
+    assert all(len(w) == len(s) for w, s in zip(p["weights"], p["D"]))
+
+
+def test_dev_and_test_sentences_never_enter_training(tmp_path):
+    dev = data.write_jsonl(data.conll2003("dev")[:20], tmp_path / "dev.jsonl")
+    with pytest.raises(ValueError, match="conll2003-dev"):
+        run_plan(TrainConfig(distilled=str(dev), gold_size=10, out=str(tmp_path)))
 
 
 def test_selection_never_exceeds_its_budget(small_pool):
@@ -172,23 +192,28 @@ def test_trust_run_trains_and_records_what_it_did(gold_student, small_pool, tmp_
 
 def test_llm_samples_give_token_confidence(tmp_path, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-    sents = ["UNSURE trip to Bonn and Paris .", "Anna flew to Rome ."]
+    sents = ["UNSURE trip to Bonn and Paris .", "Anna flew to Rome .", "FLAKY line to Oslo ."]
     src = data.write_jsonl(data.Corpus([data.Sentence(s.split(), ["O"] * len(s.split()), 0, i, "fixture")
                                         for i, s in enumerate(sents)]), tmp_path / "in.jsonl")
     out = tmp_path / "ann"
     kw = dict(out=str(out), model="fake", prompt="zero-shot", samples=3, temperature=0.7, max_retries=0, progress=False)
     with FakeLLM() as srv:
         A.annotate(str(src), "openai", base_url=srv.base_url, **kw)
-        assert dict(srv.requests) == {s: 3 for s in sents}             # k answers per sentence
+        assert dict(srv.requests) == {s: 3 for s in sents}             # k answers per sentence (no retries here)
     recs = {" ".join(s.tokens): s for s in data.read_jsonl(out / "labels.jsonl")}
     unsure = recs[sents[0]]
     # "Paris" is in 1 of 3 answers (seed 0 only): voted out, and 2 of 3 answers agree with O
     assert unsure.tags == ["O", "O", "O", "B-LOC", "O", "O", "O"]
     assert unsure.meta["token_confidence"] == [1.0, 1.0, 1.0, 1.0, 1.0, pytest.approx(2 / 3, abs=1e-3), 1.0]
     assert recs[sents[1]].meta["token_confidence"] == [1.0] * 5 and recs[sents[1]].meta["samples_ok"] == 3
-    with FakeLLM() as srv:                                              # every sample is cached
+    flaky = recs[sents[2]]                                             # 2 of 3 answers came: confidence out of 3
+    assert flaky.meta["samples_ok"] == 2 and flaky.tags[3] == "B-LOC"
+    assert flaky.meta["token_confidence"] == [pytest.approx(2 / 3, abs=1e-3)] * 5
+    with FakeLLM() as srv:                                              # every answered sample is cached
         A.annotate(str(src), "openai", base_url=srv.base_url, **kw)
-        assert sum(srv.requests.values()) == 0
+        assert dict(srv.requests) == {sents[2]: 1}                      # only the sample that never came back
+    one = A.OpenAITeacher(model="m", cache=tmp_path / "c.sqlite")       # one sample: the request (and cache key) of before
+    assert "seed" not in one._request([{"role": "user", "content": "x"}])[1]
     with pytest.raises(ValueError, match="temperature"):
         A.annotate(str(src), "openai", base_url="http://127.0.0.1:9", **{**kw, "temperature": 0.0})
     # the `llm` trust method turns the confidence into loss weights
