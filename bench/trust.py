@@ -42,6 +42,11 @@ def gold_student(seed: int, a) -> Path:
 
 def record(kind, cfg, m, wall, run_dir):
     t = json.loads((Path(run_dir) / "trust.json").read_text()) if (Path(run_dir) / "trust.json").exists() else {}
+    if kind == "budget" and "selected_words" not in t:   # a random subset takes the plain path: count it here
+        from ner_distill.train import run_plan
+        from ner_distill.trust import sentence_costs
+        D = run_plan(cfg)["D"]
+        t.update(selected_words=D.n_tokens, est_cost_usd=dict(usd=round(float(sentence_costs(D, "usd").sum()), 4)))
     row = dict(kind=kind, strategy=cfg.strategy, trust=cfg.trust, selection=cfg.selection, distilled_size=cfg.distilled_size,
                seed=cfg.seed, lr=cfg.lr, steps=m["steps"], best_step=m["best_step"], dev_f1=m["dev"]["f1"],
                test_f1=m["test"]["f1"], test_per_type={k: m["test"]["per_type"][k]["f1"] for k in TYPES},
@@ -68,7 +73,8 @@ def report(cmd, a):
     for r in S:
         if r["strategy"] != "reference": by_strategy.setdefault(r["strategy"], []).append(r)
     gold = {r["seed"]: r["test_f1"] for r in by_strategy.get("gold", [])}
-    best = max(by_strategy, key=lambda s: st.mean(r["test_f1"] for r in by_strategy[s])) if by_strategy else None
+    # the best of the seven is chosen on dev, like everything else
+    best = max(by_strategy, key=lambda s: st.mean(r["dev_f1"] for r in by_strategy[s])) if by_strategy else None
 
     def line(name, rs, note=""):
         g = [100 * (r["test_f1"] - gold[r["seed"]]) for r in rs if r["seed"] in gold]
@@ -78,21 +84,21 @@ def report(cmd, a):
 
     lines = []
     if "gold" in by_strategy: lines.append(line("`gold` (strategy study)", by_strategy["gold"]))
-    if best and best != "gold": lines.append(line(f"`{best}`: best of the seven strategies", by_strategy[best]))
+    if best and best != "gold": lines.append(line(f"`{best}`: best of the seven strategies on dev", by_strategy[best]))
     methods = {}
     for r in R:
-        if r["kind"] == "method": methods.setdefault(r["trust"], []).append(r)
-    for m, rs in methods.items():
+        if r["kind"] == "method": methods.setdefault((r["strategy"], r["trust"]), []).append(r)
+    for (strat, m), rs in methods.items():
         c = rs[0].get("counts") or {}
         note = []
         if rs[0].get("distrusted") is not None: note.append(f"distrusted: {', '.join(rs[0]['distrusted']) or 'none'}")
         if c.get("tokens"): note.append(f"{100 * c.get('tokens_weight0', 0) / c['tokens']:.1f} % of distilled tokens at weight 0")
-        lines.append(line(f"`{a.strategy}` + `{m}`", rs, "; ".join(note)))
+        lines.append(line(f"`{strat}` + `{m}`", rs, "; ".join(note)))
 
     # budget curve
     pts = {}
     for r in R:
-        if r["kind"] == "budget": pts.setdefault((r["selection"], r["distilled_size"]), []).append(r)
+        if r["kind"] == "budget" and r["strategy"] == a.strategy: pts.setdefault((r["selection"], r["distilled_size"]), []).append(r)
     full = by_strategy.get(a.strategy, [])
     blines, curve = [], {}
     for (sel, n), rs in sorted(pts.items(), key=lambda kv: (kv[0][1], kv[0][0])):
@@ -168,11 +174,11 @@ def main():
     a = p.parse_args()
     cmd = command()
     if not a.report_only:
-        done = {(r["kind"], r["trust"], r["selection"], r["distilled_size"], r["seed"]) for r in rows(RESULTS)}
+        done = {(r["kind"], r["strategy"], r["trust"], r["selection"], r["distilled_size"], r["seed"]) for r in rows(RESULTS)}
         jobs = [("method", m, "random", None, s) for s in a.seeds for m in a.methods]
         jobs += [("budget", "none", sel, n, s) for s in a.seeds for n in a.budgets for sel in a.selections]
         for kind, m, sel, n, seed in jobs:
-            if (kind, m, sel, n, seed) in done: continue
+            if (kind, a.strategy, m, sel, n, seed) in done: continue
             needs_student = m == "student" or sel != "random"
             name = f"{a.strategy}-{m}-s{seed}" if kind == "method" else f"{a.strategy}-{sel}{n}-s{seed}"
             cfg = TrainConfig(strategy=a.strategy, gold_size=1000, distilled="recorded", distilled_size=n, seed=seed, lr=a.lr,
