@@ -140,8 +140,10 @@ sentences, lr 4e-4 (chosen on dev for `gold`), test F1 on CoNLL-2003 test, mean 
 is the difference to the `gold` run of the same seed (per seed in brackets). Trust methods run with
 `{a.strategy}` at the same S steps as the strategies; `drop`/`mask`/`weight` estimate trust on 200
 calibration sentences that move from the distilled to the gold pool (which gives up 200 of its own:
-1,000 gold sentences in every run); `student` masks distilled tokens where the seed's `gold` run
-disagrees with probability >= 0.9 (that student costs one more gold run of compute).
+1,000 gold sentences in every run); `student` masks, and `relabel` replaces with its own label, the
+distilled tokens where the seed's `gold` run disagrees with probability >= 0.9 (that student costs one
+more gold run of compute). Training sentences/s are comparable only between runs that had the
+2 cores to themselves (see `wall_s` per run).
 {trust_line}
 
 | run | seeds | steps | test F1 | vs gold | test F1 PER / ORG / LOC / MISC | notes |
@@ -162,7 +164,7 @@ the same N. ![F1 against budget](bench/results/budget.png)
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--strategy", default="distilled_then_gold")
-    p.add_argument("--methods", nargs="*", default=["mask", "weight", "student", "drop"])
+    p.add_argument("--methods", nargs="*", default=["mask", "weight", "student", "relabel", "drop"])
     p.add_argument("--budgets", type=int, nargs="*", default=[500, 1000, 2000])
     p.add_argument("--selections", nargs="*", default=["random", "uncertainty"])
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -179,7 +181,7 @@ def main():
         jobs += [("budget", "none", sel, n, s) for s in a.seeds for n in a.budgets for sel in a.selections]
         for kind, m, sel, n, seed in jobs:
             if (kind, a.strategy, m, sel, n, seed) in done: continue
-            needs_student = m == "student" or sel != "random"
+            needs_student = bool({"student", "relabel"} & set(m.split("+"))) or sel != "random"
             name = f"{a.strategy}-{m}-s{seed}" if kind == "method" else f"{a.strategy}-{sel}{n}-s{seed}"
             cfg = TrainConfig(strategy=a.strategy, gold_size=1000, distilled="recorded", distilled_size=n, seed=seed, lr=a.lr,
                               trust=m, trust_threshold=a.threshold, selection=sel,
