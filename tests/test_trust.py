@@ -145,6 +145,17 @@ def test_dev_and_test_sentences_never_enter_training(tmp_path):
         run_plan(TrainConfig(distilled=str(dev), gold_size=10, out=str(tmp_path)))
 
 
+def test_relabel_takes_the_students_confident_labels(gold_student, small_pool, tmp_path):
+    p = run_plan(TrainConfig(strategy="distilled", gold_size=48, distilled=str(small_pool), distilled_size=50, trust="relabel",
+                             trust_student=str(gold_student), student_confidence=0.0, out=str(tmp_path)))
+    probs, labels = trust.student_probs(gold_student, p["D"].tokens)
+    # at confidence 0 every disagreement is relabelled: the tags are the student's own (IOB2-repaired)
+    for tags, P in zip(p["tags"], probs):
+        assert tags == data.to_iob2([labels[k] for k in P.argmax(-1)])
+    assert p["trust"]["counts"]["student_relabelled_tokens"] > 0
+    assert sum(t != s.tags for t, s in zip(p["tags"], p["D"])) > 0
+
+
 def test_selection_never_exceeds_its_budget(small_pool):
     pool = data.read_jsonl(small_pool)
     rng = np.random.default_rng(0)
