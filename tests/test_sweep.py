@@ -53,6 +53,26 @@ def test_tiny_sweep_report_and_resume(tmp_path):
     assert len(a) == 30 and paired_bootstrap(a, a)["diff"] == 0.0
 
 
+def test_budget_sweep_draws_the_curve(tmp_path):
+    "LLM budgets x selections: random and student-uncertainty subsets of the real gpt-3.5 labels, same steps per budget."
+    student = tmp_path / "gold"
+    r = subprocess.run(CLI + ["train", "--strategy", "gold", "--gold-size", "32", "--distilled", "none", "--steps", "4",
+                              "--batch-size", "8", "--evals", "1", "--select-dev-size", "30", "--dev-size", "30", "--no-test",
+                              "--out", str(student)], capture_output=True, text=True, env=ENV, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    out = tmp_path / "sweep"
+    r = subprocess.run(CLI + ["sweep", "--profile", "tiny", "--strategies", "distilled_then_gold", "--budgets", "16", "32",
+                              "--selections", "random", "uncertainty", "--param", f"trust_student={student}", "--quiet",
+                              "--out", str(out)], capture_output=True, text=True, env=ENV, timeout=900)
+    assert r.returncode == 0, r.stderr[-3000:]
+    idx = pd.read_csv(out / "index.csv")
+    assert sorted(zip(idx.distilled_size, idx.selection)) == [(16, "random"), (16, "uncertainty"), (32, "random"), (32, "uncertainty")]
+    for rd, n in zip(idx.run_dir, idx.distilled_size):
+        assert json.loads((Path(rd) / "config.json").read_text())["n_distilled"] == n
+    html = (out / "report.html").read_text()
+    assert "F1 against the LLM budget" in html and "distilled_then_gold @ uncertainty" in html and "Traceback" not in html
+
+
 def test_failing_run_is_recorded_and_the_sweep_goes_on(tmp_path):
     out = tmp_path / "sweep"
     r = subprocess.run(CLI + ["sweep", "--profile", "tiny", "--strategies", "distilled", "--quiet", "--no-report",
