@@ -40,7 +40,7 @@ def gold_student(seed: int, a) -> Path:
     return out
 
 
-def record(kind, cfg, m, wall, run_dir):
+def record(kind, cfg, m, wall, run_dir, cmd=""):
     t = json.loads((Path(run_dir) / "trust.json").read_text()) if (Path(run_dir) / "trust.json").exists() else {}
     if kind == "budget" and "selected_words" not in t:   # a random subset takes the plain path: count it here
         from ner_distill.train import run_plan
@@ -54,7 +54,7 @@ def record(kind, cfg, m, wall, run_dir):
                counts=t.get("counts"), distrusted=t.get("distrusted"), selected_words=t.get("selected_words"),
                est_cost_usd=(t.get("est_cost_usd") or {}).get("usd"),
                type_trust={k: v["precision"] for k, v in t["type_trust"].items()} if t.get("type_trust") else None,
-               machine=machine())
+               machine=machine(), command=cmd)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     with open(RESULTS, "a") as f: f.write(json.dumps(row) + "\n")
 
@@ -91,8 +91,13 @@ def report(cmd, a):
     for (strat, m), rs in methods.items():
         c = rs[0].get("counts") or {}
         note = []
-        if rs[0].get("distrusted") is not None: note.append(f"distrusted: {', '.join(rs[0]['distrusted']) or 'none'}")
-        if c.get("tokens"): note.append(f"{100 * c.get('tokens_weight0', 0) / c['tokens']:.1f} % of distilled tokens at weight 0")
+        names = set(m.split("+"))
+        if rs[0].get("distrusted") is not None and names & {"drop", "mask"}:
+            note.append(f"distrusted: {', '.join(rs[0]['distrusted']) or 'none'}")
+        if c.get("tokens") and c.get("tokens_weight0"): note.append(f"{100 * c['tokens_weight0'] / c['tokens']:.1f} % of distilled tokens masked")
+        if c.get("tokens") and c.get("student_relabelled_tokens"):
+            note.append(f"{100 * c['student_relabelled_tokens'] / c['tokens']:.1f} % of distilled tokens relabelled")
+        if "weight" in names and c.get("tokens"): note.append(f"mean token weight {c['weight_sum'] / c['tokens']:.2f}")
         lines.append(line(f"`{strat}` + `{m}`", rs, "; ".join(note)))
 
     # budget curve
@@ -130,6 +135,9 @@ def report(cmd, a):
     trust_line = ("Teacher precision on the 200-sentence calibration sample (seed 0): "
                   + ", ".join(f"{k} {v:.2f}" for k, v in trust_tab.items() if v is not None) + "." if trust_tab else "")
     wall = sum(r["wall_s"] for r in R)
+    cmds = list(dict.fromkeys(r.get("command") or "python bench/trust.py --seeds 0 --methods mask student weight relabel "
+                              "--budgets 500 1000 2000" for r in R)) or [cmd]   # the runs' own commands, not a --report-only's
+    cmd = "`, `".join(cmds)
     write_section("trust", f"""## Trust methods and budget-aware selection (`bench/trust.py`)
 
 `{cmd}` on {machine()}. Runs finished: {len(R)}; summed wall time {wall / 60:.0f} min. Per run:
@@ -189,7 +197,7 @@ def main():
                               out=str(Path(a.out) / name))
             t0 = time.time()
             m_ = train(cfg)
-            record(kind, cfg, m_, time.time() - t0, cfg.out)
+            record(kind, cfg, m_, time.time() - t0, cfg.out, cmd)
             report(cmd, a)
     report(cmd, a)
 
