@@ -129,6 +129,8 @@ def report(cmd, a):
                         marker="o", capsize=3, label=f"{sel} selection")
         if gold: ax.axhline(100 * st.mean(gold.values()), color="k", ls="--", lw=1, label="gold only (247 steps)")
         ax.set(xscale="log", xlabel="LLM-labelled sentences (budget N)", ylabel="test F1", title=f"{a.strategy}: F1 against budget")
+        ns = sorted({n for p in curve.values() for n, _ in p})
+        ax.set_xticks(ns, [f"{n:,}" for n in ns]); ax.minorticks_off()
         ax.legend(fontsize=8); plt.tight_layout(); fig.savefig(FIGURE, dpi=120); plt.close(fig)
 
     trust_tab = next((r["type_trust"] for r in R if r.get("type_trust")), None)
