@@ -20,6 +20,9 @@ from ner_distill import mixing
 from ner_distill.train import TrainConfig, train
 
 RESULTS = ROOT / "bench" / "results" / "strategies.jsonl"
+FIGURE = ROOT / "bench" / "results" / "strategies.png"
+# rows written before rows carried their command were all produced by this one
+FIRST_COMMAND = "python bench/strategies.py --lr 4e-4 --reference"
 TYPES = ("PER", "ORG", "LOC", "MISC")
 
 
@@ -27,12 +30,13 @@ def load_results():
     return [json.loads(l) for l in RESULTS.read_text().splitlines() if l.strip()] if RESULTS.exists() else []
 
 
-def record(m, cfg, wall):
+def record(m, cfg, wall, cmd):
     row = dict(strategy=cfg.strategy, seed=cfg.seed, gold_size=cfg.gold_size, distilled=cfg.distilled,
                epochs_distilled=cfg.epochs_distilled, epochs_gold=cfg.epochs_gold, lr=cfg.lr, steps=m["steps"],
                best_step=m["best_step"], dev_f1=m["dev"]["f1"], test_f1=m["test"]["f1"],
                test_per_type={t: m["test"]["per_type"][t]["f1"] for t in TYPES},
-               train_sentences_per_s=m["timing"]["train_sentences_per_s"], wall_s=round(wall, 1), machine=machine())
+               train_sentences_per_s=m["timing"]["train_sentences_per_s"], wall_s=round(wall, 1), machine=machine(),
+               command=cmd)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     with open(RESULTS, "a") as f:
         f.write(json.dumps(row) + "\n")
@@ -41,6 +45,28 @@ def record(m, cfg, wall):
 def fmt(xs):
     xs = [100 * x for x in xs]
     return f"{st.mean(xs):.1f} ± {st.stdev(xs):.1f}" if len(xs) > 1 else f"{xs[0]:.1f}"
+
+
+def plot(by, ref):
+    "Test F1 per strategy: one dot per seed, mean +- std, gold's mean and the all-gold reference as lines."
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    names = [s for s in by if by[s]]
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    for i, s in enumerate(names):
+        f1 = [100 * r["test_f1"] for r in by[s]]
+        ax.scatter([i] * len(f1), f1, s=14, color="grey", zorder=2)
+        ax.errorbar(i + 0.15, st.mean(f1), yerr=st.stdev(f1) if len(f1) > 1 else 0, fmt="o", capsize=4, color="C0", zorder=3)
+    if by.get("gold"):
+        ax.axhline(100 * st.mean(r["test_f1"] for r in by["gold"]), color="k", ls="--", lw=1, label="gold only, mean")
+    for r in ref:
+        ax.axhline(100 * r["test_f1"], color="C2", ls=":", lw=1.5, label=f"all {r['gold_size'] or 14041} gold, 1 epoch")
+    ax.set_xticks(range(len(names)), names, rotation=20, ha="right", fontsize=8)
+    ax.set(ylabel="test F1 (CoNLL-2003)", title="Mixing strategies at equal steps (dots: seeds; bars: mean ± std)")
+    ax.title.set_fontsize(9)
+    ax.legend(fontsize=8, loc="lower right")
+    plt.tight_layout(); fig.savefig(FIGURE, dpi=120); plt.close(fig)
 
 
 def report(cmd):
@@ -72,16 +98,21 @@ def report(cmd):
                        + ", ".join(f"{d:+.1f}" for d in diffs) + f"; larger seed std {spread:.1f}): "
                        + ("beyond the seed-to-seed spread." if beyond else "within the seed-to-seed spread."))
     wall = sum(r["wall_s"] for r in rows)
+    if rows: plot(by, ref)
+    cmd = "`, `".join(dict.fromkeys(r.get("command", FIRST_COMMAND) for r in rows)) or cmd   # the runs' own, not a --report-only's
     n_expected = len(mixing.STRATEGIES) * 3
     write_section("strategies", f"""## Mixing strategies at equal compute (`bench/strategies.py`)
 
 `{cmd}` on {machine()}. Runs finished: {len(main)} of {n_expected} (7 strategies x 3 seeds){' + reference' if ref else ''};
-summed wall time of the runs {wall / 60:.0f} min. Results per run: `bench/results/strategies.jsonl`.
+summed wall time of the runs {wall / 60:.0f} min (a run resumed from its checkpoint counts only the resumed part;
+`wall_s` per run). Results per run: `bench/results/strategies.jsonl`.
 
 MiniLM-L6 student; gold pool 1,000 CoNLL-2003 train sentences disjoint from the 5,873 gpt-3.5-labelled
 ones (the distilled pool); every strategy runs the same S = ceil((5,873 x e_D + 1,000 x e_O) / 32) optimizer
 steps; lr and warm-up from the dev-set tuning above. Test F1 is seqeval entity-level micro F1 on CoNLL-2003
 test (mean ± standard deviation over seeds); the checkpoint is chosen on dev.
+
+![test F1 per strategy](bench/results/strategies.png)
 
 | strategy | seeds | steps | test F1 | dev F1 | test F1 PER / ORG / LOC / MISC | train sentences/s |
 |---|---|---|---|---|---|---|
@@ -122,7 +153,7 @@ def main():
                                   epochs_gold=a.epochs_gold, seed=seed, lr=a.lr, out=f"{a.out}/{s}-s{seed}")
             m = train(cfg)
             if s == "reference": cfg.strategy = "reference"
-            record(m, cfg, time.time() - t0)
+            record(m, cfg, time.time() - t0, cmd)
             report(cmd)
     report(cmd)
 
