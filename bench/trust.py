@@ -100,11 +100,13 @@ def report(cmd, a):
         if "weight" in names and c.get("tokens"): note.append(f"mean token weight {c['weight_sum'] / c['tokens']:.2f}")
         lines.append(line(f"`{strat}` + `{m}`", rs, "; ".join(note)))
 
-    # budget curve
+    # budget curve, for the strategy the budget runs used (not necessarily this invocation's --strategy)
+    budget_runs = [r["strategy"] for r in R if r["kind"] == "budget"]
+    bstrat = max(set(budget_runs), key=budget_runs.count) if budget_runs else a.strategy
     pts = {}
     for r in R:
-        if r["kind"] == "budget" and r["strategy"] == a.strategy: pts.setdefault((r["selection"], r["distilled_size"]), []).append(r)
-    full = by_strategy.get(a.strategy, [])
+        if r["kind"] == "budget" and r["strategy"] == bstrat: pts.setdefault((r["selection"], r["distilled_size"]), []).append(r)
+    full = by_strategy.get(bstrat, [])
     blines, curve = [], {}
     for (sel, n), rs in sorted(pts.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         words = st.mean(r["selected_words"] or 0 for r in rs)
@@ -128,7 +130,7 @@ def report(cmd, a):
             ax.errorbar([n for n, _ in p], [st.mean(v) for _, v in p], yerr=[st.stdev(v) if len(v) > 1 else 0 for _, v in p],
                         marker="o", capsize=3, label=f"{sel} selection")
         if gold: ax.axhline(100 * st.mean(gold.values()), color="k", ls="--", lw=1, label="gold only (247 steps)")
-        ax.set(xscale="log", xlabel="LLM-labelled sentences (budget N)", ylabel="test F1", title=f"{a.strategy}: F1 against budget")
+        ax.set(xscale="log", xlabel="LLM-labelled sentences (budget N)", ylabel="test F1", title=f"{bstrat}: F1 against budget")
         ns = sorted({n for p in curve.values() for n, _ in p})
         ax.set_xticks(ns, [f"{n:,}" for n in ns]); ax.minorticks_off()
         ax.legend(fontsize=8); plt.tight_layout(); fig.savefig(FIGURE, dpi=120); plt.close(fig)
@@ -148,7 +150,7 @@ def report(cmd, a):
 MiniLM-L6 student, gold pool 1,000 CoNLL-2003 train sentences, distilled pool the 5,873 gpt-3.5-labelled
 sentences, lr 4e-4 (chosen on dev for `gold`), test F1 on CoNLL-2003 test, mean ± std over seeds; "vs gold"
 is the difference to the `gold` run of the same seed (per seed in brackets). Trust methods run with
-`{a.strategy}` at the same S steps as the strategies; `drop`/`mask`/`weight` estimate trust on 200
+the strategy named in the row, at the same S steps as the strategies; `drop`/`mask`/`weight` estimate trust on 200
 calibration sentences that move from the distilled to the gold pool (which gives up 200 of its own:
 1,000 gold sentences in every run); `student` masks, and `relabel` replaces with its own label, the
 distilled tokens where the seed's `gold` run disagrees with probability >= 0.9 (that student costs one
@@ -162,7 +164,7 @@ more gold run of compute). Training sentences/s are comparable only between runs
 
 ### F1 against the LLM budget
 
-`{a.strategy}` with N LLM-labelled sentences chosen at random or by the seed's `gold` student's
+`{bstrat}` with N LLM-labelled sentences chosen at random or by the seed's `gold` student's
 uncertainty (total token entropy); steps S = ceil((N + 2 x 1,000) / 32), equal for both selections at
 the same N. ![F1 against budget](bench/results/budget.png)
 
