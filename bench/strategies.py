@@ -79,7 +79,7 @@ def report(cmd):
         if not rs: continue
         lines.append(f"| `{s}` | {len(rs)} | {rs[0]['steps']} | **{fmt([r['test_f1'] for r in rs])}** | {fmt([r['dev_f1'] for r in rs])} | "
                      + " / ".join(f"{100 * st.mean(r['test_per_type'][t] for r in rs):.1f}" for t in TYPES)
-                     + f" | {st.mean(r['train_sentences_per_s'] for r in rs):.1f} |")
+                     + f" | {st.mean(r['train_sentences_per_s'] for r in rs):.1f} ({max(r['train_sentences_per_s'] for r in rs):.1f}) |")
     for r in ref:
         lines.append(f"| reference: all {r['gold_size'] or 14041} gold, 1 epoch | 1 | {r['steps']} | {100 * r['test_f1']:.1f} | {100 * r['dev_f1']:.1f} | "
                      + " / ".join(f"{100 * r['test_per_type'][t]:.1f}" for t in TYPES) + f" | {r['train_sentences_per_s']:.1f} |")
@@ -97,6 +97,16 @@ def report(cmd):
         finding.append(f"- `distilled_then_gold` minus `{other}`: {st.mean(diffs):+.1f} F1 (per seed: "
                        + ", ".join(f"{d:+.1f}" for d in diffs) + f"; larger seed std {spread:.1f}): "
                        + ("beyond the seed-to-seed spread." if beyond else "within the seed-to-seed spread."))
+    g = {r["seed"]: r["test_f1"] for r in by["gold"]}
+    paired = []
+    for s_, rs in by.items():
+        d = [100 * (r["test_f1"] - g[r["seed"]]) for r in rs if r["seed"] in g]
+        if s_ != "gold" and len(d) > 1:
+            paired.append(f"`{s_}` {st.mean(d):+.1f} ({', '.join(f'{x:+.1f}' for x in d)})")
+    if paired: finding.append("- Every strategy minus `gold`, paired by seed (test F1): " + "; ".join(paired) + ".")
+    if len(by["gold"]) > 1:
+        best = max((s_ for s_ in by if by[s_]), key=lambda s_: st.mean(r["dev_f1"] for r in by[s_]))
+        finding.append(f"- Best strategy on dev (how one would choose without the test set): `{best}`.")
     wall = sum(r["wall_s"] for r in rows)
     if rows: plot(by, ref)
     cmd = "`, `".join(dict.fromkeys(r.get("command", FIRST_COMMAND) for r in rows)) or cmd   # the runs' own, not a --report-only's
@@ -114,7 +124,11 @@ test (mean ± standard deviation over seeds); the checkpoint is chosen on dev.
 
 ![test F1 per strategy](bench/results/strategies.png)
 
-| strategy | seeds | steps | test F1 | dev F1 | test F1 PER / ORG / LOC / MISC | train sentences/s |
+Training speed is that of the model and the batch, not of the strategy: runs that had the 2 cores to
+themselves train 19-24 sentences/s whatever the strategy; a lower mean comes from seeds that shared the
+cores with the test suite (fastest seed in brackets; `wall_s` per run in the results file).
+
+| strategy | seeds | steps | test F1 | dev F1 | test F1 PER / ORG / LOC / MISC | train sentences/s: mean (fastest seed) |
 |---|---|---|---|---|---|---|
 {chr(10).join(lines)}
 
