@@ -85,6 +85,10 @@ def report(cmd, a):
     lines = []
     if "gold" in by_strategy: lines.append(line("`gold` (strategy study)", by_strategy["gold"]))
     if best and best != "gold": lines.append(line(f"`{best}`: best of the seven strategies on dev", by_strategy[best]))
+    elif best: lines[-1] = lines[-1].replace("(strategy study)", "(strategy study): best of the seven on dev")
+    top = max(by_strategy, key=lambda s: st.mean(r["test_f1"] for r in by_strategy[s])) if by_strategy else None
+    if top not in (best, "gold"):   # shown for reference only: choosing it would be choosing on test
+        lines.append(line(f"`{top}`: highest test F1 of the seven (not a dev choice)", by_strategy[top]))
     methods = {}
     for r in R:
         if r["kind"] == "method": methods.setdefault((r["strategy"], r["trust"]), []).append(r)
