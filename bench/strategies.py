@@ -111,6 +111,8 @@ def report(cmd):
     if rows: plot(by, ref)
     cmd = "`, `".join(dict.fromkeys(r.get("command", FIRST_COMMAND) for r in rows)) or cmd   # the runs' own, not a --report-only's
     n_expected = len(mixing.STRATEGIES) * 3
+    fastest = [max(r['train_sentences_per_s'] for r in rs) for rs in by.values() if rs] or [0]
+    fast_lo, fast_hi = min(fastest), max(fastest)
     write_section("strategies", f"""## Mixing strategies at equal compute (`bench/strategies.py`)
 
 `{cmd}` on {machine()}. Runs finished: {len(main)} of {n_expected} (7 strategies x 3 seeds){' + reference' if ref else ''};
@@ -125,7 +127,7 @@ test (mean ± standard deviation over seeds); the checkpoint is chosen on dev.
 ![test F1 per strategy](bench/results/strategies.png)
 
 Training speed is that of the model and the batch, not of the strategy: runs that had the 2 cores to
-themselves train 19-24 sentences/s whatever the strategy; a lower mean comes from seeds that shared the
+themselves train {fast_lo:.0f}-{fast_hi:.0f} sentences/s whatever the strategy (fastest seed of each); a lower mean comes from seeds that shared the
 cores with the test suite (fastest seed in brackets; `wall_s` per run in the results file).
 
 | strategy | seeds | steps | test F1 | dev F1 | test F1 PER / ORG / LOC / MISC | train sentences/s: mean (fastest seed) |
