@@ -13,6 +13,7 @@ missing): its compute is that of the gold baseline, spent once more by these met
 is appended to bench/results/trust.jsonl and skipped on a rerun; BENCHMARKS.md is rewritten after every run.
 
     python bench/trust.py [--methods mask weight student drop] [--budgets 500 1000 2000] [--seeds 0 1 2]
+    python bench/trust.py --methods relabel --budgets --student-confidence 0   # self-training control: no LLM labels left
 """
 import argparse
 import json
@@ -27,6 +28,13 @@ RESULTS = ROOT / "bench" / "results" / "trust.jsonl"
 STRATEGY_RESULTS = ROOT / "bench" / "results" / "strategies.jsonl"
 FIGURE = ROOT / "bench" / "results" / "budget.png"
 TYPES = ("PER", "ORG", "LOC", "MISC")
+NEEDS_STUDENT = {"student", "relabel"}
+CONFIDENCE = TrainConfig.student_confidence
+
+
+def conf(r):
+    "The student confidence a row ran with (rows before the flag existed ran with the default)."
+    return r.get("student_confidence", CONFIDENCE) if NEEDS_STUDENT & set(r["trust"].split("+")) else None
 
 
 def rows(path):
@@ -55,6 +63,7 @@ def record(kind, cfg, m, wall, run_dir, cmd=""):
                est_cost_usd=(t.get("est_cost_usd") or {}).get("usd"),
                type_trust={k: v["precision"] for k, v in t["type_trust"].items()} if t.get("type_trust") else None,
                machine=machine(), command=cmd)
+    if NEEDS_STUDENT & set(cfg.trust.split("+")): row["student_confidence"] = cfg.student_confidence
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     with open(RESULTS, "a") as f: f.write(json.dumps(row) + "\n")
 
@@ -91,8 +100,8 @@ def report(cmd, a):
         lines.append(line(f"`{top}`: highest test F1 of the seven (not a dev choice)", by_strategy[top]))
     methods = {}
     for r in R:
-        if r["kind"] == "method": methods.setdefault((r["strategy"], r["trust"]), []).append(r)
-    for (strat, m), rs in methods.items():
+        if r["kind"] == "method": methods.setdefault((r["strategy"], r["trust"], conf(r)), []).append(r)
+    for (strat, m, c_), rs in methods.items():
         c = rs[0].get("counts") or {}
         note = []
         names = set(m.split("+"))
@@ -102,7 +111,10 @@ def report(cmd, a):
         if c.get("tokens") and c.get("student_relabelled_tokens"):
             note.append(f"{100 * c['student_relabelled_tokens'] / c['tokens']:.1f} % of distilled tokens relabelled")
         if "weight" in names and c.get("tokens"): note.append(f"mean token weight {c['weight_sum'] / c['tokens']:.2f}")
-        lines.append(line(f"`{strat}` + `{m}`", rs, "; ".join(note)))
+        if c_ is not None and c_ != CONFIDENCE:
+            note.insert(0, "confidence 0: every token takes the student's label, i.e. self-training without the LLM's labels"
+                        if c_ == 0 else f"student confidence {c_}")
+        lines.append(line(f"`{strat}` + `{m}`" + (f" (confidence {c_})" if c_ not in (None, CONFIDENCE) else ""), rs, "; ".join(note)))
 
     # budget curve, for the strategy the budget runs used (not necessarily this invocation's --strategy)
     budget_runs = [r["strategy"] for r in R if r["kind"] == "budget"]
@@ -186,21 +198,25 @@ def main():
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--lr", type=float, default=TrainConfig.lr)
     p.add_argument("--threshold", type=float, default=TrainConfig.trust_threshold)
+    p.add_argument("--student-confidence", type=float, default=CONFIDENCE,
+                   help="student/relabel: disagreement at this probability or more is masked/relabelled (0: pure self-training)")
     p.add_argument("--gold-runs", default=str(ROOT / "runs" / "strategies"))
     p.add_argument("--out", default=str(ROOT / "runs" / "trust"))
     p.add_argument("--report-only", action="store_true")
     a = p.parse_args()
     cmd = command()
     if not a.report_only:
-        done = {(r["kind"], r["strategy"], r["trust"], r["selection"], r["distilled_size"], r["seed"]) for r in rows(RESULTS)}
+        done = {(r["kind"], r["strategy"], r["trust"], r["selection"], r["distilled_size"], r["seed"], conf(r)) for r in rows(RESULTS)}
         jobs = [("method", m, "random", None, s) for s in a.seeds for m in a.methods]
         jobs += [("budget", "none", sel, n, s) for s in a.seeds for n in a.budgets for sel in a.selections]
         for kind, m, sel, n, seed in jobs:
-            if (kind, a.strategy, m, sel, n, seed) in done: continue
-            needs_student = bool({"student", "relabel"} & set(m.split("+"))) or sel != "random"
+            c = a.student_confidence if NEEDS_STUDENT & set(m.split("+")) else None
+            if (kind, a.strategy, m, sel, n, seed, c) in done: continue
+            needs_student = bool(NEEDS_STUDENT & set(m.split("+"))) or sel != "random"
             name = f"{a.strategy}-{m}-s{seed}" if kind == "method" else f"{a.strategy}-{sel}{n}-s{seed}"
+            if c not in (None, CONFIDENCE): name = name.replace(f"-s{seed}", f"-c{c:g}-s{seed}")
             cfg = TrainConfig(strategy=a.strategy, gold_size=1000, distilled="recorded", distilled_size=n, seed=seed, lr=a.lr,
-                              trust=m, trust_threshold=a.threshold, selection=sel,
+                              trust=m, trust_threshold=a.threshold, selection=sel, student_confidence=a.student_confidence,
                               trust_student=str(gold_student(seed, a)) if needs_student else None,
                               out=str(Path(a.out) / name))
             t0 = time.time()
