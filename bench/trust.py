@@ -127,14 +127,26 @@ def report(cmd, a):
     for (sel, n), rs in sorted(pts.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         words = st.mean(r["selected_words"] or 0 for r in rs)
         usd = st.mean(r.get("est_cost_usd") or 0 for r in rs)
-        blines.append(f"| {n} | {sel} | {len(rs)} | {rs[0]['steps']} | {words:,.0f} | {usd:.3f} | **{fmt([r['test_f1'] for r in rs])}** | {per_type(rs)} |")
+        rand = {r["seed"]: r["test_f1"] for r in pts.get(("random", n), [])}
+        g = [100 * (r["test_f1"] - rand[r["seed"]]) for r in rs if sel != "random" and r["seed"] in rand]
+        d = f"{st.mean(g):+.1f} ({', '.join(f'{x:+.1f}' for x in g)})" if g else ""
+        blines.append(f"| {n} | {sel} | {len(rs)} | {rs[0]['steps']} | {words:,.0f} | {usd:.3f} | **{fmt([r['test_f1'] for r in rs])}** | {d} | {per_type(rs)} |")
         curve.setdefault(sel, []).append((n, [100 * r["test_f1"] for r in rs]))
+    words_ratio = [st.mean(r["selected_words"] for r in pts[("uncertainty", n)]) / st.mean(r["selected_words"] for r in pts[("random", n)])
+                   for (sel, n) in pts if sel == "uncertainty" and ("random", n) in pts]
+    usd_ratio = [st.mean(r["est_cost_usd"] for r in pts[("uncertainty", n)]) / st.mean(r["est_cost_usd"] for r in pts[("random", n)])
+                 for (sel, n) in pts if sel == "uncertainty" and ("random", n) in pts]
+    bias = (f"At the same N, uncertainty selection sends {min(words_ratio):.1f}-{max(words_ratio):.1f}x the words of random "
+            f"selection (total entropy grows with length, so it prefers long sentences), while the estimated price rises "
+            f"only {100 * (min(usd_ratio) - 1):.0f}-{100 * (max(usd_ratio) - 1):.0f} % because the zero-shot prompt's fixed "
+            "instructions dominate each request; with a budget in words (`ner-distill select --unit words`) the two "
+            "would be compared at equal text.") if words_ratio else ""
     if full:
         from ner_distill import data
         from ner_distill.trust import sentence_costs
         allD = data.recorded_llm_labels()
         blines.append(f"| 5873 (all) | either | {len(full)} | {full[0]['steps']} | {allD.n_tokens:,} | {sentence_costs(allD, 'usd').sum():.3f} | "
-                      f"**{fmt([r['test_f1'] for r in full])}** | {per_type(full)} |")
+                      f"**{fmt([r['test_f1'] for r in full])}** |  | {per_type(full)} |")
         for sel in curve: curve[sel].append((5873, [100 * r["test_f1"] for r in full]))
     if curve:
         import matplotlib
@@ -184,9 +196,11 @@ more gold run of compute). Training sentences/s are comparable only between runs
 uncertainty (total token entropy); steps S = ceil((N + 2 x 1,000) / 32), equal for both selections at
 the same N. ![F1 against budget](bench/results/budget.png)
 
-| N | selection | seeds | steps | words sent | est. USD (gpt-4o-mini, zero-shot) | test F1 | test F1 PER / ORG / LOC / MISC |
-|---|---|---|---|---|---|---|---|
-{chr(10).join(blines)}""")
+| N | selection | seeds | steps | words sent | est. USD (gpt-4o-mini, zero-shot) | test F1 | vs random (per seed) | test F1 PER / ORG / LOC / MISC |
+|---|---|---|---|---|---|---|---|---|
+{chr(10).join(blines)}
+
+{bias}""")
 
 
 def main():
