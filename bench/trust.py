@@ -136,11 +136,12 @@ def report(cmd, a):
                    for (sel, n) in pts if sel == "uncertainty" and ("random", n) in pts]
     usd_ratio = [st.mean(r["est_cost_usd"] for r in pts[("uncertainty", n)]) / st.mean(r["est_cost_usd"] for r in pts[("random", n)])
                  for (sel, n) in pts if sel == "uncertainty" and ("random", n) in pts]
-    bias = (f"At the same N, uncertainty selection sends {min(words_ratio):.1f}-{max(words_ratio):.1f}x the words of random "
+    bias = ("Across N the step count changes too, so the curve's rise mixes more labels with more training; "
+            "what it compares is the two selections at each N. " if len(pts) > 2 else "") + (f"At the same N, uncertainty selection sends {min(words_ratio):.1f}-{max(words_ratio):.1f}x the words of random "
             f"selection (total entropy grows with length, so it prefers long sentences), while the estimated price rises "
             f"only {100 * (min(usd_ratio) - 1):.0f}-{100 * (max(usd_ratio) - 1):.0f} % because the zero-shot prompt's fixed "
             "instructions dominate each request; with a budget in words (`ner-distill select --unit words`) the two "
-            "would be compared at equal text.") if words_ratio else ""
+            "would be compared at equal text." if words_ratio else "")
     if full:
         from ner_distill import data
         from ner_distill.trust import sentence_costs
@@ -153,9 +154,10 @@ def report(cmd, a):
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
         fig, ax = plt.subplots(figsize=(5.5, 3.2))
-        for sel, p in curve.items():
+        for k, (sel, p) in enumerate(curve.items()):
             p.sort()
-            ax.errorbar([n for n, _ in p], [st.mean(v) for _, v in p], yerr=[st.stdev(v) if len(v) > 1 else 0 for _, v in p],
+            shift = 1 + 0.025 * (k - (len(curve) - 1) / 2)   # side by side, so the error bars do not hide each other
+            ax.errorbar([n * shift for n, _ in p], [st.mean(v) for _, v in p], yerr=[st.stdev(v) if len(v) > 1 else 0 for _, v in p],
                         marker="o", capsize=3, label=f"{sel} selection")
         if gold: ax.axhline(100 * st.mean(gold.values()), color="k", ls="--", lw=1, label="gold only (247 steps)")
         ax.set(xscale="log", xlabel="LLM-labelled sentences (budget N)", ylabel="test F1", title=f"{bstrat}: F1 against budget")
