@@ -23,12 +23,12 @@ from pathlib import Path
 
 from _common import ROOT, command, machine, write_section
 from ner_distill.train import TrainConfig, train
+from ner_distill.trust import NEEDS_STUDENT
 
 RESULTS = ROOT / "bench" / "results" / "trust.jsonl"
 STRATEGY_RESULTS = ROOT / "bench" / "results" / "strategies.jsonl"
 FIGURE = ROOT / "bench" / "results" / "budget.png"
 TYPES = ("PER", "ORG", "LOC", "MISC")
-NEEDS_STUDENT = {"student", "relabel"}
 CONFIDENCE = TrainConfig.student_confidence
 
 
@@ -154,10 +154,10 @@ def report(cmd, a):
         d = f"{st.mean(g):+.1f} ({', '.join(f'{x:+.1f}' for x in g)})" if g else ""
         blines.append(f"| {n} | {sel} | {len(rs)} | {rs[0]['steps']} | {words:,.0f} | {usd:.3f} | **{fmt([r['test_f1'] for r in rs])}** | {d} | {per_type(rs)} |")
         curve.setdefault(sel, []).append((n, [100 * r["test_f1"] for r in rs]))
-    words_ratio = [st.mean(r["selected_words"] for r in pts[("uncertainty", n)]) / st.mean(r["selected_words"] for r in pts[("random", n)])
-                   for (sel, n) in pts if sel == "uncertainty" and ("random", n) in pts]
-    usd_ratio = [st.mean(r["est_cost_usd"] for r in pts[("uncertainty", n)]) / st.mean(r["est_cost_usd"] for r in pts[("random", n)])
-                 for (sel, n) in pts if sel == "uncertainty" and ("random", n) in pts]
+    def ratios(key):   # uncertainty over random, at each N that has both
+        return [st.mean(r[key] for r in pts[("uncertainty", n)]) / st.mean(r[key] for r in pts[("random", n)])
+                for (sel, n) in pts if sel == "uncertainty" and ("random", n) in pts]
+    words_ratio, usd_ratio = ratios("selected_words"), ratios("est_cost_usd")
     bias = ("Across N the step count changes too, so the curve's rise mixes more labels with more training; "
             "what it compares is the two selections at each N. " if len(pts) > 2 else "") + (f"At the same N, uncertainty selection sends {min(words_ratio):.1f}-{max(words_ratio):.1f}x the words of random "
             f"selection (total entropy grows with length, so it prefers long sentences), while the estimated price rises "
@@ -253,8 +253,8 @@ def main():
             c = a.student_confidence if NEEDS_STUDENT & set(m.split("+")) else None
             if (kind, a.strategy, m, sel, n, seed, c) in done: continue
             needs_student = bool(NEEDS_STUDENT & set(m.split("+"))) or sel != "random"
-            name = f"{a.strategy}-{m}-s{seed}" if kind == "method" else f"{a.strategy}-{sel}{n}-s{seed}"
-            if c not in (None, CONFIDENCE): name = name.replace(f"-s{seed}", f"-c{c:g}-s{seed}")
+            tag = f"-c{c:g}" if c not in (None, CONFIDENCE) else ""
+            name = f"{a.strategy}-{m}{tag}-s{seed}" if kind == "method" else f"{a.strategy}-{sel}{n}-s{seed}"
             cfg = TrainConfig(strategy=a.strategy, gold_size=1000, distilled="recorded", distilled_size=n, seed=seed, lr=a.lr,
                               trust=m, trust_threshold=a.threshold, selection=sel, student_confidence=a.student_confidence,
                               trust_student=str(gold_student(seed, a)) if needs_student else None,
