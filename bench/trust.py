@@ -73,6 +73,16 @@ def fmt(xs):
     return f"{st.mean(xs):.1f} ± {st.stdev(xs):.1f}" if len(xs) > 1 else f"{xs[0]:.1f}"
 
 
+def paired(rs, base):
+    "Mean and per-seed differences (F1 points) of runs `rs` to a {seed: test F1} baseline."
+    g = [100 * (r["test_f1"] - base[r["seed"]]) for r in rs if r["seed"] in base]
+    return (st.mean(g), f"{st.mean(g):+.1f} ({', '.join(f'{x:+.1f}' for x in g)})") if g else (None, "")
+
+
+def label(strat, m, c):
+    return f"`{strat}` + `{m}`" + (f" (confidence {c})" if c not in (None, CONFIDENCE) else "")
+
+
 def per_type(rs): return " / ".join(f"{100 * st.mean(r['test_per_type'][t] for r in rs):.1f}" for t in TYPES)
 
 
@@ -86,8 +96,7 @@ def report(cmd, a):
     best = max(by_strategy, key=lambda s: st.mean(r["dev_f1"] for r in by_strategy[s])) if by_strategy else None
 
     def line(name, rs, note=""):
-        g = [100 * (r["test_f1"] - gold[r["seed"]]) for r in rs if r["seed"] in gold]
-        d = f"{st.mean(g):+.1f} ({', '.join(f'{x:+.1f}' for x in g)})" if g else "-"
+        d = paired(rs, gold)[1] or "-"
         return (f"| {name} | {len(rs)} | {rs[0]['steps']} | {fmt([r['dev_f1'] for r in rs])} | **{fmt([r['test_f1'] for r in rs])}** | {d} | "
                 f"{per_type(rs)} | {note} |")
 
@@ -111,32 +120,25 @@ def report(cmd, a):
         if c.get("tokens") and c.get("student_relabelled_tokens"):
             note.append(f"{100 * c['student_relabelled_tokens'] / c['tokens']:.1f} % of distilled tokens relabelled")
         if "weight" in names and c.get("tokens"): note.append(f"mean token weight {c['weight_sum'] / c['tokens']:.2f}")
-        if c_ is not None and c_ != CONFIDENCE:
-            note.insert(0, "confidence 0: every token takes the student's label, i.e. self-training without the LLM's labels"
-                        if c_ == 0 else f"student confidence {c_}")
-        lines.append(line(f"`{strat}` + `{m}`" + (f" (confidence {c_})" if c_ not in (None, CONFIDENCE) else ""), rs, "; ".join(note)))
+        if c_ == 0 and "relabel" in names:
+            note.insert(0, "confidence 0: every token takes the student's label, i.e. self-training without the LLM's labels")
+        lines.append(line(label(strat, m, c_), rs, "; ".join(note)))
     findings = []
     full_seeds = {k: rs for k, rs in methods.items() if len(rs) >= 3}
     if full_seeds and gold:
         k = max(full_seeds, key=lambda k: st.mean(r["dev_f1"] for r in full_seeds[k]))   # chosen on dev, never on test
         rs = full_seeds[k]
-        g = [100 * (r["test_f1"] - gold[r["seed"]]) for r in rs if r["seed"] in gold]
+        gain = paired(rs, gold)[0]
         sd = st.stdev(100 * v for v in gold.values()) if len(gold) > 1 else 0.0
-        findings.append(f"Best trust run on dev (3 seeds or more): `{k[0]}` + `{k[1]}`"
-                        + (f" (confidence {k[2]})" if k[2] not in (None, CONFIDENCE) else "")
-                        + f", test F1 {fmt([r['test_f1'] for r in rs])}, {st.mean(g):+.1f} over gold at equal steps; "
-                        + ("the goal of +3 beyond the seed spread is met." if st.mean(g) >= 3 and st.mean(g) > sd else
+        findings.append(f"Best trust run on dev (3 seeds or more): {label(*k)}, test F1 {fmt([r['test_f1'] for r in rs])}, "
+                        f"{gain:+.1f} over gold at equal steps; "
+                        + ("the goal of +3 beyond the seed spread is met." if gain >= 3 and gain > sd else
                            f"the goal of +3 F1 over gold beyond the seed spread (gold's std {sd:.1f}) is not met."))
-    ctrl = {r["seed"]: r["test_f1"] for r in R if r["kind"] == "method" and r["trust"] == "relabel" and conf(r) == 0
-            and r["strategy"] == "distilled_then_gold"}
-    main_ = {r["seed"]: r["test_f1"] for r in R if r["kind"] == "method" and r["trust"] == "relabel" and conf(r) == CONFIDENCE
-             and r["strategy"] == "distilled_then_gold"}
-    both = sorted(set(ctrl) & set(main_))
-    if len(both) >= 2:
-        d = [100 * (main_[s_] - ctrl[s_]) for s_ in both]
+    ctrl = {r["seed"]: r["test_f1"] for r in methods.get(("distilled_then_gold", "relabel", 0), [])}
+    main_ = methods.get(("distilled_then_gold", "relabel", CONFIDENCE), [])
+    if len(set(ctrl) & {r["seed"] for r in main_}) >= 2:
         findings.append(f"What the LLM adds beyond self-training: `relabel` at confidence {CONFIDENCE} minus the same run at "
-                        f"confidence 0 (the gold student's labels only) is {st.mean(d):+.1f} test F1 "
-                        f"({', '.join(f'{x:+.1f}' for x in d)} per seed).")
+                        f"confidence 0 (the gold student's labels only) is {paired(main_, ctrl)[1]} test F1 per seed.")
 
     # budget curve, for the strategy the budget runs used (not necessarily this invocation's --strategy)
     budget_runs = [r["strategy"] for r in R if r["kind"] == "budget"]
@@ -149,9 +151,7 @@ def report(cmd, a):
     for (sel, n), rs in sorted(pts.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         words = st.mean(r["selected_words"] or 0 for r in rs)
         usd = st.mean(r.get("est_cost_usd") or 0 for r in rs)
-        rand = {r["seed"]: r["test_f1"] for r in pts.get(("random", n), [])}
-        g = [100 * (r["test_f1"] - rand[r["seed"]]) for r in rs if sel != "random" and r["seed"] in rand]
-        d = f"{st.mean(g):+.1f} ({', '.join(f'{x:+.1f}' for x in g)})" if g else ""
+        d = paired(rs, {r["seed"]: r["test_f1"] for r in pts.get(("random", n), [])})[1] if sel != "random" else ""
         blines.append(f"| {n} | {sel} | {len(rs)} | {rs[0]['steps']} | {words:,.0f} | {usd:.3f} | **{fmt([r['test_f1'] for r in rs])}** | {d} | {per_type(rs)} |")
         curve.setdefault(sel, []).append((n, [100 * r["test_f1"] for r in rs]))
     def ratios(key):   # uncertainty over random, at each N that has both
