@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: install test export-check nbtest pytest demo lab clean-nbs
+.PHONY: install test test-fast export-check nbtest nbtest-fast pytest pytest-fast demo lab clean-nbs
 
 install: $(STAMP)
 
@@ -27,13 +27,23 @@ export-check: $(STAMP)
 	@if ! diff -r -x __pycache__ /tmp/ner-distill-export-check ner_distill; then \
 	  echo "nbdev_export changed ner_distill/: edit the notebooks, export, and commit both." >&2; exit 1; fi
 
+# Every cell of every notebook, `#| slow` ones included (training, export).
 nbtest: $(STAMP)
-	$(BIN)/nbdev_test --do_print --timing
+	$(BIN)/nbdev_test --do_print --timing --flags slow
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest -q tests/
 
 test: export-check nbtest pytest
+
+# Quick checks while editing: notebooks without their `#| slow` cells, tests not marked slow.
+nbtest-fast: $(STAMP)
+	$(BIN)/nbdev_test --timing
+
+pytest-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow" tests/
+
+test-fast: export-check nbtest-fast pytest-fast
 
 # The main job on the embedded default (about 15 minutes on 2 cores; safe to rerun: finished runs are skipped):
 # data -> spaCy labels for a BBC sample -> quick sweep of all seven strategies on the recorded gpt-3.5

@@ -21,7 +21,8 @@ import urllib.request
 from _common import ROOT, command, machine, write_section
 from ner_distill import data, infer
 from ner_distill.export import best_run, export_bundle
-from ner_distill.train import Student, scores
+from ner_distill.metrics import scores
+from ner_distill.student import Student
 
 p = argparse.ArgumentParser()
 p.add_argument("--run", default=str(ROOT / "runs"), help="a training run, or a folder of runs (the best by dev F1)")

@@ -17,7 +17,6 @@ Otherwise it answers, as JSON, every capitalised word after the first as a LOC. 
 """
 import json
 import re
-import sys
 import threading
 import time
 from collections import Counter

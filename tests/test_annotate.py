@@ -9,7 +9,6 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import pytest
 
 from ner_distill import annotate as A
 from ner_distill import data
@@ -98,7 +97,7 @@ def test_faults_are_recorded_and_the_run_completes(tmp_path, monkeypatch):
     out = tmp_path / "run"
     with FakeLLM() as srv:
         t0 = time.time()
-        r = A.annotate(str(src), "openai", out=str(out), base_url=srv.base_url, model="fake", prompt="zero-shot",
+        A.annotate(str(src), "openai", out=str(out), base_url=srv.base_url, model="fake", prompt="zero-shot",
                        timeout=1.5, max_retries=2, progress=False)
         assert time.time() - t0 < 60
         assert KEY in " ".join(srv.auth)           # the key reached the server...

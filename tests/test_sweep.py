@@ -1,7 +1,8 @@
 """`ner-distill sweep` end to end on the tiny profile: two strategies, one seed, a few steps on real
 CoNLL-2003 sentences and the real MiniLM student, each run executed by papermill from
 nbs/experiments/strategy_run.ipynb, then the analysis notebook rendered to HTML; a rerun executes
-nothing; a failing run is recorded and the sweep goes on."""
+nothing; a failing run is recorded and the sweep goes on; unknown keys are refused before anything
+runs; shards of one grid fill one index."""
 import json
 import os
 import subprocess
@@ -9,29 +10,36 @@ import sys
 from pathlib import Path
 
 import nbformat
-import numpy as np
 import pandas as pd
+import pytest
 
-from ner_distill.sweep import paired_bootstrap, sentence_counts
+from ner_distill.metrics import paired_bootstrap, run_counts
 
 CLI = [sys.executable, "-m", "ner_distill.cli"]
 ENV = dict(os.environ, HF_HUB_OFFLINE="1")
 
 
-def test_tiny_sweep_report_and_resume(tmp_path):
+@pytest.mark.slow
+def test_tiny_study_tables_report_and_resume(tmp_path):
+    """2 methods (+ a trust variant) x 2 seeds through the sweep path: the run configs carry --param, the
+    BENCHMARKS-style tables and the HTML report show the same comparison figures, a rerun executes nothing."""
     out = tmp_path / "sweep"
-    sweep = ["sweep", "--profile", "tiny", "--trust", "none", "mask", "--param", "calibration_size=8", "--quiet"]
-    r = subprocess.run(CLI + sweep + ["--out", str(out)], capture_output=True, text=True, env=ENV, timeout=900)
+    sweep = ["sweep", "--profile", "tiny", "--seeds", "0", "1", "--trust", "none", "mask",
+             "--param", "calibration_size=8", "max_length=256", "--quiet"]
+    r = subprocess.run(CLI + sweep + ["--out", str(out)], capture_output=True, text=True, env=ENV, timeout=1200)
     assert r.returncode == 0, r.stderr[-3000:]
     idx = pd.read_csv(out / "index.csv")
-    # `gold` sees no distilled labels, so it runs once, without trust
-    assert sorted(zip(idx.strategy, idx.trust)) == [("distilled_then_gold", "mask"), ("distilled_then_gold", "none"), ("gold", "none")]
+    # `gold` sees no distilled labels, so it runs once per seed, without trust
+    assert sorted(zip(idx.strategy, idx.trust, idx.seed)) == [
+        ("distilled_then_gold", "mask", 0), ("distilled_then_gold", "mask", 1), ("distilled_then_gold", "none", 0),
+        ("distilled_then_gold", "none", 1), ("gold", "none", 0), ("gold", "none", 1)]
     for rd, t in zip(idx.run_dir, idx.trust):      # a trust run records its calibration; a plain one has none
         assert (Path(rd) / "trust.json").exists() == (t == "mask")
+        assert json.loads((Path(rd) / "config.json").read_text())["max_length"] == 256
     assert (idx.status == "done").all() and idx.executed.all() and idx.test_f1.between(0, 1).all()
     for rd in idx.run_dir:
         nb = nbformat.read(Path(rd) / "strategy_run.ipynb", as_version=4)
-        assert nb.metadata["papermill"]["parameters"]["steps"] == 4
+        assert nb.metadata["papermill"]["parameters"]["config"]["steps"] == 4
         assert any("injected-parameters" in c.metadata.get("tags", []) for c in nb.cells)
         assert all(c.get("execution_count") for c in nb.cells if c.cell_type == "code")
         assert (Path(rd) / "metrics.json").exists() and (Path(rd) / "test_predictions.jsonl").exists()
@@ -39,6 +47,15 @@ def test_tiny_sweep_report_and_resume(tmp_path):
     assert "Results: test F1" in html and "distilled_then_gold + mask" in html and html.count("data:image/png") >= 4
     assert "Trust in the teacher" in html and "precision_ci" in html
     assert "Traceback" not in html and "import pandas" not in html            # code hidden, no errors
+
+    # the tables of BENCHMARKS.md and the report come from the same functions: the same figures in both
+    from ner_distill import sweep as S
+    md = S.study_markdown(out)
+    cmp = S.comparisons(S.load_runs(out)[0])
+    assert list(cmp.method) == ["distilled_then_gold", "distilled_then_gold + mask"] and (cmp.seeds == 2).all()
+    for row in cmp.itertuples():
+        for figure in (row.ci95, row.per_seed, f"{row.diff}", f"{row.p_value}"):
+            assert figure in md and figure in html, figure
 
     before = {p: p.stat().st_mtime for p in out.rglob("strategy_run.ipynb")}
     r = subprocess.run(CLI + sweep + ["--no-report", "--out", str(out)],
@@ -49,10 +66,37 @@ def test_tiny_sweep_report_and_resume(tmp_path):
     assert before == {p: p.stat().st_mtime for p in out.rglob("strategy_run.ipynb")}
 
     # the paired test reads the runs' test predictions: a run against itself differs by nothing
-    a = sentence_counts(idx.run_dir[0])
+    a = run_counts(idx.run_dir[0])
     assert len(a) == 30 and paired_bootstrap(a, a)["diff"] == 0.0
 
 
+def test_unknown_param_is_refused_with_the_valid_keys(tmp_path):
+    r = subprocess.run(CLI + ["sweep", "--profile", "tiny", "--param", "bogus=1", "--out", str(tmp_path / "s")],
+                       capture_output=True, text=True, env=ENV, timeout=300)
+    assert r.returncode != 0 and "bogus" in r.stderr and "valid: strategy, gold_size" in r.stderr and "max_length" in r.stderr
+    r = subprocess.run(CLI + ["sweep", "--profile", "tiny", "--grid", "max_lenght=64,128", "--out", str(tmp_path / "s")],
+                       capture_output=True, text=True, env=ENV, timeout=300)
+    assert r.returncode != 0 and "max_lenght" in r.stderr
+    assert not (tmp_path / "s" / "runs").exists() or not any((tmp_path / "s" / "runs").iterdir())   # nothing ran
+
+
+@pytest.mark.slow
+def test_shards_fill_one_index(tmp_path):
+    "Two shards of one grid, run one after the other into one folder (as a job array would): the index lists all runs."
+    out = tmp_path / "sweep"
+    base = CLI + ["sweep", "--profile", "tiny", "--no-report", "--quiet", "--out", str(out)]
+    r = subprocess.run(base + ["--shard", "0/2"], capture_output=True, text=True, env=ENV, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    idx = pd.read_csv(out / "index.csv")
+    assert sorted(idx.status) == ["done", "pending"] and len(idx) == 2
+    r = subprocess.run(base + ["--shard", "1/2"], capture_output=True, text=True, env=ENV, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    idx = pd.read_csv(out / "index.csv")
+    assert (idx.status == "done").all() and sorted(idx.strategy) == ["distilled_then_gold", "gold"]
+    assert list(idx.executed) == [False, True] or list(idx.executed) == [True, False]
+
+
+@pytest.mark.slow
 def test_budget_sweep_draws_the_curve(tmp_path):
     "LLM budgets x selections: random and student-uncertainty subsets of the real gpt-3.5 labels, same steps per budget."
     student = tmp_path / "gold"
@@ -73,6 +117,7 @@ def test_budget_sweep_draws_the_curve(tmp_path):
     assert "F1 against the LLM budget" in html and "distilled_then_gold @ uncertainty" in html and "Traceback" not in html
 
 
+@pytest.mark.slow
 def test_failing_run_is_recorded_and_the_sweep_goes_on(tmp_path):
     out = tmp_path / "sweep"
     r = subprocess.run(CLI + ["sweep", "--profile", "tiny", "--strategies", "distilled", "--quiet", "--no-report",

@@ -6,12 +6,12 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from ner_distill import data
-from ner_distill.train import Student, TrainConfig, encode, train, LABELS, resolve_model
+from ner_distill.student import LABELS, Student, encode, resolve_model
+from ner_distill.train import TrainConfig, train
 
 TINY = dict(gold_size=48, distilled_size=48, batch_size=8, steps=6, evals=2, dev_size=40, test=False)
 
@@ -47,7 +47,7 @@ def test_interrupted_run_resumes_from_checkpoint(tmp_path):
         if step == 4: raise KeyboardInterrupt("simulated kill at step 4")
     with pytest.raises(KeyboardInterrupt):
         train(cfg, progress=False, on_step=crash)
-    assert (out / "checkpoint" / "state.pt").exists() and not (out / "metrics.json").exists()
+    assert (out / "checkpoint" / "complete").exists() and not (out / "metrics.json").exists()
     m = train(cfg, progress=False)
     assert m["resumed_from"] == 3
     assert [int(r["step"]) for r in csv.DictReader(open(out / "curve.csv"))] == list(range(1, 7))

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from ner_distill import annotate as A
-from ner_distill import data, trust
-from ner_distill.train import LABELS, TrainConfig, collate, encode, resolve_model, run_plan, token_loss, train
+from ner_distill import data, metrics, trust
+from ner_distill.student import LABELS, collate, encode, resolve_model, token_loss
+from ner_distill.train import TrainConfig, run_plan, train
 
 sys.path.insert(0, str(Path(__file__).parent))
 from fake_llm import FakeLLM  # noqa: E402
@@ -39,7 +40,7 @@ def test_type_trust_agrees_with_seqeval_on_real_labels():
     from seqeval.metrics import classification_report
     D = data.recorded_llm_labels()[:1000]
     gold = [s.meta["gold_tags"] for s in D]
-    tt = trust.type_trust(D.tags, gold)
+    tt = metrics.type_trust(D.tags, gold)
     rep = classification_report(gold, D.tags, output_dict=True, zero_division=0)
     for t in data.ENTITY_TYPES:
         assert tt[t]["precision"] == pytest.approx(rep[t]["precision"])
@@ -48,7 +49,7 @@ def test_type_trust_agrees_with_seqeval_on_real_labels():
         assert lo <= tt[t]["precision"] <= hi and hi - lo < 0.2
     assert tt["PER"]["precision"] > 0.7 > tt["MISC"]["precision"]   # the gap the trust methods exploit
     with pytest.raises(ValueError, match="teacher tags"):
-        trust.type_trust([["O", "O"]], [["O"]])
+        metrics.type_trust([["O", "O"]], [["O"]])
 
 
 def test_masked_words_contribute_nothing_to_the_real_models_loss():
