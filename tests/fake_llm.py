@@ -11,7 +11,8 @@ It stands for a real LLM endpoint (OpenAI, vLLM, llama.cpp's server) in the faul
   UNSURE     (sampling) the last capitalised word is answered only when the request's seed is divisible by 3
   FLAKY      (sampling) always 500 when the request's seed is 2 mod 3
 
-Otherwise it answers, as JSON, every capitalised word after the first as a LOC. It refuses JSON mode
+Otherwise it answers, as JSON, every capitalised word after the first as a LOC (or as `entity_type`, or
+as the type `types_by_word` gives that word: a user's own schema). It refuses JSON mode
 (400) when started with json_mode=False, like servers without it. It is bounded: it serves at most
 `max_requests` requests and stops by itself after `max_seconds`.
 """
@@ -23,9 +24,9 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
-def _answer(sentence: str, seed=None) -> str:
+def _answer(sentence: str, seed=None, entity_type="LOC", types_by_word=None) -> str:
     words = sentence.split()
-    ents = [{"text": w, "type": "LOC"} for w in words[1:] if w[:1].isupper() and w.isalpha()
+    ents = [{"text": w, "type": (types_by_word or {}).get(w, entity_type)} for w in words[1:] if w[:1].isupper() and w.isalpha()
             and w not in ("RATE", "BOOM", "DOWN", "SLOW", "MALFORMED", "PROSE", "GHOST", "UNKNOWNTYPE", "UNSURE", "FLAKY")]
     if "UNSURE" in words and ents and (seed or 0) % 3 != 0: ents.pop()
     if "GHOST" in words: ents.append({"text": "Atlantis", "type": "LOC"})
@@ -37,8 +38,10 @@ def _answer(sentence: str, seed=None) -> str:
 
 
 class FakeLLM:
-    def __init__(self, delay: float = 0.0, json_mode: bool = True, max_requests: int = 2000, max_seconds: float = 300):
+    def __init__(self, delay: float = 0.0, json_mode: bool = True, max_requests: int = 2000, max_seconds: float = 300,
+                 entity_type: str = "LOC", types_by_word: dict | None = None):
         self.delay, self.json_mode, self.max_requests = delay, json_mode, max_requests
+        self.entity_type, self.types_by_word = entity_type, types_by_word
         self.requests = Counter()          # per sentence: requests received
         self.answered = Counter()          # per sentence: 200 answers sent
         self.auth = set()
@@ -81,7 +84,7 @@ class FakeLLM:
                 if "SLOW" in words and n == 1:
                     time.sleep(3)
                 if outer.delay: time.sleep(outer.delay)
-                content = _answer(sent, req.get("seed"))
+                content = _answer(sent, req.get("seed"), outer.entity_type, outer.types_by_word)
                 with outer.lock: outer.answered[sent] += 1
                 self._send(200, {"id": "x", "object": "chat.completion", "created": 0, "model": req["model"],
                                  "choices": [{"index": 0, "finish_reason": "stop",

@@ -36,7 +36,7 @@ def test_iob1_becomes_iob2_and_strict_refuses_it(tmp_path):
     ("Peter B-PER\nsaid B-PERSON\n", 2, "unknown entity type"),
     ("Peter B-PER\n\nsaid X-PER\n", 3, "unknown tag"),
     ("Peter\n", 1, "need at least a token and a tag"),
-    ("a O\nb O\nc S-LOC\n", 3, "unknown tag"),
+    ("a O\nb O\nc X-LOC\n", 3, "unknown tag"),
 ])
 def test_malformed_conll_names_file_and_line(tmp_path, content, line, what):
     p = _write(tmp_path, "bad.txt", content)
@@ -44,6 +44,11 @@ def test_malformed_conll_names_file_and_line(tmp_path, content, line, what):
         data.read_conll(p)
     assert e.value.line == line and e.value.path == str(p)
     assert f"bad.txt:{line}:" in str(e.value)
+
+
+def test_bioes_becomes_iob2(tmp_path):
+    p = _write(tmp_path, "bioes.txt", "Peter B-PER\nBlackburn E-PER\nin O\nBonn S-LOC\n\nEU S-ORG\n")
+    assert data.read_conll(p).tags == [["B-PER", "I-PER", "O", "B-LOC"], ["B-ORG"]]
 
 
 def test_bad_utf8_names_file_and_line(tmp_path):

@@ -73,7 +73,7 @@ def test_tiny_study_tables_report_and_resume(tmp_path):
 def test_unknown_param_is_refused_with_the_valid_keys(tmp_path):
     r = subprocess.run(CLI + ["sweep", "--profile", "tiny", "--param", "bogus=1", "--out", str(tmp_path / "s")],
                        capture_output=True, text=True, env=ENV, timeout=300)
-    assert r.returncode != 0 and "bogus" in r.stderr and "valid: strategy, gold_size" in r.stderr and "max_length" in r.stderr
+    assert r.returncode != 0 and "bogus" in r.stderr and "valid: strategy, dataset, gold_size" in r.stderr and "max_length" in r.stderr
     r = subprocess.run(CLI + ["sweep", "--profile", "tiny", "--grid", "max_lenght=64,128", "--out", str(tmp_path / "s")],
                        capture_output=True, text=True, env=ENV, timeout=300)
     assert r.returncode != 0 and "max_lenght" in r.stderr
