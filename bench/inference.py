@@ -1,11 +1,13 @@
-"""Inference speed and F1 of the exported student, all measured in one run on CoNLL-2003 test:
-PyTorch eager (the student before export), ONNX fp32 and ONNX int8 through the bundle's runtime,
-and spaCy en_core_web_sm's NER (tok2vec + ner) as the anchor users would otherwise pick; plus the
-bundle's `serve` mode under a bounded load from a second process on loopback.
+"""Inference: students of 6, 4 and 3 layers, each exported to ONNX fp32 and int8, against spaCy
+en_core_web_sm, every system measured in one run, one after another, on the same CoNLL-2003 test
+sentences (pre-tokenised words; raw text beside it); plus the int8 candidates on the 6-layer student,
+batch-1 latency, a plot of test F1 against words/s, and the bundle's `serve` mode under a bounded load
+from a second process on loopback. Run it alone on an idle machine.
 
-    python bench/inference.py [--run RUN_OR_SWEEP] [--latency-sentences 300] [--serve-requests 400]
+    python bench/inference.py [--runs RUN6 RUN4 RUN3] [--latency-sentences 300]
 
-Writes the "inference" section of BENCHMARKS.md with ratios to PyTorch eager.
+`--runs` default: the 6-, 4- and 3-layer power_decay students of bench/train_speed.py. Writes the
+"inference" section of BENCHMARKS.md and bench/results/inference.png.
 """
 import argparse
 import json
@@ -13,6 +15,7 @@ import os
 import statistics as st
 import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,67 +23,86 @@ import urllib.request
 
 from _common import ROOT, command, machine, write_section
 from ner_distill import data, infer
-from ner_distill.export import best_run, export_bundle
+from ner_distill.annotate import load_spacy, spacy_docs, spacy_tags
+from ner_distill.export import QUANTISATIONS, export_bundle, measure, to_onnx
 from ner_distill.metrics import scores
 from ner_distill.student import Student
 
 p = argparse.ArgumentParser()
-p.add_argument("--run", default=str(ROOT / "runs"), help="a training run, or a folder of runs (the best by dev F1)")
+p.add_argument("--runs", nargs="+", default=[str(ROOT / "runs" / "train-speed" / r) for r in ("run1", "run4", "run5")])
 p.add_argument("--batch-size", type=int, default=32)
 p.add_argument("--latency-sentences", type=int, default=300)
 p.add_argument("--serve-requests", type=int, default=400)
 p.add_argument("--serve-clients", type=int, default=4)
 a = p.parse_args()
-
-run = Path(a.run).resolve()
-run = run if (run / "metrics.json").exists() else best_run(run)
-print("student:", run)
-t0 = time.time()
-bundle = export_bundle(run, ROOT / "export", "bench-" + run.name, pack=False)
-man = json.loads((bundle / "manifest.json").read_text())
-export_s = time.time() - t0
+t_start = time.time()
 
 test = data.conll2003("test")
 sents, n_words = test.tokens, test.n_tokens
-student = Student(run)
-taggers = {v: infer.Bundle(bundle, v).tagger for v in ("fp32", "int8")}
-
-
-from ner_distill.annotate import load_spacy, spacy_docs, spacy_tags
-
-nlp = load_spacy()
-
-
-def run_spacy(batch):
-    return list(spacy_docs(nlp, batch, batch_size=min(256, max(1, len(batch)))))
-
-
-systems = {
-    "PyTorch eager (fp32)": lambda b: student.predict(b, batch_size=a.batch_size),
-    "ONNX fp32": lambda b: [t for t, _ in taggers["fp32"].tag(b, a.batch_size)],
-    "ONNX int8 (dynamic)": lambda b: [t for t, _ in taggers["int8"].tag(b, a.batch_size)],
-    "spaCy en_core_web_sm (tok2vec+ner)": run_spacy,
-}
-f1 = {"PyTorch eager (fp32)": man["metrics"]["torch"]["test"]["f1"], "ONNX fp32": man["metrics"]["fp32"]["test"]["f1"],
-      "ONNX int8 (dynamic)": man["metrics"]["int8"]["test"]["f1"]}
-spacy_tags_all = [spacy_tags(d) for d in run_spacy(sents)]
-f1["spaCy en_core_web_sm (tok2vec+ner)"] = scores(test.tags, spacy_tags_all)["f1"]
-
-res = {}
+texts = [" ".join(s) for s in sents]
 lat_sents = sents[: a.latency_sentences]
-for name, fn in systems.items():
-    fn(sents[:64])                                    # warm-up
-    t = time.perf_counter(); fn(sents); thr = n_words / (time.perf_counter() - t)
+
+
+def timed(fn, items, n):
+    "Words/s of fn over items (after a warm-up) and batch-1 latency percentiles over the first sentences."
+    fn(items[:64])
+    t = time.perf_counter(); fn(items); wps = n / (time.perf_counter() - t)
+    return wps
+
+
+def latency(fn):
     lat = []
     for s in lat_sents:
         t = time.perf_counter(); fn([s]); lat.append(1000 * (time.perf_counter() - t))
     lat.sort()
-    res[name] = dict(words_per_s=thr, p50=st.median(lat), p99=lat[int(0.99 * (len(lat) - 1))])
-    print(name, res[name], f1[name])
+    return st.median(lat), lat[int(0.99 * (len(lat) - 1))]
 
-# serve: the bundle's runtime in its own process, a bounded load from this one
+
+rows, points = [], []
+nlp = load_spacy()
+spacy_f1 = scores(test.tags, [spacy_tags(d) for d in spacy_docs(nlp, sents, 256)])["f1"]
+spacy_wps = {b: timed(lambda x, b=b: list(spacy_docs(nlp, x, b)), sents, n_words) for b in (a.batch_size, 256)}
+spacy_best = max(spacy_wps.values())
+spacy_raw = timed(lambda x: list(nlp.pipe(x, batch_size=256)), texts, n_words)
+sp50, sp99 = latency(lambda x: list(spacy_docs(nlp, x, 1)))
+rows.append(("spaCy en_core_web_sm (tok2vec + ner)", "", spacy_f1, None, spacy_best, spacy_raw, sp50, sp99))
+points.append(("spaCy", spacy_best, spacy_f1))
+
+work = Path(tempfile.mkdtemp())
+candidates = []
+bundles = {}
+for i, run in enumerate(map(Path, a.runs)):
+    cfg = json.loads((run / "config.json").read_text())
+    layers = cfg.get("layers") or 6
+    name = f"{layers}-layer"
+    b = export_bundle(run, work, name, wheelhouse=False, pack=False)
+    man = json.loads((b / "manifest.json").read_text())
+    bundles[name] = (b, man)
+    if i == 0:   # the eager student, and the int8 candidates, on the first (6-layer) student
+        stu = Student(run)
+        eager = timed(lambda x: stu.predict(x, batch_size=a.batch_size), sents, n_words)
+        e50, e99 = latency(lambda x: stu.predict(x, batch_size=1))
+        rows.append((f"{name} PyTorch eager (fp32)", "", man["metrics"]["torch"]["test"]["f1"], man["metrics"]["torch"]["dev"]["f1"],
+                     eager, None, e50, e99))
+        files = to_onnx(run / "model", work / "candidates", quantisations=tuple(QUANTISATIONS))
+        m = measure(run / "model", files, man["labels"] if "labels" in man else json.loads((b / "labels.json").read_text())["labels"])
+        for v, f in files.items():
+            tg = infer.Tagger(f, run / "model" / "tokenizer.json", json.loads((b / "labels.json").read_text())["labels"])
+            candidates.append((v, m[v]["dev"]["f1"], m[v]["test"]["f1"], timed(lambda x: tg.tag(x, a.batch_size), sents, n_words)))
+    for v in ("fp32", "int8"):
+        bd = infer.Bundle(b, v)
+        wps = timed(lambda x: bd.tagger.tag(x, a.batch_size), sents, n_words)
+        raw = timed(lambda x: bd.predict_texts(x, a.batch_size), texts, n_words)
+        l50, l99 = latency(lambda x: bd.tagger.tag(x, 1))
+        default = " (default)" if man["default_variant"] == v else ""
+        rows.append((f"{name} ONNX {v}{default}", v, man["variants"][v]["test_f1"], man["variants"][v]["dev_f1"], wps, raw, l50, l99))
+        points.append((f"{name} {v}", wps, man["variants"][v]["test_f1"]))
+    print(name, "done", flush=True)
+
+# serve: the smallest default bundle in its own process, a bounded load from this one
+sb, sman = bundles[sorted(bundles)[0]]
 port = 18000 + os.getpid() % 1000
-srv = subprocess.Popen([sys.executable, str(bundle / "ner_distill_infer.py"), "--bundle", str(bundle), "--serve",
+srv = subprocess.Popen([sys.executable, str(sb / "ner_distill_infer.py"), "--bundle", str(sb), "--serve",
                         "--port", str(port), "--max-concurrency", "2"], stderr=subprocess.PIPE, text=True)
 url = f"http://127.0.0.1:{port}"
 for _ in range(120):
@@ -88,7 +110,6 @@ for _ in range(120):
         urllib.request.urlopen(url + "/health", timeout=1); break
     except OSError:
         time.sleep(0.5)
-texts = [" ".join(s) for s in sents[: a.serve_requests]]
 
 
 def call(text):
@@ -102,29 +123,51 @@ try:
     call("warm up")
     t = time.perf_counter()
     with ThreadPoolExecutor(a.serve_clients) as ex:
-        lat = sorted(ex.map(call, texts))
-    serve = dict(rps=len(texts) / (time.perf_counter() - t), p50=st.median(lat), p99=lat[int(0.99 * (len(lat) - 1))])
+        lat = sorted(ex.map(call, texts[: a.serve_requests]))
+    serve = dict(rps=a.serve_requests / (time.perf_counter() - t), p50=st.median(lat), p99=lat[int(0.99 * (len(lat) - 1))])
 finally:
     srv.terminate(); srv.wait(10)
-print("serve", serve)
 
-base = res["PyTorch eager (fp32)"]
-rows = "\n".join(f"| {n} | {100 * f1[n]:.1f} | {r['words_per_s']:,.0f} | **{r['words_per_s'] / base['words_per_s']:.2f}x** | "
-                 f"{r['p50']:.1f} | {r['p99']:.1f} |" for n, r in res.items())
-write_section("inference", f"""## Inference: PyTorch vs ONNX fp32 vs int8 vs spaCy (`bench/inference.py`)
+import matplotlib  # noqa: E402
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+fig, ax = plt.subplots(figsize=(6.5, 3.8))
+for label, wps, f1 in points:
+    ax.scatter(wps, 100 * f1, s=30, color="C3" if label == "spaCy" else ("C0" if "fp32" in label else "C1"))
+    ax.annotate(label, (wps, 100 * f1), fontsize=7, xytext=(4, 3), textcoords="offset points")
+ax.axvline(1.2 * spacy_best, color="grey", ls=":", lw=1, label="1.2x spaCy's words/s")
+ax.axhline(100 * spacy_f1 + 15, color="grey", ls="--", lw=1, label="spaCy's F1 + 15")
+ax.set(xlabel="words/s (CoNLL-2003 test, pre-tokenised, batch 32)", ylabel="test F1", title="F1 against speed, one run")
+ax.legend(fontsize=7, loc="lower right"); plt.tight_layout()
+fig.savefig(ROOT / "bench" / "results" / "inference.png", dpi=120)
 
-`{command()}` on {machine()}; all rows measured in the same run, one after another.
-Student: `{run.relative_to(ROOT) if run.is_relative_to(ROOT) else run}` (MiniLM-L6, dev F1 {100 * json.loads((run / 'metrics.json').read_text())['dev']['f1']:.1f}),
-exported with optimum in {export_s:.0f} s (ONNX export, int8 quantisation and the F1 measurements).
-Throughput: all 3,453 CoNLL-2003 test sentences ({n_words:,} words), batch {a.batch_size}, sorted by length.
-Latency: batch 1 over the first {len(lat_sents)} test sentences.
+fmt = lambda x, f: "-" if x is None else f.format(x)
+table = "\n".join(f"| {n} | {fmt(t and 100 * t, '{:.1f}')} | {fmt(d and 100 * d, '{:.1f}')} | {w:,.0f} | **{w / spacy_best:.2f}x** | "
+                  f"{fmt(r, '{:,.0f}')} | {l50:.1f} | {l99:.1f} |" for n, _, t, d, w, r, l50, l99 in rows)
+cand = "\n".join(f"| {v} | {'fused' if QUANTISATIONS.get(v, (False,))[0] else '-'} | {'per channel' if QUANTISATIONS.get(v, (0, False))[1] else ('per tensor' if v != 'fp32' else '-')} | "
+                 f"{100 * d:.2f} | {100 * t:.2f} | {w:,.0f} |" for v, d, t, w in candidates)
+write_section("inference", f"""## Inference: students of 6, 4 and 3 layers, fp32 and int8, against spaCy (`bench/inference.py`)
 
-| system | test F1 | words/s | vs PyTorch eager | p50 ms (batch 1) | p99 ms (batch 1) |
+`{command()}` on {machine()}; every row measured in the same run, one after another, {(time.time() - t_start) / 60:.0f} min in all.
+Students: `power_decay` runs of `bench/train_speed.py` (1,000 gold + 5,873 gpt-3.5-labelled CoNLL-2003 sentences, 247 steps),
+{', '.join(f'`{Path(r).name}`' for r in a.runs)}; each exported with `ner-distill export` (int8: the fused graph, dynamic, per-channel
+weights; the default variant chosen on dev). Throughput: all 3,453 CoNLL-2003 test sentences ({n_words:,} words) as pre-tokenised
+words, batch {a.batch_size}; raw text: the same sentences as text through the bundle's word splitter (spaCy: its tokenizer).
+spaCy's words/s is the faster of batch {a.batch_size} ({spacy_wps[a.batch_size]:,.0f}) and batch 256 ({spacy_wps[256]:,.0f}). Latency: batch 1 over the first {len(lat_sents)} test sentences.
+
+| system | test F1 | dev F1 | words/s | vs spaCy | raw-text words/s | p50 ms (batch 1) | p99 ms (batch 1) |
+|---|---|---|---|---|---|---|---|
+{table}
+
+![test F1 against words/s](bench/results/inference.png)
+
+int8 candidates on the 6-layer student (same run; the bundle ships `int8`):
+
+| variant | graph | weights | dev F1 | test F1 | words/s |
 |---|---|---|---|---|---|
-{rows}
+{cand}
 
-Largest |logit| difference ONNX fp32 vs PyTorch on 64 dev sentences: {man['metrics']['max_abs_logit_diff_fp32_vs_torch']:.2e}.
-Bundle default: **{man['default_variant']}** ({man['default_reason']}).
-
-`serve` (the bundle runtime, `--max-concurrency 2`) under {a.serve_clients} concurrent clients in a second process on
-127.0.0.1, {len(texts)} single-sentence requests: **{serve['rps']:.1f} requests/s**, p50 {serve['p50']:.1f} ms, p99 {serve['p99']:.1f} ms.""")
+`serve` (the {sorted(bundles)[0]} bundle's runtime, default variant, `--max-concurrency 2`) under {a.serve_clients} concurrent clients in a second process on
+127.0.0.1, {a.serve_requests} single-sentence requests: **{serve['rps']:.1f} requests/s**, p50 {serve['p50']:.1f} ms, p99 {serve['p99']:.1f} ms.
+""")
+print(json.dumps([r[:1] + tuple(x if not isinstance(x, float) else round(x, 4) for x in r[1:]) for r in rows], indent=1))

@@ -15,6 +15,8 @@ from ner_distill import data, infer
 from ner_distill.export import export_bundle
 from ner_distill.train import TrainConfig, train
 
+pytestmark = pytest.mark.slow     # every test here trains a model (or uses one trained by a fixture)
+
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory):
@@ -93,6 +95,32 @@ def test_long_text_goes_through_windows_not_truncated(bundle):
     text = " ".join(words)
     res = b.predict_texts([text])[0]
     assert all(text[e["start"]:e["end"]] == e["text"] for e in res["entities"])
+
+
+def test_batched_runtime_matches_one_sentence_at_a_time(bundle):
+    "200 test sentences and some longer than one window: fp32 batched tags equal one-at-a-time tags; int8 agreement reported."
+    test = data.conll2003("test")
+    long = [sum(test.tokens[i:i + 12], []) for i in range(0, 120, 12)]            # 12 sentences joined: > 128 sub-tokens
+    sents = test.tokens[:200] + long
+    fp32 = infer.Bundle(bundle, "fp32").tagger
+    assert any(len(fp32.windows([s])) > 1 for s in long)
+    batched = [t for t, _ in fp32.tag(sents, 32)]
+    assert batched == [fp32.tag([s], 1)[0][0] for s in sents]
+    int8 = infer.Bundle(bundle, "int8").tagger
+    b8, o8 = [t for t, _ in int8.tag(sents, 32)], [int8.tag([s], 1)[0][0] for s in sents]
+    agree = sum(x == y for a, b in zip(b8, o8) for x, y in zip(a, b)) / sum(map(len, sents))
+    print(f"int8 batched vs one at a time: {100 * agree:.2f} % of words agree")
+    assert agree > 0.98
+
+
+@pytest.mark.slow
+def test_three_layer_student_trains_exports_and_runs(tmp_path):
+    train(TrainConfig(strategy="gold", gold_size=64, distilled="none", steps=4, batch_size=16, evals=1, layers=3,
+                      select_dev_size=30, dev_size=30, test=False, out=str(tmp_path / "run")), progress=False)
+    assert json.loads((tmp_path / "run" / "model" / "config.json").read_text())["num_hidden_layers"] == 3
+    b = export_bundle(tmp_path / "run", tmp_path / "export", "small", limit=30, wheelhouse=False, pack=False)
+    res = infer.Bundle(b).predict_texts(["Peter Blackburn visited Bonn."])
+    assert res[0]["text"] == "Peter Blackburn visited Bonn." and isinstance(res[0]["entities"], list)
 
 
 def test_serve_limits(bundle):

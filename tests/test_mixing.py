@@ -14,13 +14,19 @@ WINDOW = 10          # steps per window
 # Tolerance: error diffusion keeps each window within one sentence of its target share.
 
 
-def sampler(strategy, seed=0, **params):
-    return mixing.MixedBatchSampler(N_D, N_O, strategy, S, B, seed, TAU, params)
+# Sentence lengths of a realistic spread (CoNLL-2003 sentences run from 1 to over 100 words), for bucketing.
+LENGTHS = [1 + (i * 7919) % 60 + (i % 13 == 0) * 50 for i in range(N_D + N_O)]
 
 
+def sampler(strategy, seed=0, bucket=1, **params):
+    return mixing.MixedBatchSampler(N_D, N_O, strategy, S, B, seed, TAU, params, lengths=LENGTHS, bucket=bucket)
+
+
+@pytest.mark.parametrize("bucket", [1, 5])
 @pytest.mark.parametrize("strategy", list(mixing.STRATEGIES))
-def test_realised_share_follows_schedule(strategy):
-    s = sampler(strategy)
+def test_realised_share_follows_schedule(strategy, bucket):
+    "Also with length bucketing over windows of 5 steps (which the 10-step windows checked here align with)."
+    s = sampler(strategy, bucket=bucket)
     batches, plan = list(s), s.plan()
     assert len(batches) == S and all(len(b) == B for b in batches)
     for w in range(0, S, WINDOW):
@@ -80,3 +86,17 @@ def test_errors():
         mixing.MixedBatchSampler(10, 10, "nope", 5)
     with pytest.raises(ValueError, match="empty pool"):
         list(mixing.MixedBatchSampler(0, 10, "distilled", 5, 4))
+
+
+@pytest.mark.parametrize("strategy", ["distilled_then_gold", "gold_then_distilled"])
+def test_bucketing_never_crosses_a_phase_switch(strategy):
+    s = sampler(strategy, bucket=8)
+    assert all(len({s.is_distilled(i) for i in b}) == 1 for b in s)        # every batch wholly one phase
+    plain = list(sampler(strategy))
+    for a, e in s.windows():                                                # the same sentences in each window
+        assert sorted(i for b in list(s)[a:e] for i in b) == sorted(i for b in plain[a:e] for i in b)
+
+
+def test_bucketing_cuts_padding():
+    pad = lambda bs: sum(max(LENGTHS[i] for i in b) * len(b) - sum(LENGTHS[i] for i in b) for b in bs)
+    assert pad(list(sampler("sigmoid", bucket=8))) < pad(list(sampler("sigmoid"))) / 3

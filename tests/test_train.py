@@ -13,6 +13,8 @@ from ner_distill import data
 from ner_distill.student import LABELS, Student, encode, resolve_model
 from ner_distill.train import TrainConfig, train
 
+pytestmark = pytest.mark.slow     # every test here trains a model (or uses one trained by a fixture)
+
 TINY = dict(gold_size=48, distilled_size=48, batch_size=8, steps=6, evals=2, dev_size=40, test=False)
 
 

@@ -15,6 +15,8 @@ from ner_distill import data, metrics, trust
 from ner_distill.student import LABELS, collate, encode, resolve_model, token_loss
 from ner_distill.train import TrainConfig, run_plan, train
 
+pytestmark = pytest.mark.slow     # every test here trains a model (or uses one trained by a fixture)
+
 sys.path.insert(0, str(Path(__file__).parent))
 from fake_llm import FakeLLM  # noqa: E402
 
