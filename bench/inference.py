@@ -29,7 +29,7 @@ from ner_distill.metrics import scores
 from ner_distill.student import Student
 
 p = argparse.ArgumentParser()
-p.add_argument("--runs", nargs="+", default=[str(ROOT / "runs" / "train-speed" / r) for r in ("run1", "run4", "run5")])
+p.add_argument("--runs", nargs="+", default=[str(ROOT / "runs" / "train-speed" / r) for r in ("run1", "run5", "run6")])   # 6, 4, 3 layers
 p.add_argument("--batch-size", type=int, default=32)
 p.add_argument("--latency-sentences", type=int, default=300)
 p.add_argument("--serve-requests", type=int, default=400)
