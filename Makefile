@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: install test test-fast export-check nbtest nbtest-fast pytest pytest-fast demo lab clean-nbs
+.PHONY: install test test-fast export-check nbtest nbtest-fast pytest pytest-fast demo lab clean-nbs lock-runtime
 
 install: $(STAMP)
 
@@ -69,3 +69,8 @@ lab: $(STAMP)
 
 clean-nbs: $(STAMP)
 	$(BIN)/nbdev_clean
+
+# The bundle runtime's wheels (exact files, sha256, licences, per target platform) are locked in
+# ner_distill/resources/runtime-lock.json; exports read it. Update it only on purpose, with this target.
+lock-runtime: $(STAMP)
+	$(BIN)/python -c "from ner_distill.export import lock_runtime; lock = lock_runtime(); print({t: [w['file'] for w in ws] for t, ws in lock['targets'].items()})"

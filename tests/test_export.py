@@ -18,14 +18,6 @@ from ner_distill.train import TrainConfig, train
 pytestmark = pytest.mark.slow     # every test here trains a model (or uses one trained by a fixture)
 
 
-@pytest.fixture(scope="module")
-def bundle(tmp_path_factory):
-    work = tmp_path_factory.mktemp("export")
-    train(TrainConfig(strategy="gold", gold_size=128, distilled="none", steps=8, batch_size=16, evals=1,
-                      select_dev_size=50, dev_size=50, test=False, out=str(work / "run")), progress=False)
-    return export_bundle(work / "run", work / "export", "tiny", limit=60)
-
-
 def test_bundle_contents_and_manifest(bundle):
     man = json.loads((bundle / "manifest.json").read_text())
     for f in ("model.onnx", "model_int8.onnx", "tokenizer.json", "labels.json", "ner_distill_infer.py",
@@ -47,10 +39,14 @@ def test_bundle_contents_and_manifest(bundle):
 def test_installed_offline_without_torch_matches_exporter(bundle, tmp_path):
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    r = subprocess.run([str(venv / "bin/pip"), "install", "-q", "--no-index", "--find-links", str(bundle / "wheelhouse"),
-                        "-r", str(bundle / "requirements.txt")], capture_output=True, text=True)
+    assert "--require-hashes" in (bundle / "install.sh").read_text()
+    r = subprocess.run([str(venv / "bin/pip"), "install", "-q", "--no-index", "--no-deps", "--require-hashes", "--find-links",
+                        str(bundle / "wheelhouse"), "-r", str(bundle / "requirements.txt")], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-2000:]
     assert subprocess.run([str(venv / "bin/python"), "-c", "import torch"], capture_output=True).returncode != 0
+    # the venv holds what the runtime imports and nothing else (pip and setuptools come with every venv)
+    listed = subprocess.run([str(venv / "bin/python"), "-m", "pip", "list", "--format", "json"], capture_output=True, text=True).stdout
+    assert {p["name"].lower() for p in json.loads(listed)} - {"pip", "setuptools"} == {"numpy", "onnxruntime", "tokenizers"}
     sents = data.conll2003("test")[:40]
     conll = data.write_conll(sents, tmp_path / "test.conll")
     env = {"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"}
@@ -68,6 +64,19 @@ def test_installed_offline_without_torch_matches_exporter(bundle, tmp_path):
     out = json.loads(r.stdout)
     for e in out["entities"]:
         assert out["text"][e["start"]:e["end"]] == e["text"] and 0 < e["score"] <= 1
+
+
+def test_wheelhouse_is_the_lock_byte_for_byte(bundle, tmp_path):
+    "Only the three wheels the runtime imports, as locked; two wheelhouses built from the same commit are identical."
+    from ner_distill.export import build_wheelhouse, runtime_lock, this_target
+    lock = {w["file"]: w["sha256"] for w in runtime_lock()["targets"][this_target()]}
+    shipped = {p.name: infer.file_sha256(p) for p in (bundle / "wheelhouse").iterdir()}
+    assert shipped == lock and {f.split("-")[0] for f in shipped} == {"numpy", "onnxruntime", "tokenizers"}
+    build_wheelhouse(tmp_path / "again")
+    assert {p.name: infer.file_sha256(p) for p in (tmp_path / "again").iterdir()} == shipped
+    man = json.loads((bundle / "manifest.json").read_text())
+    assert {w["file"]: w["sha256"] for w in man["wheels"]} == lock and all(w["license"] for w in man["wheels"])
+    assert all(f"--hash=sha256:{h}" in (bundle / "requirements.txt").read_text() for h in lock.values())
 
 
 def test_changed_byte_is_refused(bundle, tmp_path):
@@ -121,25 +130,3 @@ def test_three_layer_student_trains_exports_and_runs(tmp_path):
     b = export_bundle(tmp_path / "run", tmp_path / "export", "small", limit=30, wheelhouse=False, pack=False)
     res = infer.Bundle(b).predict_texts(["Peter Blackburn visited Bonn."])
     assert res[0]["text"] == "Peter Blackburn visited Bonn." and isinstance(res[0]["entities"], list)
-
-
-def test_serve_limits(bundle):
-    b = infer.Bundle(bundle)
-    srv = infer.make_server(b, "127.0.0.1", 0, max_bytes=2000, max_concurrency=1)
-    t = threading.Thread(target=srv.serve_forever, daemon=True); t.start()
-    url = f"http://127.0.0.1:{srv.server_address[1]}"
-    try:
-        req = urllib.request.Request(url + "/predict", json.dumps({"texts": ["Peter Blackburn visited Bonn ."]}).encode(),
-                                     {"Content-Type": "application/json"})
-        res = json.loads(urllib.request.urlopen(req, timeout=30).read())
-        assert res["results"][0]["text"] == "Peter Blackburn visited Bonn ."
-        big = urllib.request.Request(url + "/predict", json.dumps({"texts": ["x" * 5000]}).encode())
-        with pytest.raises(urllib.error.HTTPError) as e:
-            urllib.request.urlopen(big, timeout=30)
-        assert e.value.code == 413
-        with pytest.raises(urllib.error.HTTPError) as e:
-            urllib.request.urlopen(urllib.request.Request(url + "/predict", b"[1, 2]"), timeout=30)
-        assert e.value.code == 400
-        assert json.loads(urllib.request.urlopen(url + "/health", timeout=30).read())["status"] == "ok"
-    finally:
-        srv.shutdown(); srv.server_close()
