@@ -272,6 +272,7 @@ def make_server(service: Service, host: str = "127.0.0.1", port: int = 8080, max
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         timeout = socket_timeout                     # a client that stops sending loses its connection, not a slot
+        disable_nagle_algorithm = True               # headers and body go out at once (no 40 ms delayed-ACK stall)
         server_version = "ner-distill"
         def log_message(self, *a): pass
         def _send(self, code, obj, headers=()):
