@@ -8,6 +8,11 @@ It stands for a real LLM endpoint (OpenAI, vLLM, llama.cpp's server) in the faul
   MALFORMED  '{"entities": [ {"text": '              PROSE     JSON wrapped in prose
   GHOST  an entity that is not in the sentence       UNKNOWNTYPE  an entity typed ANIMAL
 
+  EMPTY  first request: 200 with no choices          NOCONTENT  first request: a choice whose content is null
+  LENGTH while max_tokens < 300: a JSON answer cut off, finish_reason "length"
+  FILTER finish_reason "content_filter", no content (final)
+  STUBBORN  no choices for the first 3 requests, then answers
+
   UNSURE     (sampling) the last capitalised word is answered only when the request's seed is divisible by 3
   FLAKY      (sampling) always 500 when the request's seed is 2 mod 3
 
@@ -27,7 +32,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 def _answer(sentence: str, seed=None, entity_type="LOC", types_by_word=None) -> str:
     words = sentence.split()
     ents = [{"text": w, "type": (types_by_word or {}).get(w, entity_type)} for w in words[1:] if w[:1].isupper() and w.isalpha()
-            and w not in ("RATE", "BOOM", "DOWN", "SLOW", "MALFORMED", "PROSE", "GHOST", "UNKNOWNTYPE", "UNSURE", "FLAKY")]
+            and w not in ("RATE", "BOOM", "DOWN", "SLOW", "MALFORMED", "PROSE", "GHOST", "UNKNOWNTYPE", "UNSURE", "FLAKY",
+                          "EMPTY", "NOCONTENT", "LENGTH", "FILTER", "STUBBORN")]
     if "UNSURE" in words and ents and (seed or 0) % 3 != 0: ents.pop()
     if "GHOST" in words: ents.append({"text": "Atlantis", "type": "LOC"})
     if "UNKNOWNTYPE" in words: ents.append({"text": words[0], "type": "ANIMAL"})
@@ -81,6 +87,18 @@ class FakeLLM:
                     return self._send(429, {"error": {"message": "rate limited"}}, [("Retry-After", "1")])
                 if ("BOOM" in words and n == 1) or "DOWN" in words or ("FLAKY" in words and (req.get("seed") or 0) % 3 == 2):
                     return self._send(500, {"error": {"message": "internal error"}})
+                def reply(choices):
+                    with outer.lock: outer.answered[sent] += 1
+                    self._send(200, {"id": "x", "object": "chat.completion", "created": 0, "model": req["model"], "choices": choices,
+                                     "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}})
+                if ("EMPTY" in words and n == 1) or ("STUBBORN" in words and n <= 3): return reply([])
+                if "NOCONTENT" in words and n == 1:
+                    return reply([{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": None}}])
+                if "FILTER" in words:
+                    return reply([{"index": 0, "finish_reason": "content_filter", "message": {"role": "assistant", "content": None}}])
+                if "LENGTH" in words and (req.get("max_tokens") or 0) < 300:
+                    return reply([{"index": 0, "finish_reason": "length",
+                                   "message": {"role": "assistant", "content": _answer(sent)[:12]}}])
                 if "SLOW" in words and n == 1:
                     time.sleep(3)
                 if outer.delay: time.sleep(outer.delay)

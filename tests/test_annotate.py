@@ -183,3 +183,71 @@ def test_kill_9_then_rerun_labels_every_sentence_once(tmp_path):
         subprocess.run(cmd + ["--base-url", srv3.base_url], env=env, capture_output=True, timeout=120, check=True)
         assert sum(srv3.requests.values()) == 0
     no_key_anywhere(tmp_path)
+
+
+def _by_text(out):
+    return {" ".join(s.tokens): s for s in data.read_jsonl(out / "labels.jsonl", types=None)}
+
+
+def test_each_server_fault_is_retried_and_never_cached(tmp_path, monkeypatch):
+    """No choices, a choice without content, an answer cut off by max_tokens: each fails on the first attempt and is
+    answered on the second; content_filter is final and recorded as filtered. Only final answers reach the cache."""
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    sents = ["EMPTY reply about Bonn .", "NOCONTENT reply about Paris .", "LENGTH reply about Rome and Oslo .",
+             "FILTER reply about Lima .", "Plain trip to Bonn ."]
+    src, out = fixture_file(tmp_path, sents), tmp_path / "run"
+    with FakeLLM() as srv:
+        r = A.annotate(str(src), "openai", out=str(out), base_url=srv.base_url, model="fake", prompt="zero-shot",
+                       max_retries=2, progress=False)
+        asked = dict(srv.requests)
+    recs = _by_text(out)
+    for s in sents[:3] + sents[4:]:
+        assert recs[s].meta["status"] == "ok" and "B-LOC" in recs[s].tags, s        # every sentence labelled
+    assert recs["FILTER reply about Lima ."].meta["status"] == "filtered"
+    assert [asked[s] for s in sents] == [2, 2, 2, 1, 1]                             # one retry each; filtered is not retried
+    assert r["parse"]["faults"] == {"empty_choices": 1, "no_content": 1, "length_retried": 1}
+    assert r["parse"]["status"] == {"ok": 4, "filtered": 1}
+    import sqlite3
+    rows = sqlite3.connect(out / "cache.sqlite").execute("SELECT response, finish_reason FROM requests").fetchall()
+    assert len(rows) == 5 and all((resp or "").strip() or fin == "content_filter" for resp, fin in rows)   # no non-answer cached
+    with FakeLLM() as srv2:                                                          # a rerun asks nothing
+        A.annotate(str(src), "openai", out=str(out), base_url=srv2.base_url, model="fake", prompt="zero-shot", progress=False)
+        assert sum(srv2.requests.values()) == 0
+
+
+def test_sentences_failing_a_whole_run_are_exactly_what_a_rerun_sends(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    sents = ["STUBBORN one in Bonn .", "STUBBORN two in Paris .", "Fine trip to Rome .", "Fine trip to Oslo ."]
+    src, out = fixture_file(tmp_path, sents), tmp_path / "run"
+    with FakeLLM() as srv:                           # one server for both runs: it answers STUBBORN from the 4th request on
+        r1 = A.annotate(str(src), "openai", out=str(out), base_url=srv.base_url, model="fake", prompt="zero-shot",
+                        max_retries=2, progress=False)
+        first = dict(srv.requests)
+        assert r1["parse"]["status"] == {"failed": 2, "ok": 2} and r1["parse"]["faults"] == {"empty_choices": 6}
+        assert {s: first[s] for s in sents} == {sents[0]: 3, sents[1]: 3, sents[2]: 1, sents[3]: 1}
+        r2 = A.annotate(str(src), "openai", out=str(out), base_url=srv.base_url, model="fake", prompt="zero-shot",
+                        max_retries=2, progress=False)
+        second = {k: v - first.get(k, 0) for k, v in srv.requests.items() if v - first.get(k, 0)}
+    assert second == {sents[0]: 1, sents[1]: 1}                                      # exactly the sentences that failed
+    assert r2["parse"]["status"] == {"ok": 4}
+
+
+def test_an_unknown_price_is_unknown_and_a_budget_needs_one(tmp_path):
+    src = fixture_file(tmp_path, FIXTURE[:3])
+    with FakeLLM() as srv:
+        plan = A.annotate(str(src), "openai", out=str(tmp_path / "run"), base_url=srv.base_url, model="my-new-model",
+                          prompt="zero-shot", dry_run=True, progress=False, api_key=KEY)
+        assert plan["est_cost_usd"] is None and plan["price_per_1m"] is None and "unknown" in plan["note"]
+        env = dict(os.environ, OPENAI_API_KEY=KEY, HF_HUB_OFFLINE="1")
+        r = subprocess.run([sys.executable, "-m", "ner_distill.cli", "annotate", "--source", str(src), "--teacher", "openai",
+                            "--model", "my-new-model", "--base-url", srv.base_url, "--max-cost", "0.0001", "--quiet",
+                            "--out", str(tmp_path / "run2")], capture_output=True, text=True, env=env, timeout=120)
+        assert r.returncode != 0 and "my-new-model" in r.stderr and "--prices" in r.stderr and "--price-in" in r.stderr
+        assert sum(srv.requests.values()) == 0                                       # refused before any request
+        r = subprocess.run([sys.executable, "-m", "ner_distill.cli", "annotate", "--source", str(src), "--teacher", "openai",
+                            "--model", "my-new-model", "--base-url", srv.base_url, "--max-cost", "1", "--price-in", "1",
+                            "--price-out", "2", "--quiet", "--out", str(tmp_path / "run3")], capture_output=True, text=True, env=env, timeout=120)
+        assert r.returncode == 0, r.stderr[-2000:]
+    cfg = json.loads((tmp_path / "run3" / "config.json").read_text())
+    assert cfg["prices"] == {"my-new-model": [1.0, 2.0]} and json.loads(r.stdout)["cost_usd"] > 0
+    assert A.price_of("gpt-4o-mini") == (0.15, 0.6) and A.price_source().startswith("genai-prices")
