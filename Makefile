@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: install test test-fast export-check nbtest nbtest-fast pytest pytest-fast demo lab clean-nbs lock-runtime
+.PHONY: install test test-fast export-check nbtest nbtest-fast pytest pytest-fast demo lab clean-nbs lock-runtime word-rules
 
 install: $(STAMP)
 
@@ -74,3 +74,9 @@ clean-nbs: $(STAMP)
 # ner_distill/resources/runtime-lock.json; exports read it. Update it only on purpose, with this target.
 lock-runtime: $(STAMP)
 	$(BIN)/python -c "from ner_distill.export import lock_runtime; lock = lock_runtime(); print({t: [w['file'] for w in ws] for t, ws in lock['targets'].items()})"
+
+# The runtime's word splitter ports spaCy's English tokenizer; its rules (affix regexes, URL pattern, special
+# cases) are generated from the installed spaCy into ner_distill/resources/en_word_rules.json and checked
+# against it. Rerun after a spaCy upgrade, then bench/word_split.py.
+word-rules: $(STAMP)
+	$(BIN)/python tools/gen_word_rules.py

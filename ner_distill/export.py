@@ -227,6 +227,9 @@ loading, or shutting down), 504 (past `--timeout`). SIGTERM answers the requests
 
 ## What is inside
 
+Raw text is cut into words by `ner_distill_infer.py` with the rules in `en_word_rules.json` (spaCy's English
+tokenizer, ported; hyphenated words {"kept whole" if manifest["words"]["hyphens"] == "keep" else "split"}, as in the training data).
+
 Wheels (installed with `pip install --no-index --no-deps --require-hashes`; the runtime imports these and nothing else):
 
 | wheel | sha256 | licence |
@@ -274,6 +277,7 @@ def export_bundle(run, out: str | Path = "export", name: str | None = None, limi
         m = measure(model_dir, {"fp32": tmp/"model.onnx", "int8": tmp/"model_int8.onnx"}, labels, limit, max_length, ds)
         default, reason = choose_variant(m, int8_tolerance)
         shutil.copy(infer.__file__, tmp/"ner_distill_infer.py")
+        shutil.copy(infer.word_rules_path(), tmp/infer.WORD_RULES)      # found beside the runtime, hashed below
         wheels = build_wheelhouse(tmp/"wheelhouse", target) if wheelhouse else runtime_lock()["targets"].get(target or this_target(), [])
         (tmp/"requirements.txt").write_text(requirements_txt(wheels))
         (tmp/"install.sh").write_text(INSTALL_SH); (tmp/"install.sh").chmod(0o755)
@@ -285,6 +289,7 @@ def export_bundle(run, out: str | Path = "export", name: str | None = None, limi
             variants={"fp32": dict(file="model.onnx", dev_f1=m["fp32"]["dev"]["f1"], test_f1=m["fp32"]["test"]["f1"]),
                       "int8": dict(file="model_int8.onnx", dev_f1=m["int8"]["dev"]["f1"], test_f1=m["int8"]["test"]["f1"])},
             metrics=m, evaluated_on=m["evaluation"] + ("" if not limit else f" (first {limit} sentences of each)"),
+            words=dict(rules=infer.WORD_RULES, hyphens=infer.DEFAULT_HYPHENS, version=infer.splitter_version()),
             target=target or this_target(), wheels=[{k: w[k] for k in ("file", "name", "version", "sha256", "license")} for w in wheels] if wheelhouse else [],
             versions=data.library_versions(EXPORT_PACKAGES))
         manifest["metrics"]["torch"]["note"] = "the PyTorch student before export"

@@ -23,8 +23,10 @@ from typing import Sequence
 import numpy as np
 
 # %% auto #0
-__all__ = ['BundleError', 'file_sha256', 'verify_bundle', 'split_words', 'spans_from_tags', 'overlapping_windows', 'Tagger',
-           'entities_for', 'Bundle', 'read_inputs', 'Service', 'make_server', 'serve', 'default_bundle_dir', 'main']
+__all__ = ['WORD_RULES', 'SPLITTER_VERSION', 'HYPHENS', 'DEFAULT_HYPHENS', 'BundleError', 'file_sha256', 'verify_bundle',
+           'word_rules_path', 'WordSplitter', 'word_splitter', 'split_words', 'splitter_version', 'spans_from_tags',
+           'overlapping_windows', 'Tagger', 'entities_for', 'Bundle', 'read_inputs', 'Service', 'make_server', 'serve',
+           'default_bundle_dir', 'main']
 
 # %% ../nbs/07_infer.ipynb #f991ccc5
 class BundleError(RuntimeError):
@@ -52,11 +54,135 @@ def verify_bundle(root) -> dict:
     return manifest
 
 # %% ../nbs/07_infer.ipynb #997f5cfc
-_WORD_RE = re.compile(r"(?:[A-Za-z]\.){2,}|\w+(?:[-'’.&]\w+)*|[^\w\s]", re.UNICODE)
+WORD_RULES = "en_word_rules.json"
+SPLITTER_VERSION = 1                 # bump when the algorithm below changes: data caches of split text key on it
+HYPHENS = ("split", "keep")
+DEFAULT_HYPHENS = "keep"             # CoNLL-2003's convention: see above
+_CHUNK_RE = re.compile(r"\S+")       # \s is exactly str.isspace(), the test spaCy splits on
 
-def split_words(text: str) -> list[tuple[str, int, int]]:
-    "`(word, start, end)` for each word and punctuation mark of `text`."
-    return [(m.group(), m.start(), m.end()) for m in _WORD_RE.finditer(text)]
+def word_rules_path() -> Path:
+    "The rules table: beside this file (in a bundle), else in the package's `resources/`."
+    if "__file__" in globals(): here = Path(__file__).resolve().parent
+    else:                                               # in the notebook: the package's copy
+        import importlib.util
+        here = Path(importlib.util.find_spec("ner_distill").origin).parent
+    for p in (here/WORD_RULES, here/"resources"/WORD_RULES):
+        if p.exists(): return p
+    raise FileNotFoundError(f"{WORD_RULES} is neither beside {here} nor in {here/'resources'}: the word splitter needs it")
+
+class WordSplitter:
+    """spaCy's English tokenizer, ported: `(word, start, end)` for each word and punctuation mark, whitespace
+    dropped, `text[start:end] == word`. `rules` is the generated table; `hyphens="keep"` joins words that
+    spaCy splits at a hyphen (`pro-European`, `1996-08-22`) as CoNLL-2003 writes them."""
+    def __init__(self, rules: dict, hyphens: str = DEFAULT_HYPHENS, cache_size: int = 100_000):
+        if hyphens not in HYPHENS: raise ValueError(f"hyphens must be one of {HYPHENS}, not {hyphens!r}")
+        self.prefix, self.suffix = re.compile(rules["prefix"]).search, re.compile(rules["suffix"]).search
+        self.infix, self.url = re.compile(rules["infix"]).finditer, re.compile(rules["url_match"]).match
+        self.special = {s: tuple(p) for s, p in rules["special"].items()}
+        self.retok = {tuple(t): s for s, t in rules["retokenize"].items()}      # affix tokens -> special case
+        self.retok_first = {t[0] for t in self.retok}
+        self.retok_max = max(map(len, self.retok), default=0)
+        self.hyphens, self.cache_size, self._cache = hyphens, cache_size, {}
+
+    def affix_tokens(self, s: str) -> list[str]:
+        "The tokens of one whitespace-free chunk: spaCy's `_split_affixes` and `_attach_tokens`."
+        special, prefixes, suffixes, last = self.special, [], [], 0
+        while s and len(s) != last:
+            if s in special: break
+            last = len(s)
+            m = self.prefix(s); pre = m.end() - m.start() if m else 0
+            if pre:
+                prefix, minus_pre = s[:pre], s[pre:]
+                if minus_pre and minus_pre in special:
+                    s = minus_pre; prefixes.append(prefix); break
+            m = self.suffix(s[pre:]); suf = m.end() - m.start() if m else 0
+            if suf:
+                suffix, minus_suf = s[-suf:], s[:-suf]
+                if minus_suf and minus_suf in special:
+                    s = minus_suf; suffixes.append(suffix); break
+            if pre and suf and pre + suf <= len(s):
+                s = s[pre:-suf]; prefixes.append(prefix); suffixes.append(suffix)
+            elif pre: s = minus_pre; prefixes.append(prefix)
+            elif suf: s = minus_suf; suffixes.append(suffix)
+        toks = prefixes
+        if s:
+            if s in special: toks.extend(special[s])
+            elif self.url(s): toks.append(s)
+            else:
+                start = 0
+                for m in self.infix(s):
+                    a, b = m.span()
+                    if a == 0: continue                          # an infix at the very start splits nothing
+                    if a != start: toks.append(s[start:a])
+                    if a != b: toks.append(s[a:b])
+                    start = b
+                if s[start:]: toks.append(s[start:])
+        toks.extend(reversed(suffixes))
+        return toks
+
+    def retokenize(self, toks: list[str]) -> list[str]:
+        "spaCy's second pass: special cases spelt with affixes, found among the tokens (longest, then leftmost, wins)."
+        if not any(t in self.retok_first for t in toks): return toks
+        found = [(i, i + n) for i, t in enumerate(toks) if t in self.retok_first
+                 for n in range(1, min(self.retok_max, len(toks) - i) + 1) if tuple(toks[i:i + n]) in self.retok]
+        taken, keep = set(), []
+        for a, b in sorted(found, key=lambda m: (m[0] - m[1], m[0])):
+            if a not in taken and b - 1 not in taken: keep.append((a, b))
+            taken.update(range(a, b))
+        out, i = [], 0
+        for a, b in sorted(keep):
+            out += toks[i:a]; out += self.special["".join(toks[a:b])]; i = b
+        return out + toks[i:]
+
+    def join_hyphens(self, toks: list[str]) -> list[str]:
+        "`-` between a letter or digit and a letter or digit joins its neighbours into one word (CoNLL-2003)."
+        out, i = [], 0
+        while i < len(toks):
+            t = toks[i]
+            if t == "-" and out and i + 1 < len(toks) and out[-1][-1].isalnum() and toks[i + 1][0].isalnum():
+                out[-1] += t + toks[i + 1]; i += 2
+            else: out.append(t); i += 1
+        return out
+
+    def chunk(self, s: str) -> tuple[tuple[str, int, int], ...]:
+        "`(word, start, end)` within one whitespace-free chunk."
+        toks = self.retokenize(self.affix_tokens(s))
+        if self.hyphens == "keep" and "-" in toks: toks = self.join_hyphens(toks)
+        out, at = [], 0
+        for t in toks: out.append((t, at, at + len(t))); at += len(t)
+        return tuple(out)
+
+    def __call__(self, text: str) -> list[tuple[str, int, int]]:
+        out, cache = [], self._cache
+        for m in _CHUNK_RE.finditer(text):
+            c = m.group()
+            words = cache.get(c)
+            if words is None:
+                words = self.chunk(c)
+                if len(cache) >= self.cache_size: cache.clear()
+                cache[c] = words
+            if len(words) == 1: out.append((c, m.start(), m.end()))
+            else:
+                base = m.start()
+                out += [(w, base + a, base + b) for w, a, b in words]
+        return out
+
+_SPLITTERS: dict = {}
+
+def word_splitter(hyphens: str = DEFAULT_HYPHENS, rules_path=None) -> WordSplitter:
+    "The splitter for `hyphens` reading the rules table at `rules_path` (default: `word_rules_path()`), built once."
+    path = Path(rules_path or word_rules_path()).resolve()
+    key = (str(path), hyphens)
+    if key not in _SPLITTERS: _SPLITTERS[key] = WordSplitter(json.loads(path.read_text(encoding="utf-8")), hyphens)
+    return _SPLITTERS[key]
+
+def split_words(text: str, hyphens: str = DEFAULT_HYPHENS) -> list[tuple[str, int, int]]:
+    "`(word, start, end)` for each word and punctuation mark of `text`, as spaCy's English tokenizer splits it."
+    return word_splitter(hyphens)(text)
+
+def splitter_version(hyphens: str = DEFAULT_HYPHENS) -> str:
+    "Names this splitter, its hyphen convention and its rules table; caches of split text key on it."
+    return f"words{SPLITTER_VERSION}-{hyphens}-{file_sha256(word_rules_path())[:12]}"
 
 # %% ../nbs/07_infer.ipynb #6f716573
 def spans_from_tags(tags: Sequence[str]) -> list[tuple[str, int, int]]:
@@ -186,9 +312,12 @@ class Bundle:
         labels = json.loads((self.root/"labels.json").read_text())["labels"]
         self.tagger = Tagger(self.root/spec["file"], self.root/"tokenizer.json", labels,
                              self.manifest.get("max_length", 128), threads=threads)
+        w = self.manifest.get("words", {})                  # the bundle's own rules table and hyphen convention
+        rules = self.root/w["rules"] if "rules" in w else None
+        self.split = word_splitter(w.get("hyphens", DEFAULT_HYPHENS), rules)
 
     def predict_texts(self, texts: Sequence[str], batch_size: int = 32) -> list[dict]:
-        words = [split_words(t) for t in texts]
+        words = [self.split(t) for t in texts]
         res = self.tagger.tag([[w for w, _, _ in ws] for ws in words], batch_size)
         return [dict(text=t, entities=entities_for(t, ws, tags, probs)) for t, ws, (tags, probs) in zip(texts, words, res)]
 

@@ -20,9 +20,10 @@ pytestmark = pytest.mark.slow     # every test here trains a model (or uses one 
 
 def test_bundle_contents_and_manifest(bundle):
     man = json.loads((bundle / "manifest.json").read_text())
-    for f in ("model.onnx", "model_int8.onnx", "tokenizer.json", "labels.json", "ner_distill_infer.py",
+    for f in ("model.onnx", "model_int8.onnx", "tokenizer.json", "labels.json", "ner_distill_infer.py", infer.WORD_RULES,
               "requirements.txt", "install.sh", "ner-distill-infer", "README.md"):
         assert f in man["files"], f
+    assert man["words"] == dict(rules=infer.WORD_RULES, hyphens=infer.DEFAULT_HYPHENS, version=infer.splitter_version())
     assert any(f.startswith("wheelhouse/onnxruntime-") for f in man["files"])
     assert man["default_variant"] in ("fp32", "int8") and man["default_reason"]
     drop = man["variants"]["fp32"]["dev_f1"] - man["variants"]["int8"]["dev_f1"]   # chosen on dev, never on test
@@ -59,11 +60,15 @@ def test_installed_offline_without_torch_matches_exporter(bundle, tmp_path):
     assert [g["tags"] for g in got] == [w["tags"] for w in want]
     assert [[(e["type"], e["start"], e["end"]) for e in g["entities"]] for g in got] == \
            [[(e["type"], e["start"], e["end"]) for e in w["entities"]] for w in want]
-    # raw text: entities carry character offsets into the text
-    r = subprocess.run(cmd[:4] + ["--text", "Peter Blackburn met EU officials in Brussels ."], capture_output=True, text=True, env=env)
+    # raw text: entities carry character offsets into the text; the runtime splits words with the table beside it
+    text = "Peter Blackburn's pro-European talks with EU officials in Brussels don't end."
+    r = subprocess.run(cmd[:4] + ["--text", text], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
     out = json.loads(r.stdout)
     for e in out["entities"]:
         assert out["text"][e["start"]:e["end"]] == e["text"] and 0 < e["score"] <= 1
+    want = infer.Bundle(bundle).predict_texts([text])[0]
+    assert [(e["type"], e["start"], e["end"]) for e in out["entities"]] == [(e["type"], e["start"], e["end"]) for e in want["entities"]]
 
 
 def test_wheelhouse_is_the_lock_byte_for_byte(bundle, tmp_path):
