@@ -15,6 +15,7 @@ import sqlite3
 import threading
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
@@ -25,8 +26,8 @@ __all__ = ['COT_INSTRUCTIONS', 'PROMPT_STYLES', 'ANSWER_TOKENS', 'TEACHERS', 'SP
            'type_definitions', 'system_prompt', 'answer_json', 'build_messages', 'pick_demos', 'parse_answer', 'align',
            'vote', 'request_key', 'RequestCache', 'UnknownPrice', 'price_source', 'price_of', 'cost', 'estimate_tokens',
            'RateLimiter', 'teacher', 'RecordedTeacher', 'load_spacy', 'spacy_tags', 'spacy_docs', 'SpacyTeacher',
-           'BudgetExceeded', 'ServerFault', 'OpenAITeacher', 'parse_report', 'quality_report', 'load_source',
-           'annotate']
+           'run_sync', 'EndpointFault', 'Endpoint', 'Endpoints', 'BudgetExceeded', 'ServerFault', 'NotAnswered',
+           'OpenAITeacher', 'parse_report', 'quality_report', 'load_source', 'annotate']
 
 # %% ../nbs/03_annotate.ipynb #a8111ab5
 def type_definitions(schema: data.Schema = data.CONLL2003) -> str:
@@ -330,6 +331,82 @@ class SpacyTeacher:
         return data.Corpus(out, corpus.name)
 
 # %% ../nbs/03_annotate.ipynb #2c4a31b5
+def run_sync(coro):
+    "Run a coroutine to its end from synchronous code, also where an event loop already runs (Jupyter): then in a thread."
+    try: asyncio.get_running_loop()
+    except RuntimeError: return asyncio.run(coro)
+    box = {}
+    def target():
+        try: box["value"] = asyncio.run(coro)
+        except BaseException as e: box["error"] = e
+    t = threading.Thread(target=target); t.start(); t.join()
+    if "error" in box: raise box["error"]
+    return box["value"]
+
+class EndpointFault(Exception):
+    "A request an endpoint could not serve (connection, timeout, 408/409/429, 5xx): the endpoint is rested, the request retried."
+    def __init__(self, kind: str, msg: str, retry_after: float | None = None):
+        self.kind, self.retry_after = kind, retry_after; super().__init__(msg)
+
+    @classmethod
+    def of(cls, e: Exception, url: str) -> "EndpointFault | None":
+        "The endpoint fault an `openai` exception stands for, or None when the request itself is at fault (400, 401, 404...)."
+        import openai
+        if isinstance(e, openai.APITimeoutError): return cls("timeout", f"timeout at {url}")
+        if isinstance(e, openai.APIConnectionError): return cls("connection", f"{type(e).__name__} at {url}: {e}")
+        code = getattr(e, "status_code", None)
+        if code in (408, 409, 429) or (code or 0) >= 500:
+            try: ra = min(60.0, float(e.response.headers.get("retry-after")))
+            except (TypeError, ValueError, AttributeError): ra = None
+            return cls(f"http_{code}", f"HTTP {code} at {url}: {e}"[:300], ra)
+        return None
+
+@dataclass
+class Endpoint:
+    url: str
+    client: object
+    in_flight: int = 0
+    sent: int = 0
+    faults: int = 0          # endpoint faults in all
+    in_a_row: int = 0        # since its last success
+    rested_until: float = 0.0
+
+class Endpoints:
+    "Replicas of one server: least requests in flight first, at most `max_in_flight` each; an endpoint that fails is rested."
+    def __init__(self, clients: dict, max_in_flight: int = 8, rest: float = 0.5, max_rest: float = 30.0):
+        self.eps = [Endpoint(u, c) for u, c in clients.items()]
+        self.max_in_flight, self.rest, self.max_rest = max_in_flight, rest, max_rest
+        self._changed = asyncio.Event()
+
+    def _pick(self) -> Endpoint | None:
+        now = time.monotonic()
+        free = [e for e in self.eps if e.in_flight < self.max_in_flight and e.rested_until <= now]
+        return min(free, key=lambda e: (e.in_flight, e.sent)) if free else None
+
+    async def acquire(self) -> Endpoint:
+        "The endpoint with the fewest requests in flight among those not resting; waits for a slot or the end of a rest."
+        while (e := self._pick()) is None:
+            self._changed.clear()
+            now = time.monotonic()
+            wake = min((e.rested_until - now for e in self.eps if e.rested_until > now and e.in_flight < self.max_in_flight), default=None)
+            try: await asyncio.wait_for(self._changed.wait(), wake)
+            except (asyncio.TimeoutError, TimeoutError): pass
+        e.in_flight += 1; e.sent += 1
+        return e
+
+    def release(self, e: Endpoint, fault: EndpointFault | None = None):
+        e.in_flight -= 1
+        if fault is None: e.in_a_row = 0
+        else:
+            e.faults += 1; e.in_a_row += 1
+            rest = fault.retry_after or min(self.max_rest, self.rest * 2 ** (e.in_a_row - 1))
+            e.rested_until = max(e.rested_until, time.monotonic() + rest)
+        self._changed.set()
+
+    def report(self) -> list[dict]:
+        return [dict(url=e.url, sent=e.sent, faults=e.faults) for e in self.eps]
+
+# %% ../nbs/03_annotate.ipynb #21675da0
 class BudgetExceeded(Exception): pass
 
 class ServerFault(Exception):
@@ -337,6 +414,12 @@ class ServerFault(Exception):
     def __init__(self, kind: str, msg: str): self.kind = kind; super().__init__(msg)
 
 MAX_ANSWER_TOKENS = 4096    # an answer cut off by max_tokens is asked once more with twice the room, up to this
+
+class NotAnswered(Exception):
+    "A request a batch run left without an answer (past its retries, or past the budget): recorded, never sent one by one."
+    def __init__(self, info: dict):
+        self.status, self.counts = info.get("status", "failed"), dict(info.get("faults", {}))
+        super().__init__(info.get("error", "not answered by the batch API"))
 
 @teacher("openai")
 class OpenAITeacher:
@@ -348,9 +431,14 @@ class OpenAITeacher:
                  timeout: float = 60.0, max_retries: int = 5, json_mode: bool = True,
                  cache: str | Path | None = None, prices: dict | None = None, max_cost: float | None = None,
                  stop: Sequence[str] | None = None, samples: int = 1, schema: data.Schema = data.CONLL2003,
-                 demo_pool: data.Corpus | None = None, **_):
+                 demo_pool: data.Corpus | None = None, batch: bool = False, batch_dir: str | Path | None = None,
+                 poll: float = 30.0, **_):
         self.model = model or os.environ.get("OPENAI_MODEL") or "gpt-4o-mini"
-        self.base_url = base_url or os.environ.get("OPENAI_BASE_URL")
+        urls = [base_url] if isinstance(base_url, str) or base_url is None else list(base_url)
+        urls = [u for u in urls if u] or [os.environ.get("OPENAI_BASE_URL")]
+        if len(set(urls)) < len(urls): raise ValueError(f"an endpoint is given twice: {urls}")
+        self.base_urls = urls
+        self.base_url = urls[0] if len(urls) == 1 else urls
         self._api_key = api_key or os.environ.get("OPENAI_API_KEY")   # kept in memory only, never written
         if prompt not in PROMPT_STYLES: raise ValueError(f"unknown prompt style {prompt!r}; use one of {PROMPT_STYLES}")
         self.prompt, self.k, self.demos, self.seed = prompt, k, demos, seed
@@ -366,10 +454,13 @@ class OpenAITeacher:
         self.limiter_args = (rpm, tpm)
         self.cache = RequestCache(cache or data.cache_dir()/"llm-cache.sqlite")
         self.prices, self.max_cost = prices, max_cost
-        if max_cost is not None and price_of(self.model, prices) is None:
+        if max_cost is not None and price_of(self.model, prices, batch) is None:
             raise UnknownPrice(f"--max-cost needs a price for model {self.model!r}, and {price_source()} has none: give "
                                "--prices FILE.json ({\"%s\": [usd_per_1M_input, usd_per_1M_output]}) or --price-in and --price-out" % self.model)
         self.schema, self.demo_pool = schema, demo_pool
+        if batch and len(self.base_urls) > 1: raise ValueError("a batch run sends its files to one endpoint: give one --base-url")
+        self.batch, self.batch_dir, self.poll = batch, batch_dir, poll
+        self.offline, self._batch_faults, self._batch_new = False, {}, set()
 
     def messages_for(self, corpus: data.Corpus) -> list[list[dict]]:
         if self.prompt == "few-shot" and self.demos is None:
@@ -390,9 +481,9 @@ class OpenAITeacher:
         todo = [m for m in self.messages_for(corpus) for j in range(self.samples) if self.cache.get(self._request(m, j)[0]) is None]
         pt = sum(estimate_tokens(m) for m in todo)
         ct = len(todo) * ANSWER_TOKENS[self.prompt]
-        usd, price = cost(self.model, pt, ct, self.prices), price_of(self.model, self.prices)
+        usd, price = cost(self.model, pt, ct, self.prices, self.batch), price_of(self.model, self.prices, self.batch)
         out = dict(sentences=len(corpus), samples=self.samples, requests=len(todo), cached=len(corpus) * self.samples - len(todo),
-                   model=self.model, prompt_style=self.prompt, est_prompt_tokens=pt, est_completion_tokens=ct,
+                   model=self.model, prompt_style=self.prompt, batch=self.batch, est_prompt_tokens=pt, est_completion_tokens=ct,
                    est_cost_usd=None if usd is None else round(usd, 4), price_per_1m=price,
                    price_source="--prices" if self.prices and price is not None and self.model in self.prices else price_source())
         if price is None:
@@ -422,11 +513,12 @@ class OpenAITeacher:
             raise ServerFault("no_content", f"a choice without content (finish_reason {finish!r})")
         return content, finish
 
-    async def _ask(self, client, msgs, sem, limiter, spent, sample: int = 0) -> dict:
+    async def _ask(self, pool, msgs, sem, limiter, spent, sample: int = 0) -> dict:
         from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
         key, params = self._request(msgs, sample)
         hit = self.cache.get(key)
-        if hit: return hit
+        if hit: return dict(hit, faults=dict(self._batch_faults.get(key, {}).get("faults", {})), cached=key not in self._batch_new)
+        if self.offline: raise NotAnswered(self._batch_faults.get(key, {}))
         est = cost(self.model, estimate_tokens(msgs), params["max_tokens"], self.prices) or 0.0
         faults = Counter()
         async with sem:
@@ -438,7 +530,14 @@ class OpenAITeacher:
             async def attempt(params):
                 nonlocal pt, ct
                 await limiter.acquire(estimate_tokens(msgs) + params["max_tokens"])
-                r, used = await self._call(client, msgs, params, sample)
+                ep, fault = await pool.acquire(), None
+                try: r, used = await self._call(ep.client, msgs, params, sample)
+                except Exception as e:
+                    fault = EndpointFault.of(e, ep.url)
+                    if fault is None: raise
+                    faults[fault.kind] += 1
+                    raise fault from None
+                finally: pool.release(ep, fault)
                 u = r.usage
                 p_, c_ = (u.prompt_tokens, u.completion_tokens) if u else (estimate_tokens(msgs), 0)
                 pt += p_; ct += c_
@@ -446,16 +545,18 @@ class OpenAITeacher:
                 try: return self._answer_of(r), used
                 except ServerFault as e: faults[e.kind] += 1; raise
             try:
-                # server faults (no choices, no content) are retried with exponential back-off and jitter; the client
-                # itself retries HTTP errors, timeouts and 429s (honouring Retry-After)
-                async for att in AsyncRetrying(retry=retry_if_exception_type(ServerFault), stop=stop_after_attempt(self.max_retries + 1),
-                                               wait=wait_exponential_jitter(multiplier=0.2, max=4.0, jitter=0.2), reraise=True):
+                # server faults (no choices, no content) wait with exponential back-off and jitter; endpoint faults go
+                # straight to the next endpoint free of faults (the failing one rests: its rest is the back-off)
+                backoff = wait_exponential_jitter(multiplier=0.2, max=4.0, jitter=0.2)
+                wait = lambda rs: 0 if isinstance(rs.outcome.exception(), EndpointFault) else backoff(rs)
+                async for att in AsyncRetrying(retry=retry_if_exception_type((ServerFault, EndpointFault)), wait=wait,
+                                               stop=stop_after_attempt(self.max_retries + 1), reraise=True):
                     with att: (content, finish), used = await attempt(params)
                 if finish == "length" and parse_answer(content, self.schema)[2] is not None and used["max_tokens"] < MAX_ANSWER_TOKENS:
                     faults["length_retried"] += 1          # cut off before anything parseable: once more with more room
                     (content, finish), _ = await attempt(dict(used, max_tokens=min(2 * used["max_tokens"], MAX_ANSWER_TOKENS)))
-            except ServerFault as e:
-                err = ServerFault(e.kind, f"{e} ({sum(faults.values())} attempts)"); err.counts = dict(faults)
+            except (ServerFault, EndpointFault) as e:
+                err = type(e)(e.kind, f"{e} ({sum(faults.values())} attempts)"); err.counts = dict(faults)
                 raise err from None
             finally:
                 spent["reserved"] -= est
@@ -467,17 +568,20 @@ class OpenAITeacher:
     async def _run(self, corpus, msgs_list, progress, on_result):
         import openai
         from tqdm.auto import tqdm
-        client = openai.AsyncOpenAI(base_url=self.base_url, api_key=self._api_key or "not-needed",
-                                    timeout=self.timeout, max_retries=self.max_retries)
-        sem, limiter = asyncio.Semaphore(self.max_in_flight), RateLimiter(*self.limiter_args)
+        clients = {u: openai.AsyncOpenAI(base_url=u, api_key=self._api_key or "not-needed", timeout=self.timeout, max_retries=0)
+                   for u in self.base_urls}          # retries are ours: a fault moves the request to another endpoint
+        pool = Endpoints(clients, self.max_in_flight)
+        sem, limiter = asyncio.Semaphore(self.max_in_flight * len(clients)), RateLimiter(*self.limiter_args)
         spent = dict(usd=0.0, reserved=0.0, tokens=0)
         results: list[list] = [[None] * self.samples for _ in range(len(corpus))]
         bar = tqdm(total=len(corpus) * self.samples, disable=not progress, desc=f"annotate {self.model}",
                    unit="req" if self.samples > 1 else "sent")
         async def one(i, j):
-            try: res = await self._ask(client, msgs_list[i], sem, limiter, spent, j)
+            try: res = await self._ask(pool, msgs_list[i], sem, limiter, spent, j)
             except BudgetExceeded as e: res = dict(error=str(e), status="skipped_budget")
-            except ServerFault as e: res = dict(error=f"ServerFault: {e}"[:500], status="failed", faults=getattr(e, "counts", {e.kind: 1}))
+            except NotAnswered as e: res = dict(error=str(e), status=e.status, faults=e.counts)
+            except (ServerFault, EndpointFault) as e:
+                res = dict(error=f"{type(e).__name__}: {e}"[:500], status="failed", faults=getattr(e, "counts", {e.kind: 1}))
             except Exception as e: res = dict(error=f"{type(e).__name__}: {e}"[:500], status="failed",
                                               fault=f"http_{getattr(e, 'status_code', '')}".rstrip("_") if hasattr(e, "status_code") else type(e).__name__)
             results[i][j] = res
@@ -485,14 +589,129 @@ class OpenAITeacher:
             bar.update(1); bar.set_postfix(tokens=spent["tokens"], usd=f"{spent['usd']:.4f}")
         try: await asyncio.gather(*(one(i, j) for i in range(len(corpus)) for j in range(self.samples)))
         finally:
-            bar.close(); await client.close()
+            bar.close()
+            for c in clients.values(): await c.close()
+        self.endpoints = pool.report()
         return results, spent
+
+    BATCH_MAX = 50_000                                        # requests per batch (the OpenAI limit)
+    BATCH_FINAL = ("completed", "failed", "expired", "cancelled")
+
+    def _batch_fill(self, corpus, msgs_list, progress: bool) -> None:
+        """Answer every request missing from the cache through the Batch API (files and batches endpoints).
+        What was submitted is recorded in `batches.json` before anything waits, so a killed run resumes the same
+        batches; a batch submitted but not yet recorded is found again by its metadata. Failed lines are resubmitted."""
+        import openai, uuid
+        from tqdm.auto import tqdm
+        folder = Path(self.batch_dir or "."); folder.mkdir(parents=True, exist_ok=True)
+        state_path = folder/"batches.json"
+        state = json.loads(state_path.read_text()) if state_path.exists() else dict(run=uuid.uuid4().hex, batches=[], max_tokens={})
+        save = lambda: data.write_json(state_path, state)
+        reqs = {}
+        for m in msgs_list:
+            for j in range(self.samples):
+                key, params = self._request(m, j); reqs[key] = (m, params)
+        self._batch_faults, self._batch_spent = {}, dict(usd=0.0, reserved=0.0, tokens=0)
+        client = openai.OpenAI(base_url=self.base_urls[0], api_key=self._api_key or "not-needed", timeout=self.timeout,
+                               max_retries=self.max_retries)
+        missing = lambda: [k for k in reqs if self.cache.get(k) is None and self._batch_faults.get(k, {}).get("status") != "skipped_budget"]
+        bar = tqdm(total=len(reqs), initial=len(reqs) - len(missing()), disable=not progress, desc=f"batch {self.model}", unit="req")
+        try:
+            rounds = 0
+            while True:
+                known = {b["id"] for b in state["batches"]}
+                for b in client.batches.list(limit=100):      # submitted, then killed before it was recorded
+                    md = b.metadata or {}
+                    if md.get("ner_distill_run") == state["run"] and b.id not in known:
+                        state["batches"].append(dict(id=b.id, input=md.get("input"), status=b.status, recovered=True)); save()
+                for b in [b for b in state["batches"] if not b.get("collected")]:
+                    self._batch_wait(client, b, bar, save)
+                    bar.update(self._batch_collect(client, folder, b, reqs, state))
+                    b["collected"] = True; save()
+                todo = missing()
+                if not todo or rounds > self.max_retries: break
+                self._batch_submit(client, folder, self._within_budget(todo, reqs), reqs, state, save)
+                rounds += 1
+        finally:
+            bar.close(); client.close()
+        self.batches = [dict(id=b["id"], status=b.get("status"), requests=b.get("requests")) for b in state["batches"]]
+
+    def _within_budget(self, todo, reqs) -> list[str]:
+        "The requests whose estimated cost (at batch prices, with their full max_tokens) still fits `max_cost`."
+        if self.max_cost is None: return todo
+        room, keep = self.max_cost - self._batch_spent["usd"], []
+        for k in todo:
+            m, params = reqs[k]
+            est = cost(self.model, estimate_tokens(m), params["max_tokens"], self.prices, batch=True) or 0.0
+            if est > room: self._batch_faults[k] = dict(status="skipped_budget", error=f"budget {self.max_cost} USD reached")
+            else: room -= est; keep.append(k)
+        return keep
+
+    def _batch_submit(self, client, folder, keys, reqs, state, save):
+        for i in range(0, len(keys), self.BATCH_MAX):
+            name = f"batch-{len(state['batches']):04d}.jsonl"
+            lines = []
+            for k in keys[i:i + self.BATCH_MAX]:
+                m, params = reqs[k]
+                body = dict(model=self.model, messages=m, **dict(params, max_tokens=state["max_tokens"].get(k, params["max_tokens"])))
+                lines.append(json.dumps(dict(custom_id=k, method="POST", url="/v1/chat/completions", body=body)))
+            tmp = folder/(name + ".tmp"); tmp.write_text("\n".join(lines) + "\n"); os.replace(tmp, folder/name)
+            with open(folder/name, "rb") as fh: f = client.files.create(file=(name, fh), purpose="batch")
+            b = client.batches.create(input_file_id=f.id, endpoint="/v1/chat/completions", completion_window="24h",
+                                      metadata={"ner_distill_run": state["run"], "input": name})
+            state["batches"].append(dict(id=b.id, input=name, input_file_id=f.id, status=b.status, requests=len(lines))); save()
+
+    def _batch_wait(self, client, b: dict, bar, save):
+        while True:
+            o = client.batches.retrieve(b["id"])
+            rc = o.request_counts
+            if rc: bar.set_postfix(batch=b["id"][-8:], status=o.status, done=f"{rc.completed + rc.failed}/{rc.total}")
+            if o.status != b.get("status"): b["status"] = o.status; save()
+            if o.status in self.BATCH_FINAL:
+                b.update(output_file_id=o.output_file_id, error_file_id=o.error_file_id); save(); return
+            time.sleep(self.poll)
+
+    def _batch_collect(self, client, folder, b: dict, reqs, state) -> int:
+        "Cache the final answers of a finished batch; count each fault of the rest (they go into the next batch)."
+        from openai.types.chat import ChatCompletion
+        answered, lines = 0, []
+        for fid in (b.get("output_file_id"), b.get("error_file_id")):
+            if fid: lines += client.files.content(fid).text.splitlines()
+        for line in filter(str.strip, lines):
+            r = json.loads(line); key = r.get("custom_id")
+            if key not in reqs: continue
+            resp, m, params = r.get("response") or {}, *reqs[key]
+            try:
+                if r.get("error") or resp.get("status_code") != 200:
+                    code = resp.get("status_code") or (r.get("error") or {}).get("code")
+                    raise ServerFault(f"batch_{code}", f"batch line failed: {r.get('error') or resp.get('body')}"[:300])
+                o = ChatCompletion.model_validate(resp["body"])
+                content, finish = self._answer_of(o)
+                mt = state["max_tokens"].get(key, params["max_tokens"])
+                if (finish == "length" and key not in state["max_tokens"] and mt < MAX_ANSWER_TOKENS
+                        and parse_answer(content, self.schema)[2] is not None):
+                    state["max_tokens"][key] = min(2 * mt, MAX_ANSWER_TOKENS)
+                    raise ServerFault("length_retried", "cut off by max_tokens: asked again with more room")
+            except ServerFault as e:
+                f = self._batch_faults.setdefault(key, dict(status="failed", faults=Counter()))
+                f["faults"][e.kind] += 1; f["error"] = f"{e} ({b['id']})"
+                continue
+            u = o.usage
+            pt, ct = (u.prompt_tokens, u.completion_tokens) if u else (estimate_tokens(m), 0)
+            self.cache.put(key, self.model, {"messages": m, **params, "batch": b["id"]}, content, pt, ct, None, finish)
+            self._batch_spent["usd"] += cost(self.model, pt, ct, self.prices, batch=True) or 0.0
+            self._batch_spent["tokens"] += pt + ct
+            answered += 1; self._batch_new.add(key)
+        return answered
 
     def label(self, corpus: data.Corpus, progress: bool = True, on_result: Callable | None = None) -> data.Corpus:
         "Label every sentence; failures are recorded per sentence, never raised."
         msgs_list = self.messages_for(corpus)
         t0 = time.perf_counter()
-        results, spent = asyncio.run(self._run(corpus, msgs_list, progress, on_result))
+        if self.batch:                # the Batch API fills the cache; then every answer is read from it
+            self._batch_fill(corpus, msgs_list, progress); self.offline = True
+        results, spent = run_sync(self._run(corpus, msgs_list, progress, on_result))
+        if self.batch: spent = self._batch_spent
         self.seconds, self.spent = time.perf_counter() - t0, spent
         out = []
         for s, rs in zip(corpus, results):
@@ -520,7 +739,7 @@ class OpenAITeacher:
                 extra = dict(samples=self.samples, samples_ok=len(ok), token_confidence=conf,
                              answers=[r["content"] for r in ok])
             out.append(s.with_tags(tags, status="ok" if err is None else "malformed", parse_error=err,
-                                   latency=round(sum(r["latency"] for r in ok), 4),
+                                   latency=round(sum(r["latency"] or 0.0 for r in ok), 4),   # none for batch answers
                                    prompt_tokens=sum(r["prompt_tokens"] for r in ok),
                                    completion_tokens=sum(r["completion_tokens"] for r in ok), cached=all(r["cached"] for r in ok),
                                    parse=dict(st), answer=ok[0]["content"], **extra, **meta))
@@ -576,6 +795,7 @@ def annotate(source: str = "dev", teacher: str = "openai", out: str = "runs/anno
     corpus = load_source(source, limit, seed, ds)
     if teacher == "openai":
         teacher_args.setdefault("cache", outp/"cache.sqlite")
+        if teacher_args.get("batch"): teacher_args.setdefault("batch_dir", outp)
         if ds.has("train"): teacher_args.setdefault("demo_pool", ds.split("train"))
     t = TEACHERS[teacher](seed=seed, schema=ds.schema, **teacher_args)
     if dry_run:
@@ -593,7 +813,10 @@ def annotate(source: str = "dev", teacher: str = "openai", out: str = "runs/anno
     data.write_jsonl(labelled, outp/"labels.jsonl")
     data.write_conll(labelled, outp/"labels.conll")
     pr = dict(parse_report(labelled), seconds=round(secs, 2), sentences_per_s=round(len(corpus) / max(secs, 1e-9), 2))
-    if hasattr(t, "spent"): pr["cost_usd"] = round(t.spent["usd"], 6) if price_of(t.model, t.prices) is not None else None   # unknown, not 0
+    if hasattr(t, "spent"):        # an unknown price is unknown, not 0
+        pr["cost_usd"] = round(t.spent["usd"], 6) if price_of(t.model, t.prices, t.batch) is not None else None
+    if len(getattr(t, "endpoints", ())) > 1: pr["endpoints"] = t.endpoints
+    if getattr(t, "batches", None): pr["batches"] = t.batches
     q = quality_report(labelled, ds.schema)
     data.write_json(outp/"parse_report.json", pr)
     if q: data.write_json(outp/"quality.json", q)

@@ -74,6 +74,7 @@ def cmd_annotate(args):
                      temperature=args.temperature, max_tokens=args.max_tokens, max_in_flight=args.max_in_flight,
                      rpm=args.rpm, tpm=args.tpm, timeout=args.timeout, max_retries=args.max_retries,
                      max_cost=args.max_cost, json_mode=args.json_mode, stop=args.stop, samples=args.samples,
+                     batch=args.batch, poll=args.poll,
                      api_key=os.environ.get(args.api_key_env) if args.api_key_env else None)
         if args.cache: targs["cache"] = args.cache
         if args.prices: targs["prices"] = json.loads(open(args.prices).read())
@@ -101,7 +102,8 @@ def add_annotate_parser(sub):
                                                   "(CoNLL, JSONL, text+spans); for CoNLL-2003 also conll-train|conll-dev|conll-test|bbc")
     a.add_argument("--teacher", choices=list(A.TEACHERS), default="openai")
     a.add_argument("--model", default=None, help="model name on the server (default $OPENAI_MODEL or gpt-4o-mini)")
-    a.add_argument("--base-url", default=None, help="OpenAI-compatible endpoint (default $OPENAI_BASE_URL or OpenAI)")
+    a.add_argument("--base-url", action="append", default=None, help="OpenAI-compatible endpoint (default $OPENAI_BASE_URL or OpenAI); "
+                   "give it several times for replicas of one model: each request goes to the one with the fewest in flight")
     a.add_argument("--api-key-env", default=None, help="environment variable holding the key (default OPENAI_API_KEY)")
     a.add_argument("--prompt", choices=A.PROMPT_STYLES, default="few-shot")
     a.add_argument("--k-shot", type=int, default=5, help="demonstrations for few-shot")
@@ -112,7 +114,10 @@ def add_annotate_parser(sub):
                    help="answers per sentence (needs --temperature > 0): spans in a majority are kept, token confidence = agreement")
     a.add_argument("--max-tokens", type=int, default=None)
     a.add_argument("--stop", nargs="*", default=None, help="stop sequences (for base models that run on)")
-    a.add_argument("--max-in-flight", type=int, default=8)
+    a.add_argument("--max-in-flight", type=int, default=8, help="requests in flight per endpoint")
+    a.add_argument("--batch", action="store_true", help="send the requests through the Batch API (files + batches endpoints); "
+                   "a killed run resumes its batches")
+    a.add_argument("--poll", type=float, default=30.0, help="seconds between looks at a batch's status (with --batch)")
     a.add_argument("--rpm", type=float, default=None, help="requests per minute limit")
     a.add_argument("--tpm", type=float, default=None, help="tokens per minute limit")
     a.add_argument("--timeout", type=float, default=60.0, help="seconds per request")

@@ -251,3 +251,63 @@ def test_an_unknown_price_is_unknown_and_a_budget_needs_one(tmp_path):
     cfg = json.loads((tmp_path / "run3" / "config.json").read_text())
     assert cfg["prices"] == {"my-new-model": [1.0, 2.0]} and json.loads(r.stdout)["cost_usd"] > 0
     assert A.price_of("gpt-4o-mini") == (0.15, 0.6) and A.price_source().startswith("genai-prices")
+
+
+def test_batch_run_killed_after_submission_resumes_and_sends_nothing_twice(tmp_path):
+    """200 sentences through the Batch API (files + batches endpoints of the fake server); 10 of them fail inside the
+    first batch. The run is killed with SIGKILL once its batch is submitted, and its record of that batch is erased (a
+    kill between creating the batch and recording it): the rerun finds the batch by its metadata, collects it, resubmits
+    exactly the 10 failed lines, and labels all 200."""
+    n = 200
+    sents = [f"Trip {i} to Bonn{' BATCHFAIL' if i % 20 == 0 else ''} ." for i in range(n)]
+    src, out = fixture_file(tmp_path, sents), tmp_path / "run"
+    env = dict(os.environ, OPENAI_API_KEY=KEY, HF_HUB_OFFLINE="1")
+    with FakeLLM(batch_seconds=6) as srv:
+        cmd = [sys.executable, "-m", "ner_distill.cli", "annotate", "--source", str(src), "--teacher", "openai", "--model", "gpt-4o-mini",
+               "--prompt", "zero-shot", "--batch", "--poll", "0.2", "--quiet", "--out", str(out), "--base-url", srv.base_url]
+        p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        state = out / "batches.json"
+        deadline = time.time() + 120
+        while time.time() < deadline and p.poll() is None and not (state.exists() and json.loads(state.read_text())["batches"]):
+            time.sleep(0.05)
+        p.send_signal(signal.SIGKILL); p.wait()
+        assert srv.batch_created == 1 and srv.batches["batch_0000"]["status"] == "in_progress"
+        st = json.loads(state.read_text()); st["batches"] = []; state.write_text(json.dumps(st))
+        r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)
+        assert r.returncode == 0, r.stderr[-2000:]
+        assert srv.batch_created == 2 and srv.direct == 0                       # one resubmission, nothing sent one by one
+        assert all(srv.requests[s] == (2 if "BATCHFAIL" in s else 1) for s in sents)   # no request sent twice
+    labelled = data.read_jsonl(out / "labels.jsonl")
+    assert sorted(s.sent_id for s in labelled) == list(range(n)) and all(s.meta["status"] == "ok" for s in labelled)
+    assert all(s.tags[3] == "B-LOC" for s in labelled)
+    pr = json.loads((out / "parse_report.json").read_text())
+    assert pr["faults"] == {"batch_500": 10} and [b["requests"] for b in pr["batches"]] == [None, 10]
+    assert pr["cost_usd"] == round(200 * (100 * 0.075 + 20 * 0.3) / 1e6, 6)   # 200 answers at batch prices; failed lines cost nothing
+    assert pr["requests_cached"] == 0                                        # all answered by this run's batches
+    assert A.price_of("gpt-4o-mini", batch=True) == (0.075, 0.3)             # batch prices: half
+    no_key_anywhere(tmp_path)
+
+
+def _closed_port_url():
+    import socket
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
+    return f"http://127.0.0.1:{port}/v1"
+
+
+def test_several_endpoints_share_the_work_and_a_run_completes_with_one_down(tmp_path, monkeypatch):
+    """Two replicas answering one request at a time (as llama-cpp-python's server does) and a third endpoint that
+    refuses connections: requests go to the endpoint with the fewest in flight, the dead one is rested."""
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    sents = [f"Trip {i} to Bonn ." for i in range(40)]
+    src, out = fixture_file(tmp_path, sents), tmp_path / "run"
+    with FakeLLM(serial=True, delay=0.05) as a, FakeLLM(serial=True, delay=0.05) as b:
+        r = A.annotate(str(src), "openai", out=str(out), base_url=[a.base_url, _closed_port_url(), b.base_url], model="fake",
+                       prompt="zero-shot", max_in_flight=1, progress=False)
+        na, nb = sum(a.requests.values()), sum(b.requests.values())
+    assert r["parse"]["status"] == {"ok": 40} and na + nb == 40 and min(na, nb) >= 15, (na, nb)
+    eps = {e["url"]: e for e in r["parse"]["endpoints"]}
+    dead = [e for u, e in eps.items() if u not in (a.base_url, b.base_url)][0]
+    assert dead["faults"] >= 1 and dead["faults"] == dead["sent"]             # tried, failed, rested
+    assert dead["sent"] <= 5                                                   # rested, not hammered
+    cfg = json.loads((out / "config.json").read_text())
+    assert len(cfg["base_url"]) == 3
