@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
+import numpy as np
+
 from . import data, metrics
 
 # %% auto #0
@@ -27,7 +29,8 @@ __all__ = ['COT_INSTRUCTIONS', 'PROMPT_STYLES', 'ANSWER_TOKENS', 'TEACHERS', 'SP
            'vote', 'request_key', 'RequestCache', 'UnknownPrice', 'price_source', 'price_of', 'cost', 'estimate_tokens',
            'RateLimiter', 'teacher', 'RecordedTeacher', 'load_spacy', 'spacy_tags', 'spacy_docs', 'SpacyTeacher',
            'run_sync', 'EndpointFault', 'Endpoint', 'Endpoints', 'BudgetExceeded', 'ServerFault', 'NotAnswered',
-           'OpenAITeacher', 'parse_report', 'quality_report', 'load_source', 'annotate']
+           'OpenAITeacher', 'type_of', 'confusion', 'aggregate', 'oracle', 'simulate', 'GazetteerTeacher',
+           'CombineTeacher', 'parse_report', 'quality_report', 'load_source', 'annotate']
 
 # %% ../nbs/03_annotate.ipynb #a8111ab5
 def type_definitions(schema: data.Schema = data.CONLL2003) -> str:
@@ -745,6 +748,155 @@ class OpenAITeacher:
                                    parse=dict(st), answer=ok[0]["content"], **extra, **meta))
         return data.Corpus(out, corpus.name)
 
+# %% ../nbs/03_annotate.ipynb #9b8267b7
+def type_of(tag: str) -> str: return "O" if tag == "O" else tag[2:]
+
+def confusion(gold: Sequence[Sequence[str]], said: Sequence[Sequence[str]], labels: Sequence[str], alpha: float = 1.0) -> np.ndarray:
+    "P(source says column | gold is row) over `labels` (O first, then the types), token level, with add-`alpha` smoothing."
+    ix = {l: i for i, l in enumerate(labels)}
+    C = np.full((len(labels), len(labels)), float(alpha))
+    for g, s in zip(gold, said, strict=True):
+        for a, b in zip(g, s, strict=True): C[ix[type_of(a)], ix[type_of(b)]] += 1
+    return C / C.sum(1, keepdims=True)
+
+def aggregate(votes: Sequence[Sequence[str] | None], confusions: Sequence[np.ndarray], prior: np.ndarray,
+              labels: Sequence[str], threshold: float = 0.0) -> tuple[list[str], list[float], list[int]]:
+    """(IOB2 tags, the winner's posterior per token, positions that abstain) of one sentence from its sources'
+    tags (None: that source has no labels for it). Posterior over `labels` = prior x prod_k P(vote_k | label)."""
+    votes_ = [v for v in votes if v is not None]
+    if not votes_: raise ValueError("no source labels this sentence")
+    n, ix = len(votes_[0]), {l: i for i, l in enumerate(labels)}
+    logp = np.tile(np.log(prior), (n, 1))
+    for v, C in zip(votes, confusions):
+        if v is None: continue
+        logp += np.log(C[:, [ix[type_of(t)] for t in v]]).T
+    post = np.exp(logp - logp.max(1, keepdims=True)); post /= post.sum(1, keepdims=True)
+    win, conf = post.argmax(1), post.max(1)
+    tags = []
+    for i in range(n):
+        ty = labels[win[i]]
+        if ty == "O": tags.append("O"); continue
+        cont = i > 0 and tags[-1] != "O" and tags[-1][2:] == ty
+        begins = sum(v[i] == f"B-{ty}" for v in votes_) > sum(v[i] == f"I-{ty}" for v in votes_)   # the sources that say ty
+        tags.append(f"I-{ty}" if cont and not begins else f"B-{ty}")
+    return tags, [round(float(c), 4) for c in conf], [i for i in range(n) if conf[i] < threshold]
+
+# %% ../nbs/03_annotate.ipynb #60a6994c
+def oracle(corpus: data.Corpus) -> data.Corpus:
+    "The gold tags of a teacher's sentences (`gold_tags`), as a teacher: the ceiling of distillation on them."
+    miss = [s.sent_id for s in corpus if s.meta.get("gold_tags") is None]
+    if miss: raise ValueError(f"the oracle needs gold tags; {len(miss)} sentences of {corpus.name} have none (e.g. {miss[:3]})")
+    return data.Corpus([s.with_tags(s.meta["gold_tags"], teacher="oracle") for s in corpus], f"oracle:{corpus.name}")
+
+def simulate(corpus: data.Corpus, target_f1: float, seed: int = 0) -> data.Corpus:
+    """A teacher of label F1 `target_f1` made from a real one: each sentence takes the teacher's tags with probability
+    p, its gold tags otherwise (one seeded draw per sentence), p set by bisection. The noise is the real teacher's own."""
+    gold = [s.meta.get("gold_tags") for s in corpus]
+    if any(g is None for g in gold): raise ValueError("simulating a teacher needs its sentences' gold tags")
+    t, g = metrics.sentence_counts(gold, corpus.tags), metrics.sentence_counts(gold, gold)
+    u = np.array([random.Random(f"{seed}:{i}").random() for i in range(len(corpus))])
+    f1 = lambda p: float(metrics.f1_of(np.where((u < p)[:, None], t, g)))
+    if not f1(1.0) - 0.01 <= target_f1 <= 1.0:        # within 0.01 of the real teacher: the real teacher itself
+        raise ValueError(f"{corpus.name} has label F1 {f1(1.0):.3f}: mixing it with gold reaches {f1(1.0):.3f}..1, not {target_f1}")
+    lo, hi = 0.0, 1.0
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if f1(mid) > target_f1 else (lo, mid)
+    p = hi if abs(f1(hi) - target_f1) < abs(f1(lo) - target_f1) else lo
+    out = [s.with_tags(s.tags if u[i] < p else gold[i], teacher=f"simulated:{target_f1}", simulated_p=round(p, 4))
+           for i, s in enumerate(corpus)]
+    c = data.Corpus(out, f"simulated{target_f1}:{corpus.name}")
+    c.report = dict(target_f1=target_f1, p=round(p, 4), f1=round(f1(p), 4))
+    return c
+
+# %% ../nbs/03_annotate.ipynb #59dfa4fe
+@teacher("gazetteer")
+class GazetteerTeacher:
+    """Tags the longest word sequences that appear as entities of one type in a gold corpus (`names`, by default a
+    seeded gold pool of the dataset's train split that avoids the sentences to label). Names seen with several
+    types take the most frequent one."""
+    def __init__(self, names: data.Corpus | None = None, gold_size: int = 1000, seed: int = 0, schema: data.Schema = data.CONLL2003,
+                 dataset="conll2003", **_):
+        self.names, self.gold_size, self.seed, self.schema, self.dataset = names, gold_size, seed, schema, dataset
+    def label(self, corpus: data.Corpus, **_) -> data.Corpus:
+        names = self.names
+        if names is None:
+            ds = data.load_dataset(self.dataset)
+            names = data.gold_pool(ds.split("train"), self.gold_size, self.seed, exclude={s.sent_id for s in corpus})
+        seen: dict[tuple, Counter] = {}
+        for s in names:
+            for ty, a, b in s.entities(): seen.setdefault(tuple(s.tokens[a:b + 1]), Counter())[ty] += 1
+        table = {k: c.most_common(1)[0][0] for k, c in seen.items()}
+        longest = max(map(len, table), default=0)
+        out = []
+        for s in corpus:
+            tags, i = ["O"] * len(s), 0
+            while i < len(s):
+                for n in range(min(longest, len(s) - i), 0, -1):
+                    ty = table.get(tuple(s.tokens[i:i + n]))
+                    if ty: tags[i:i + n] = [f"B-{ty}"] + [f"I-{ty}"] * (n - 1); i += n; break
+                else: i += 1
+            out.append(s.with_tags(tags, status="ok", teacher="gazetteer", gold_tags=_gold_or_none(s)))
+        return data.Corpus(out, corpus.name)
+
+@teacher("combine")
+class CombineTeacher:
+    """Aggregates several sources token by token (`aggregate`), each weighted by its confusion matrix on
+    `calibration_size` seeded calibration sentences; tokens whose winning posterior is below `threshold` abstain.
+    A source is a teacher name (recorded, spacy, gazetteer), an annotation run folder or a labels file."""
+    def __init__(self, sources: Sequence[str] | str = ("recorded", "spacy"), calibration_size: int = 200, threshold: float = 0.5,
+                 seed: int = 0, schema: data.Schema = data.CONLL2003, dataset="conll2003", **_):
+        self.sources = [x for x in (sources.split(",") if isinstance(sources, str) else sources) if x]
+        if len(self.sources) < 2: raise ValueError(f"combine needs two sources or more, got {self.sources}")
+        self.calibration_size, self.threshold, self.seed, self.schema, self.dataset = calibration_size, threshold, seed, schema, dataset
+
+    def _source(self, name: str, corpus: data.Corpus) -> data.Corpus:
+        if name in ("recorded", "spacy", "gazetteer"):
+            return TEACHERS[name](schema=self.schema, seed=self.seed, dataset=self.dataset).label(corpus)
+        p = Path(name)
+        if p.is_dir(): p = p/"labels.jsonl"
+        if not p.exists(): raise FileNotFoundError(f"combine: no source {name!r} (a teacher name, an annotation run folder or a labels file)")
+        if p.suffix == ".jsonl" and data.sniff_format(p) == "jsonl":
+            by = {(s.source, s.sent_id): s for s in data.read_jsonl(p, types=self.schema.names) if s.meta.get("status", "ok") == "ok"}
+            return data.Corpus([by[(s.source, s.sent_id)].with_tags(by[(s.source, s.sent_id)].tags, status="ok")
+                                if (s.source, s.sent_id) in by else s.with_tags(["O"] * len(s), status="missing") for s in corpus])
+        return RecordedTeacher(path=str(p), schema=self.schema).label(corpus)
+
+    def label(self, corpus: data.Corpus, progress: bool = False, **_) -> data.Corpus:
+        gold = [_gold_or_none(s) for s in corpus]
+        have = [i for i, g in enumerate(gold) if g is not None]
+        if len(have) < self.calibration_size:
+            raise ValueError(f"combine weighs its sources on {self.calibration_size} calibration sentences with gold tags; "
+                             f"{corpus.name} has {len(have)}")
+        cal = sorted(random.Random(self.seed).sample(have, self.calibration_size))
+        votes = {}
+        for name in self.sources:
+            lab = self._source(name, corpus)
+            votes[name] = [s.tags if s.meta.get("status", "ok") == "ok" else None for s in lab]
+        labels = ["O", *self.schema.names]
+        conf = {k: confusion([gold[i] for i in cal if v[i] is not None], [v[i] for i in cal if v[i] is not None], labels)
+                for k, v in votes.items()}
+        counts = Counter(type_of(t) for i in cal for t in gold[i])
+        prior = np.array([counts[l] + 1.0 for l in labels]); prior /= prior.sum()
+        out, cal_set = [], set(cal)
+        for i, s in enumerate(corpus):
+            vs = [votes[k][i] for k in self.sources]
+            if all(v is None for v in vs):
+                out.append(s.with_tags(["O"] * len(s), status="missing", teacher="combine", gold_tags=gold[i])); continue
+            tags, c, abstain = aggregate(vs, [conf[k] for k in self.sources], prior, labels, self.threshold)
+            out.append(s.with_tags(tags, status="ok", teacher="combine", token_confidence=c, abstain=abstain, gold_tags=gold[i],
+                                   calibration=i in cal_set))
+        self.report = dict(sources=self.sources, calibration_size=self.calibration_size, threshold=self.threshold,
+                           calibration_ids=[corpus[i].sent_id for i in cal], labels=labels,
+                           confusions={k: np.round(v, 4).tolist() for k, v in conf.items()},
+                           abstained_tokens=sum(len(s.meta.get("abstain", ())) for s in out), tokens=corpus.n_tokens,
+                           quality={k: self._quality(corpus, gold, v) for k, v in votes.items()})
+        return data.Corpus(out, corpus.name)
+
+    def _quality(self, corpus, gold, votes):
+        pairs = [(g, v) for g, v in zip(gold, votes) if g is not None and v is not None]
+        return metrics.teacher_quality([g for g, _ in pairs], [v for _, v in pairs], self.schema.names) if pairs else None
+
 # %% ../nbs/03_annotate.ipynb #2bfd27f0
 def parse_report(labelled: data.Corpus) -> dict:
     "Counts of answers, statuses, malformed answers, server faults by kind, and entities kept and dropped by reason."
@@ -778,7 +930,10 @@ def load_source(source: str, limit: int | None = None, seed: int = 0, dataset="c
         raise ValueError(f"{source!r} names a part of CoNLL-2003; for dataset {ds.name} use train, dev, test or unlabelled")
     split = _ALIASES.get(source, source)
     if split == "unlabelled": return ds.unlabelled(limit, seed)
-    if split in data.SPLITS: corpus = ds.split(split)
+    if split == "recorded":       # the CoNLL-2003 train sentences the shipped gpt-3.5 labels cover, with their gold tags
+        if ds.name != "conll2003": raise ValueError("'recorded' names CoNLL-2003 train sentences; use a split or a file of your dataset")
+        corpus = data.Corpus([s.with_tags(s.meta["gold_tags"]) for s in data.recorded_llm_labels()], "conll2003-train")
+    elif split in data.SPLITS: corpus = ds.split(split)
     else:
         p = Path(source)
         if not p.exists(): raise FileNotFoundError(f"no such source {source!r}: use train, dev, test, unlabelled or a file")
@@ -797,7 +952,7 @@ def annotate(source: str = "dev", teacher: str = "openai", out: str = "runs/anno
         teacher_args.setdefault("cache", outp/"cache.sqlite")
         if teacher_args.get("batch"): teacher_args.setdefault("batch_dir", outp)
         if ds.has("train"): teacher_args.setdefault("demo_pool", ds.split("train"))
-    t = TEACHERS[teacher](seed=seed, schema=ds.schema, **teacher_args)
+    t = TEACHERS[teacher](seed=seed, schema=ds.schema, dataset=ds, **teacher_args)
     if dry_run:
         if not hasattr(t, "plan"): return dict(sentences=len(corpus), requests=0, est_cost_usd=0.0, teacher=teacher)
         return t.plan(corpus)
@@ -820,5 +975,6 @@ def annotate(source: str = "dev", teacher: str = "openai", out: str = "runs/anno
     q = quality_report(labelled, ds.schema)
     data.write_json(outp/"parse_report.json", pr)
     if q: data.write_json(outp/"quality.json", q)
+    if teacher == "combine": data.write_json(outp/"combine.json", t.report)   # each source's quality, confusions, calibration
     if hasattr(t, "cache"): t.cache.close()
     return dict(parse=pr, quality=q, out=str(outp))

@@ -83,6 +83,8 @@ def cmd_annotate(args):
             targs["prices"] = {**targs.get("prices", {}), (args.model or os.environ.get("OPENAI_MODEL") or "gpt-4o-mini"): [args.price_in, args.price_out]}
     elif args.teacher == "recorded" and args.labels:
         targs = dict(path=args.labels)
+    elif args.teacher == "combine":
+        targs = dict(sources=args.sources, threshold=args.threshold, calibration_size=args.calibration_size)
     r = annotate.annotate(args.source, args.teacher, args.out, args.limit, args.seed, args.dry_run,
                           progress=not args.quiet, dataset=args.dataset, **targs)
     if args.dry_run:
@@ -99,7 +101,8 @@ def add_annotate_parser(sub):
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     a.add_argument("--dataset", default="conll2003", help="conll2003 (the built-in default), or a dataset.yaml of your own (or its folder)")
     a.add_argument("--source", default="dev", help="a split of the dataset (train, dev, test), unlabelled (its text), or a file "
-                                                  "(CoNLL, JSONL, text+spans); for CoNLL-2003 also conll-train|conll-dev|conll-test|bbc")
+                                                  "(CoNLL, JSONL, text+spans); for CoNLL-2003 also conll-train|conll-dev|conll-test|bbc, "
+                                                  "and recorded (the train sentences the shipped gpt-3.5 labels cover)")
     a.add_argument("--teacher", choices=list(A.TEACHERS), default="openai")
     a.add_argument("--model", default=None, help="model name on the server (default $OPENAI_MODEL or gpt-4o-mini)")
     a.add_argument("--base-url", action="append", default=None, help="OpenAI-compatible endpoint (default $OPENAI_BASE_URL or OpenAI); "
@@ -128,6 +131,10 @@ def add_annotate_parser(sub):
     a.add_argument("--price-in", type=float, default=None, help="USD per 1M input tokens of --model (with --price-out)")
     a.add_argument("--price-out", type=float, default=None, help="USD per 1M output tokens of --model (with --price-in)")
     a.add_argument("--cache", default=None, help="SQLite request cache (default RUN_DIR/cache.sqlite)")
+    a.add_argument("--sources", default="recorded,spacy", help="combine: comma-separated sources: recorded, spacy, gazetteer, "
+                   "annotation run folders or labels files")
+    a.add_argument("--threshold", type=float, default=0.5, help="combine: tokens whose winning posterior is below this abstain (masked in training)")
+    a.add_argument("--calibration-size", type=int, default=200, help="combine: seeded sentences whose gold tags estimate each source's confusions")
     a.add_argument("--labels", default=None, help="recorded teacher: a labels file (CoNLL, JSONL or text+spans) in the dataset's schema, matched to the source by words")
     a.add_argument("--dry-run", action="store_true", help="print requests, tokens and estimated cost; send nothing")
     a.add_argument("--quiet", action="store_true")

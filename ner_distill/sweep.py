@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
@@ -19,8 +20,8 @@ from .train import TrainConfig
 
 # %% auto #0
 __all__ = ['PROFILES', 'notebook_path', 'run_name', 'grids', 'grid_axes', 'check_grid', 'expand', 'shard_of', 'sweep',
-           'write_index', 'method_label', 'load_runs', 'results_table', 'comparisons', 'reference_table', 'to_markdown',
-           'study_markdown', 'plot_results', 'plot_budget', 'render_report']
+           'write_index', 'teacher_name', 'method_label', 'load_runs', 'results_table', 'comparisons',
+           'reference_table', 'to_markdown', 'study_markdown', 'plot_results', 'plot_budget', 'render_report']
 
 # %% ../nbs/09_sweep.ipynb #696e9e99
 PROFILES = {
@@ -40,6 +41,18 @@ PROFILES = {
                                 gold_test_f1=[77.6, 1.4],
                                 per_seed_vs_gold={"distilled_then_gold": [-3.1, -1.5, -1.7], "power_decay": [-0.3, 2.3, 1.1],
                                                   "power_decay + relabel": [0.3, 1.8, 1.7]})),
+    # the teachers study: gold-only, the recorded gpt-3.5 teacher, its oracle (the same sentences' gold tags) and a combined
+    # teacher (annotation runs made first: SWEEP/spacy, annotate --source recorded --teacher spacy, and SWEEP/combined,
+    # --teacher combine; bench/teachers_study.py makes both), 3 seeds; then a teacher-quality curve (simulated teachers
+    # and spaCy, seed 0); at the demo's setting
+    "teachers": dict(grid=[dict(strategy=["gold"], seed=[0, 1, 2]),
+                           dict(strategy=["distilled_then_gold", "power_decay"], distilled=["recorded", "oracle", "{sweep}/combined"],
+                                seed=[0, 1, 2]),
+                           dict(strategy=["power_decay"], trust=["relabel"], distilled=["recorded", "{sweep}/combined"], seed=[0, 1, 2]),
+                           dict(strategy=["distilled_then_gold", "power_decay"], seed=[0],
+                                distilled=[f"simulated:{q}:recorded" for q in (0.65, 0.75, 0.85, 0.95)] + ["{sweep}/spacy"])],
+                     params=dict(gold_size=1000, distilled_size=None, batch_size=32, evals=4, select_dev_size=1000,
+                                 dev_size=1000, test_size=None, trust_student="{sweep}/runs/gold-g1000-s{seed}")),
     "paper": dict(grid=dict(strategy=list(mixing.STRATEGIES), seed=[0, 1, 2], gold_size=[500, 1000, 2000, None]),
                   params=dict(distilled_size=None, batch_size=32, evals=4, select_dev_size=1000, dev_size=None,
                               test_size=None)),
@@ -65,6 +78,7 @@ def run_name(cfg: dict, axes=()) -> str:
         if k in (*_METHOD_AXES, "seed", "gold_size", "out"): continue
         v = cfg[k]
         if k == "dataset": v = _dataset_name(v)             # a dataset file: its folder's name
+        if k == "distilled": v = re.sub(r"[^A-Za-z0-9.]+", "", teacher_name(v))
         parts.append(f"{_SHORT.get(k, k)}{'all' if v is None else v}")
     g = cfg.get("gold_size")
     return "-".join(parts + [f"g{'all' if g is None else g}", f"s{cfg['seed']}"])
@@ -192,6 +206,10 @@ def _fmt(v) -> str:
     if isinstance(v, float) and v.is_integer(): return str(int(v))
     return str(v)
 
+def teacher_name(v) -> str:
+    "A distilled pool as a label: an annotation run by its folder's name, a spec as it is."
+    return Path(str(v)).name if "/" in str(v) else str(v)
+
 def _dataset_name(v) -> str:
     "A dataset as a condition label: its name, not the path of its file."
     p = Path(str(v))
@@ -211,7 +229,9 @@ def load_runs(sweep_dir):
     ok = index[index.status == "done"].copy()
     ok["trust"] = ok["trust"].fillna("none"); ok["selection"] = ok["selection"].fillna("random")
     ok["method"] = [method_label(*r) for r in zip(ok.strategy, ok.trust, ok.selection)]
-    cond = [k for k in grid_axes(conf["grid"]) if k not in (*_METHOD_AXES, "seed")]
+    if "distilled" in grid_axes(conf["grid"]):   # teachers compared: the teacher is part of the method (gold has none)
+        ok["method"] = [m if s == "gold" else f"{teacher_name(t)}: {m}" for m, s, t in zip(ok.method, ok.strategy, ok.distilled)]
+    cond = [k for k in grid_axes(conf["grid"]) if k not in (*_METHOD_AXES, "seed", "distilled")]
     ok["condition"] = [", ".join(f"{k} {_dataset_name(r[k]) if k == 'dataset' else _fmt(r[k])}" for k in cond) or "all runs"
                        for _, r in ok.iterrows()]
     ok["gold"] = ok.gold_size.map(_fmt); ok["distilled"] = ok.distilled_size.map(_fmt)

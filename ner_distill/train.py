@@ -16,7 +16,9 @@ from dataclasses import dataclass, field, asdict
 from pathlib import Path
 from typing import Any, Callable
 
-from . import data, metrics, mixing, trust
+import numpy as np
+
+from . import annotate, data, metrics, mixing, trust
 from .student import Encoded, collate, encode, evaluate, keep_layers, predict, resolve_model, token_loss
 
 # %% auto #0
@@ -34,7 +36,8 @@ class TrainConfig:
     dataset: str = knob("conll2003", "the dataset: conll2003, or a dataset.yaml (or its folder) of your own; its schema, gold splits, dev and test")
     gold_size: int | None = knob(1000, "sentences in the gold pool, drawn from the dataset's train split (all: every one)")
     distilled: str = knob("recorded", "distilled pool: recorded (the shipped gpt-3.5 labels of CoNLL-2003 train), none, an "
-                                      "annotation run folder or a labels file; A+B joins sources")
+                                      "annotation run folder or a labels file; oracle:SPEC (their gold tags), simulated:F1:SPEC "
+                                      "(a teacher of label F1 F1 made from SPEC and gold); A+B joins sources")
     distilled_size: int | None = knob(None, "use only this many distilled sentences (all: every one)")
     epochs_distilled: float = knob(1.0, "e_D: epochs of the distilled pool in the step budget")
     epochs_gold: float = knob(2.0, "e_O: epochs of the gold pool in the step budget")
@@ -113,6 +116,11 @@ def load_distilled(spec: str, dataset="conll2003") -> data.Corpus:
     if "+" in spec:
         parts = [load_distilled(p, ds) for p in spec.split("+")]
         return data.Corpus([s for c in parts for s in c], "+".join(c.name for c in parts))
+    if spec == "oracle" or spec.startswith("oracle:"):         # the ceiling: the same sentences with their gold tags
+        return annotate.oracle(load_distilled(spec.partition(":")[2] or "recorded", ds))
+    if spec.startswith("simulated:"):                           # simulated:0.75[:SPEC]: a teacher of known quality
+        _, f1, rest = spec.split(":", 2) if spec.count(":") >= 2 else (*spec.split(":"), "recorded")
+        return annotate.simulate(load_distilled(rest, ds), float(f1))
     if spec == "recorded":
         if ds.name != "conll2003": raise ValueError(f"'recorded' names the shipped gpt-3.5 labels of CoNLL-2003 train; dataset "
                                                     f"{ds.name} needs an annotation run folder (ner-distill annotate --dataset ...)")
@@ -165,6 +173,12 @@ def run_plan(cfg: TrainConfig, progress: bool = False) -> dict:
     S = cfg.steps or mixing.total_steps(n_D, len(O), cfg.epochs_distilled, cfg.epochs_gold, cfg.batch_size)
     tags = ([list(t) for t in tw[0]] if tw else [list(s.tags) for s in D]) + [list(s.tags) for s in O]
     weights = (list(tw[1]) + [None] * len(O)) if tw else None
+    if any(s.meta.get("abstain") for s in D):     # tokens a combined teacher abstained on: masked, not taught as O
+        weights = weights or [None] * (len(D) + len(O))
+        for i, s in enumerate(D):
+            if s.meta.get("abstain"):
+                w = np.ones(len(s)) if weights[i] is None else np.array(weights[i], dtype=float)
+                w[list(s.meta["abstain"])] = 0.0; weights[i] = w
     return dict(D=D, O=O, tags=tags, weights=weights, tau=tau, S=S, trust=report)
 
 # %% ../nbs/06_train.ipynb #ab7685f1

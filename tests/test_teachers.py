@@ -1,0 +1,85 @@
+"""Teachers made from teachers: the combined teacher's aggregation (a hand-made example), abstention as a loss mask,
+simulated teachers of known quality, and `annotate --teacher combine` as an ordinary annotation run. The real parts are
+the recorded gpt-3.5 labels of CoNLL-2003 train, their gold tags, and the student's real tokenizer."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from ner_distill import annotate as A
+from ner_distill import data, metrics, train
+from ner_distill.student import LABEL2ID, encode, resolve_model, token_loss
+
+
+def test_aggregation_equals_the_votes_computed_by_hand():
+    # three sources over O, PER, LOC; confusions P(says column | gold row) given, not estimated
+    labels = ["O", "PER", "LOC"]
+    good = np.array([[.9, .05, .05], [.05, .9, .05], [.05, .05, .9]])         # right 90 % on every label
+    misses_loc = np.array([[.9, .05, .05], [.05, .9, .05], [.5, .05, .45]])   # says O for half the LOC
+    coin = np.full((3, 3), 1 / 3)
+    prior = np.array([.8, .1, .1])
+    votes = [["B-LOC", "O", "B-PER", "I-PER"], ["O", "O", "B-PER", "I-PER"], ["B-PER", "B-LOC", "O", "O"]]
+    tags, conf, abstain = A.aggregate(votes, [good, misses_loc, coin], prior, labels, threshold=0.6)
+    # by hand, token 0: O .8*.05*.9 = .036   PER .1*.05*.05 = .00025   LOC .1*.9*.5 = .045  (the coin cancels)
+    assert tags[0] == "B-LOC" and conf[0] == pytest.approx(.045 / (.036 + .00025 + .045), abs=1e-4)
+    # token 1: both informative sources say O: O .8*.9*.9 = .648, PER .1*.05*.05, LOC .1*.05*.5 = .0025
+    assert tags[1] == "O" and conf[1] == pytest.approx(.648 / (.648 + .00025 + .0025), abs=1e-4)
+    # tokens 2-3: PER .1*.9*.9 = .081 vs O .8*.05*.05 = .002: one PER entity, B then I
+    assert tags[2:] == ["B-PER", "I-PER"]
+    assert abstain == [0]                                         # .55 < 0.6: the LOC is not sure enough
+    # a source with no labels for the sentence does not vote
+    t2, c2, _ = A.aggregate([votes[0], None, votes[2]], [good, misses_loc, coin], prior, labels)
+    assert t2[0] == "B-LOC" and c2[0] == pytest.approx(.1 * .9 / (.8 * .05 + .1 * .05 + .1 * .9), abs=1e-4)
+
+
+def test_abstained_tokens_add_nothing_to_the_loss(tmp_path):
+    rec = data.recorded_llm_labels()[:40]
+    sents = [s.with_tags(s.tags, status="ok", abstain=[0, 2] if len(s) > 3 else []) for s in rec]
+    data.write_jsonl(data.Corpus(sents, "combined"), tmp_path / "labels.jsonl")
+    plan = train.run_plan(train.TrainConfig(distilled=str(tmp_path), gold_size=10))
+    for s, w in zip(plan["D"], plan["weights"]):
+        assert list(np.flatnonzero(np.asarray(w) == 0)) == s.meta["abstain"] if s.meta["abstain"] else w is None
+    from transformers import AutoTokenizer
+    tok = AutoTokenizer.from_pretrained(resolve_model("minilm"))
+    s, w = next((s, w) for s, w in zip(plan["D"], plan["weights"]) if s.meta["abstain"])
+    other = list(s.tags); other[0] = "B-MISC" if other[0] != "B-MISC" else "B-PER"; other[2] = "I-ORG"   # different tags where it abstained
+    (a,), _ = encode(tok, [s.tokens], [s.tags], weights=[w], label2id=LABEL2ID)
+    (b,), _ = encode(tok, [s.tokens], [other], weights=[w], label2id=LABEL2ID)
+    assert a.labels == b.labels                                    # abstained words carry no label at all
+    logits = torch.randn(1, len(a.labels), len(LABEL2ID))
+    la = token_loss(logits, torch.tensor([a.labels]), torch.tensor([a.weights], dtype=torch.float))
+    lb = token_loss(logits, torch.tensor([b.labels]), torch.tensor([b.weights], dtype=torch.float))
+    assert torch.equal(la, lb)
+
+
+@pytest.mark.parametrize("target", [0.65, 0.75, 0.85, 0.95])
+def test_a_simulated_teachers_f1_is_its_target(target):
+    sim = A.simulate(data.recorded_llm_labels(), target)
+    f1 = metrics.scores([s.meta["gold_tags"] for s in sim], sim.tags)["f1"]
+    assert abs(f1 - target) <= 0.01, (f1, sim.report)
+    assert {s.meta["simulated_p"] for s in sim} == {sim.report["p"]}
+    with pytest.raises(ValueError, match="reaches"):
+        A.simulate(data.recorded_llm_labels(), 0.3)                # below the real teacher: impossible
+
+
+def test_combine_writes_an_ordinary_annotation_run(tmp_path):
+    env = dict(os.environ, HF_HUB_OFFLINE="1")
+    out = tmp_path / "combined"
+    r = subprocess.run([sys.executable, "-m", "ner_distill.cli", "annotate", "--source", "recorded", "--limit", "400", "--teacher",
+                        "combine", "--sources", "recorded,gazetteer", "--calibration-size", "100", "--quiet", "--out", str(out)],
+                       capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    rep = json.loads((out / "combine.json").read_text())
+    assert set(rep["quality"]) == {"recorded", "gazetteer"} and len(rep["calibration_ids"]) == 100
+    q = json.loads((out / "quality.json").read_text())
+    assert set(q["per_type"]) == {"PER", "LOC", "ORG", "MISC"}
+    D = train.load_distilled(str(out))                               # downstream, unchanged
+    assert len(D) == 400 and all("token_confidence" in s.meta for s in D)
+    assert sum(len(s.meta["abstain"]) for s in D) == rep["abstained_tokens"]
+    bad = subprocess.run([sys.executable, "-m", "ner_distill.cli", "annotate", "--source", "recorded", "--limit", "50", "--teacher",
+                          "combine", "--sources", "recorded", "--quiet", "--out", str(tmp_path / "bad")], capture_output=True, text=True, env=env)
+    assert bad.returncode != 0 and "two sources" in bad.stderr
