@@ -20,12 +20,12 @@ import subprocess
 import sys
 
 import matplotlib
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
 
-from _common import ROOT, command, machine, run_study, write_section  # noqa: E402
-from ner_distill import metrics, sweep  # noqa: E402
+matplotlib.use("Agg")
+
+from _common import ROOT, command, machine, run_study, write_section
+
+from ner_distill import metrics, sweep
 
 STUDY = ROOT / "runs" / "studies" / "teachers"
 TUNE = ROOT / "runs" / "studies" / "teachers-threshold"
@@ -52,7 +52,7 @@ run_study("teachers-threshold", ["--profile", "study", "--grid", "strategy=power
           "the threshold of the combined teacher in the study below (test F1 is shown, never used).")
 ok, _ = sweep.load_runs(TUNE)
 best = ok.loc[ok.dev_f1.idxmax()]
-chosen = float(sweep.teacher_name(best.distilled).rsplit("-t", 1)[1])
+chosen = float(best.teacher.rsplit("-t", 1)[1])
 if not (STUDY / "combined" / "labels.jsonl").exists():
     shutil.copytree(TUNE / f"combined-t{chosen}", STUDY / "combined")
 
@@ -63,21 +63,11 @@ run_study("teachers", ["--profile", "teachers"], "Teachers: the oracle ceiling, 
           f"takes gpt-3.5's tags with probability p, gold's otherwise) and by the combination of gpt-3.5 and spaCy "
           f"(`combined`, threshold {chosen} chosen on dev). 1,000 gold sentences, 247 steps each.")
 
-# 4. analysis: the oracle's share, the teachers' quality, the curve
+# 4. analysis: the oracle's share, the teachers' quality, the curve (the functions the sweep's report uses)
 ok, _ = sweep.load_runs(STUDY)
-mean = ok.groupby("method").test_f1.mean() * 100
-gold = mean["gold"]
-rows = ["| method | recorded | combined | oracle | share of the oracle's gain: recorded | combined |", "|---|---:|---:|---:|---:|---:|"]
-for m in ("distilled_then_gold", "power_decay", "power_decay + relabel"):
-    r, c, o = (mean.get(f"{t}: {m}") for t in ("recorded", "combined", "oracle"))
-    o_ = o if o is not None else mean.get("oracle: power_decay")
-    share = lambda x: "-" if x is None or o_ is None or o_ - gold <= 0 else f"{100 * (x - gold) / (o_ - gold):.0f} %"
-    fmt = lambda x: "-" if x is None else f"{x:.1f}"
-    rows.append(f"| {m} | {fmt(r)} | {fmt(c)} | {fmt(o)} | {share(r)} | {share(c)} |")
-oracle_note = ("(relabel has no oracle run: its share is against the oracle of power_decay)")
-
-quality = {}
-for name, run in (("gpt-3.5 (recorded)", None), ("spaCy", STUDY / "spacy"), (f"combined (t={chosen})", STUDY / "combined")):
+share = sweep.teacher_table(ok)
+quality = {"gpt-3.5 (recorded)": None, "spaCy": STUDY / "spacy", f"combined (t={chosen})": STUDY / "combined"}
+for name, run in quality.items():
     if run is None:
         from ner_distill import data
         rec = data.recorded_llm_labels()
@@ -88,53 +78,36 @@ qrows = ["| teacher | F1 | PER | LOC | ORG | MISC |", "|---|---:|---:|---:|---:|
 for name, q in quality.items():
     qrows.append(f"| {name} | {q['f1']:.3f} | " + " | ".join(f"{q['per_type'][t]['f1']:.3f}" for t in ("PER", "LOC", "ORG", "MISC")) + " |")
 
-# the curve: student test F1 against the teacher's label F1
-teacher_f1 = {"recorded": quality["gpt-3.5 (recorded)"]["f1"], "oracle": 1.0, "spacy": quality["spaCy"]["f1"],
-              "combined": quality[f"combined (t={chosen})"]["f1"]}
-for q in (0.65, 0.75, 0.85, 0.95): teacher_f1[f"simulated:{q}:recorded"] = q
-fig, ax = plt.subplots(figsize=(7, 4.2))
-s0 = ok[ok.seed == 0]
-ax.axhline(100 * s0[s0.method == "gold"].test_f1.mean(), color="k", ls="--", lw=1, label="gold only (seed 0)")
-for strat, colour in (("distilled_then_gold", "C0"), ("power_decay", "C1")):
-    pts = sorted((teacher_f1[sweep.teacher_name(r.distilled)], 100 * r.test_f1, sweep.teacher_name(r.distilled))
-                 for r in s0[s0.strategy == strat].itertuples() if r.trust == "none" and sweep.teacher_name(r.distilled) in teacher_f1)
-    sim = [p for p in pts if p[2].startswith("simulated") or p[2] in ("recorded", "oracle")]
-    ax.plot([p[0] for p in sim], [p[1] for p in sim], "-o", color=colour, label=f"{'Simple Mix' if strat == 'distilled_then_gold' else strat}")
-    for x, y, n in pts:
-        if n in ("recorded", "spacy", "combined", "oracle"):
-            ax.annotate({"recorded": "gpt-3.5", "spacy": "spaCy", "combined": "combined", "oracle": "oracle"}[n], (x, y),
-                        textcoords="offset points", xytext=(4, -10 if strat == "power_decay" else 4), fontsize=8, color=colour)
-            ax.plot([x], [y], "s", color=colour, ms=7, mfc="none")
-ax.set_xlabel("teacher label F1 on the 5,873 sentences"); ax.set_ylabel("student test F1 (seed 0)")
-ax.set_title("How good must the teacher be? (1,000 gold + 5,873 distilled, 247 steps)"); ax.legend(fontsize=8); ax.grid(alpha=.3)
-fig.tight_layout(); fig.savefig(ROOT / "bench" / "results" / "teacher-quality.png", dpi=110)
-
-curve = ["| teacher | label F1 | Simple Mix | power_decay | gold only |", "|---|---:|---:|---:|---:|"]
-g0 = 100 * s0[s0.method == "gold"].test_f1.mean()
-for n, f in sorted(teacher_f1.items(), key=lambda kv: kv[1]):
-    v = {st: s0[(s0.strategy == st) & (s0.trust == "none") & (s0.distilled.map(sweep.teacher_name) == n)].test_f1 for st in ("distilled_then_gold", "power_decay")}
+fig = sweep.plot_teachers(ok[ok.seed == 0])
+fig.savefig(ROOT / "bench" / "results" / "teacher-quality.png", dpi=110)
+s0 = ok[(ok.seed == 0) & (ok.trust == "none")]
+g0 = 100 * s0[s0.strategy == "gold"].test_f1.mean()
+curve = ["| teacher | label F1 | Simple Mix (vs gold) | power_decay (vs gold) |", "|---|---:|---:|---:|"]
+for t, grp in sorted(s0[s0.strategy != "gold"].groupby("teacher"), key=lambda kv: sweep.teacher_label_f1(kv[1].distilled.iloc[0])):
     cell = lambda x: "-" if not len(x) else f"{100 * x.mean():.1f} ({100 * x.mean() - g0:+.1f})"
-    curve.append(f"| {n} | {f:.3f} | {cell(v['distilled_then_gold'])} | {cell(v['power_decay'])} | {g0:.1f} |")
+    curve.append(f"| {t} | {sweep.teacher_label_f1(grp.distilled.iloc[0]):.3f} | {cell(grp[grp.strategy == 'distilled_then_gold'].test_f1)} "
+                 f"| {cell(grp[grp.strategy == 'power_decay'].test_f1)} |")
 
 body = f"""## Teachers: the ceiling, the combination, the curve, in numbers (`bench/teachers_study.py`)
 
 `{command()}` on {machine()}; the runs are the `teachers` sweep above (test F1 in points, mean over 3 seeds).
 
-**The oracle ceiling.** Each method with the recorded gpt-3.5 teacher, the combined teacher and the oracle (the same
-5,873 sentences with their gold tags), and the share of the oracle's gain over gold-only ({gold:.1f}) that it recovers
-{oracle_note}:
+**The oracle ceiling.** Each method with a teacher, its difference to gold-only, and the share of the oracle's gain
+over gold-only (the oracle: the same 5,873 sentences with their gold tags, trained the same way; relabel has no oracle
+run of its own and is read against the oracle of its strategy):
 
-{chr(10).join(rows)}
+{sweep.to_markdown(share)}
 
 **The teachers' label F1** on the 5,873 sentences, overall and per type (seqeval, entity level). The combination
 weighs each source by its confusion matrix on {comb['calibration_size']} seeded calibration sentences (their gold tags
 only); {comb['abstained_tokens']:,} of {comb['tokens']:,} tokens ({100 * comb['abstained_tokens'] / comb['tokens']:.1f} %)
-abstain at threshold {chosen} and are masked in training (scored here as labelled by the vote's winner):
+abstain at threshold {chosen} and are masked in training:
 
 {chr(10).join(qrows)}
 
-**How good must the teacher be?** Seed 0, the student's test F1 (difference to gold-only) for teachers of known
-quality (`simulated:F1`: gpt-3.5's own errors on a share p of the sentences, gold on the rest) and the real teachers:
+**How good must the teacher be?** Seed 0, the student's test F1 (difference to gold-only, {g0:.1f}) for teachers of
+known quality (`simulated:F1`: gpt-3.5's own errors on a share p of the sentences, gold on the rest) and the real
+teachers:
 
 {chr(10).join(curve)}
 

@@ -21,7 +21,8 @@ from .train import TrainConfig
 # %% auto #0
 __all__ = ['PROFILES', 'notebook_path', 'run_name', 'grids', 'grid_axes', 'check_grid', 'expand', 'shard_of', 'sweep',
            'write_index', 'teacher_name', 'method_label', 'load_runs', 'results_table', 'comparisons',
-           'reference_table', 'to_markdown', 'study_markdown', 'plot_results', 'plot_budget', 'render_report']
+           'reference_table', 'to_markdown', 'study_markdown', 'plot_results', 'plot_budget', 'teacher_label_f1',
+           'teacher_table', 'plot_teachers', 'render_report']
 
 # %% ../nbs/09_sweep.ipynb #696e9e99
 PROFILES = {
@@ -229,6 +230,7 @@ def load_runs(sweep_dir):
     ok = index[index.status == "done"].copy()
     ok["trust"] = ok["trust"].fillna("none"); ok["selection"] = ok["selection"].fillna("random")
     ok["method"] = [method_label(*r) for r in zip(ok.strategy, ok.trust, ok.selection)]
+    if "distilled" in ok: ok["teacher"] = ok.distilled.map(teacher_name)
     if "distilled" in grid_axes(conf["grid"]):   # teachers compared: the teacher is part of the method (gold has none)
         ok["method"] = [m if s == "gold" else f"{teacher_name(t)}: {m}" for m, s, t in zip(ok.method, ok.strategy, ok.distilled)]
     cond = [k for k in grid_axes(conf["grid"]) if k not in (*_METHOD_AXES, "seed", "distilled")]
@@ -344,6 +346,52 @@ def plot_budget(ok, metric: str = "test_f1"):
         agg = sub.groupby("n")[metric].agg(["mean", "std"]).sort_index()
         ax.errorbar(agg.index, 100 * agg["mean"], yerr=100 * agg["std"].fillna(0), marker="o", capsize=3, label=m)
     ax.set(xscale="log", xlabel="distilled (LLM-labelled) sentences", ylabel=metric.replace("_f1", " F1")); ax.legend(fontsize=7)
+    plt.tight_layout()
+    return fig
+
+def teacher_label_f1(spec, dataset="conll2003") -> float | None:
+    "Label F1 against gold of a distilled pool: 1 for an oracle, the target of a simulated teacher, else measured (None without gold)."
+    from ner_distill.train import load_distilled
+    s = str(spec)
+    if s.startswith("oracle"): return 1.0
+    if s.startswith("simulated:"): return float(s.split(":")[1])
+    if (Path(s)/"quality.json").exists(): return float(json.loads((Path(s)/"quality.json").read_text())["f1"])
+    D = [x for x in load_distilled(s, dataset) if x.meta.get("gold_tags") is not None]
+    return metrics.scores([x.meta["gold_tags"] for x in D], [x.tags for x in D])["f1"] if D else None
+
+def teacher_table(ok, baseline: str = "gold"):
+    """Per method with a teacher: test F1 (mean over seeds), its difference to `baseline`, and the share of the oracle's
+    gain over `baseline` it recovers (the oracle run of the same method, else of the same strategy); None without an oracle."""
+    import pandas as pd
+    if "teacher" not in ok or not ok.teacher.astype(str).str.startswith("oracle").any() or "test_f1" not in ok: return None
+    mean = 100 * ok.groupby("method", sort=False).test_f1.mean()
+    g, rows = mean.get(baseline), []
+    for m, r in ok[ok.strategy != baseline].groupby("method", sort=False).first().iterrows():
+        if ": " not in m or m.startswith("oracle"): continue
+        t, base = m.split(": ", 1)
+        om = f"oracle: {base}" if f"oracle: {base}" in mean else f"oracle: {r.strategy}"
+        o = mean.get(om)
+        rows.append({"method": m, "test F1": round(mean[m], 2), f"vs {baseline}": None if g is None else round(mean[m] - g, 2),
+                     "oracle": om if o is not None else "-", "oracle F1": None if o is None else round(o, 2),
+                     "share of the oracle's gain": "-" if o is None or g is None or o <= g else f"{100 * (mean[m] - g) / (o - g):.0f} %"})
+    return pd.DataFrame(rows)
+
+def plot_teachers(ok, metric: str = "test_f1", dataset="conll2003"):
+    "Student F1 against the teacher's label F1, one line per strategy (no trust), gold-only as a line; None with fewer than 3 teachers."
+    import matplotlib.pyplot as plt
+    if "teacher" not in ok: return None
+    sub = ok[(ok.strategy != "gold") & (ok.trust == "none")]
+    if sub.teacher.nunique() < 3: return None
+    f1 = {t: teacher_label_f1(d, dataset) for t, d in sub.groupby("teacher").distilled.first().items()}
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    if (ok.strategy == "gold").any(): ax.axhline(100 * ok[ok.strategy == "gold"][metric].mean(), color="k", ls="--", lw=1, label="gold only")
+    for i, (strat, grp) in enumerate(sub.groupby("strategy", sort=False)):
+        pts = sorted((f1[t], 100 * g[metric].mean(), t) for t, g in grp.groupby("teacher") if f1.get(t) is not None)
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", color=f"C{i}", label="Simple Mix" if strat == "distilled_then_gold" else strat)
+        for x, y, t in pts:
+            if not t.startswith("simulated"): ax.annotate(t, (x, y), textcoords="offset points", xytext=(4, 4 - 12 * i), fontsize=7, color=f"C{i}")
+    ax.set(xlabel="teacher label F1 (against gold, on the distilled sentences)", ylabel=metric.replace("_f1", " F1") + " of the student",
+           title="How good must the teacher be?"); ax.grid(alpha=.3); ax.legend(fontsize=8)
     plt.tight_layout()
     return fig
 

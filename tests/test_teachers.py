@@ -83,3 +83,22 @@ def test_combine_writes_an_ordinary_annotation_run(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "ner_distill.cli", "annotate", "--source", "recorded", "--limit", "50", "--teacher",
                           "combine", "--sources", "recorded", "--quiet", "--out", str(tmp_path / "bad")], capture_output=True, text=True, env=env)
     assert bad.returncode != 0 and "two sources" in bad.stderr
+
+
+def test_k_samples_of_an_llm_are_a_source_of_the_combination(tmp_path, monkeypatch):
+    """An LLM asked k=3 times per sentence (the tests' fake OpenAI-compatible server, real openai client) is one
+    source of the combination: its annotation run folder, whose tags are the majority of the samples."""
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__)))
+    from fake_llm import FakeLLM
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    with FakeLLM() as srv:
+        A.annotate("train", "openai", out=str(tmp_path / "llm"), limit=60, base_url=srv.base_url, model="fake", prompt="zero-shot",
+                   samples=3, temperature=0.7, progress=False)
+        assert sum(srv.requests.values()) == 180
+    llm = data.read_jsonl(tmp_path / "llm" / "labels.jsonl", types=None)
+    assert all(s.meta["samples"] == 3 for s in llm)
+    r = A.annotate("train", "combine", out=str(tmp_path / "comb"), limit=60, sources=[str(tmp_path / "llm"), "gazetteer"],
+                   calibration_size=30, progress=False)
+    rep = json.loads((tmp_path / "comb" / "combine.json").read_text())
+    assert set(rep["quality"]) == {str(tmp_path / "llm"), "gazetteer"}
+    assert r["parse"]["status"] == {"ok": 60}
