@@ -20,6 +20,7 @@ import subprocess
 import sys
 
 import matplotlib
+import pandas as pd
 
 matplotlib.use("Agg")
 
@@ -114,4 +115,34 @@ teachers:
 ![teacher quality](bench/results/teacher-quality.png)
 """
 write_section("teachers-analysis", body)
+print(body)
+
+# 5. iterated self-training: each round's power_decay + relabel students relabel the recorded teacher's sentences
+# for the next round (round 1 is the study's own relabel run, relabelled by the gold student), same steps and seeds
+
+frames, prev = [ok], STUDY / "runs" / "power_decay-relabel-distilledrecorded-g1000-s{seed}"
+for rnd in (2, 3):
+    out = ROOT / "runs" / "studies" / f"teachers-relabel-round{rnd}"
+    subprocess.run([sys.executable, "-m", "ner_distill.cli", "sweep", "--profile", "study", "--grid", "strategy=power_decay",
+                    "trust=relabel", "seed=0,1,2", "--param", "dev_size=1000", f"trust_student={prev}", "--no-report",
+                    "--out", str(out)], env=env, check=True)
+    r, _ = sweep.load_runs(out)
+    r["method"] = f"recorded: power_decay + relabel, round {rnd}"
+    r["condition"] = ok.condition.iloc[0]
+    frames.append(r)
+    prev = out / "runs" / "power_decay-relabel-g1000-s{seed}"
+both = pd.concat(frames, ignore_index=True)
+rounds = both[both.method.isin(["gold", "recorded: power_decay + relabel", "recorded: power_decay + relabel, round 2",
+                                "recorded: power_decay + relabel, round 3"])]
+body = f"""## Iterated self-training: relabel rounds (`bench/teachers_study.py`)
+
+`{command()}` on {machine()}. Round 1 is the study's `power_decay + relabel` (the gold student relabels the recorded
+gpt-3.5 sentences); in round k the round k-1 student of the same seed relabels them. Same 247 steps, same gold pool,
+3 seeds; each round against gold-only by the paired bootstrap over test sentences pooled over seeds:
+
+{sweep.to_markdown(sweep.results_table(rounds))}
+
+{sweep.to_markdown(sweep.comparisons(rounds))}
+"""
+write_section("teachers-relabel-rounds", body)
 print(body)
