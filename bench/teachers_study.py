@@ -84,9 +84,9 @@ fig.savefig(ROOT / "bench" / "results" / "teacher-quality.png", dpi=110)
 s0 = ok[(ok.seed == 0) & (ok.trust == "none")]
 g0 = 100 * s0[s0.strategy == "gold"].test_f1.mean()
 curve = ["| teacher | label F1 | Simple Mix (vs gold) | power_decay (vs gold) |", "|---|---:|---:|---:|"]
-for t, grp in sorted(s0[s0.strategy != "gold"].groupby("teacher"), key=lambda kv: sweep.teacher_label_f1(kv[1].distilled.iloc[0])):
+for t, grp in sorted(s0[s0.strategy != "gold"].groupby("teacher"), key=lambda kv: sweep.teacher_label_f1(kv[1].teacher_spec.iloc[0])):
     cell = lambda x: "-" if not len(x) else f"{100 * x.mean():.1f} ({100 * x.mean() - g0:+.1f})"
-    curve.append(f"| {t} | {sweep.teacher_label_f1(grp.distilled.iloc[0]):.3f} | {cell(grp[grp.strategy == 'distilled_then_gold'].test_f1)} "
+    curve.append(f"| {t} | {sweep.teacher_label_f1(grp.teacher_spec.iloc[0]):.3f} | {cell(grp[grp.strategy == 'distilled_then_gold'].test_f1)} "
                  f"| {cell(grp[grp.strategy == 'power_decay'].test_f1)} |")
 
 body = f"""## Teachers: the ceiling, the combination, the curve, in numbers (`bench/teachers_study.py`)

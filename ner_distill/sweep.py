@@ -230,7 +230,7 @@ def load_runs(sweep_dir):
     ok = index[index.status == "done"].copy()
     ok["trust"] = ok["trust"].fillna("none"); ok["selection"] = ok["selection"].fillna("random")
     ok["method"] = [method_label(*r) for r in zip(ok.strategy, ok.trust, ok.selection)]
-    if "distilled" in ok: ok["teacher"] = ok.distilled.map(teacher_name)
+    if "distilled" in ok: ok["teacher"], ok["teacher_spec"] = ok.distilled.map(teacher_name), ok.distilled   # before `distilled` becomes the size
     if "distilled" in grid_axes(conf["grid"]):   # teachers compared: the teacher is part of the method (gold has none)
         ok["method"] = [m if s == "gold" else f"{teacher_name(t)}: {m}" for m, s, t in zip(ok.method, ok.strategy, ok.distilled)]
     cond = [k for k in grid_axes(conf["grid"]) if k not in (*_METHOD_AXES, "seed", "distilled")]
@@ -382,7 +382,7 @@ def plot_teachers(ok, metric: str = "test_f1", dataset="conll2003"):
     if "teacher" not in ok: return None
     sub = ok[(ok.strategy != "gold") & (ok.trust == "none")]
     if sub.teacher.nunique() < 3: return None
-    f1 = {t: teacher_label_f1(d, dataset) for t, d in sub.groupby("teacher").distilled.first().items()}
+    f1 = {t: teacher_label_f1(d, dataset) for t, d in sub.groupby("teacher").teacher_spec.first().items()}
     fig, ax = plt.subplots(figsize=(7, 4.2))
     if (ok.strategy == "gold").any(): ax.axhline(100 * ok[ok.strategy == "gold"][metric].mean(), color="k", ls="--", lw=1, label="gold only")
     for i, (strat, grp) in enumerate(sub.groupby("strategy", sort=False)):
