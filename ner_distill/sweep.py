@@ -365,13 +365,14 @@ def teacher_table(ok, baseline: str = "gold"):
     import pandas as pd
     if "teacher" not in ok or not ok.teacher.astype(str).str.startswith("oracle").any() or "test_f1" not in ok: return None
     mean = 100 * ok.groupby("method", sort=False).test_f1.mean()
+    seeds = ok.groupby("method", sort=False).seed.nunique()
     g, rows = mean.get(baseline), []
     for m, r in ok[ok.strategy != baseline].groupby("method", sort=False).first().iterrows():
         if ": " not in m or m.startswith("oracle"): continue
         t, base = m.split(": ", 1)
         om = f"oracle: {base}" if f"oracle: {base}" in mean else f"oracle: {r.strategy}"
         o = mean.get(om)
-        rows.append({"method": m, "test F1": round(mean[m], 2), f"vs {baseline}": None if g is None else round(mean[m] - g, 2),
+        rows.append({"method": m, "seeds": int(seeds[m]), "test F1": round(mean[m], 2), f"vs {baseline}": None if g is None else round(mean[m] - g, 2),
                      "oracle": om if o is not None else "-", "oracle F1": None if o is None else round(o, 2),
                      "share of the oracle's gain": "-" if o is None or g is None or o <= g else f"{100 * (mean[m] - g) / (o - g):.0f} %"})
     return pd.DataFrame(rows)
@@ -385,10 +386,14 @@ def plot_teachers(ok, metric: str = "test_f1", dataset="conll2003"):
     f1 = {t: teacher_label_f1(d, dataset) for t, d in sub.groupby("teacher").teacher_spec.first().items()}
     fig, ax = plt.subplots(figsize=(7, 4.2))
     if (ok.strategy == "gold").any(): ax.axhline(100 * ok[ok.strategy == "gold"][metric].mean(), color="k", ls="--", lw=1, label="gold only")
+    bases = {str(d).split(":", 2)[2] for d in sub.teacher_spec if str(d).startswith("simulated:") and str(d).count(":") == 2}
+    family = lambda t: t.startswith(("simulated", "oracle")) or t in bases   # one real teacher mixed with gold: a line
     for i, (strat, grp) in enumerate(sub.groupby("strategy", sort=False)):
         pts = sorted((f1[t], 100 * g[metric].mean(), t) for t, g in grp.groupby("teacher") if f1.get(t) is not None)
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", color=f"C{i}", label="Simple Mix" if strat == "distilled_then_gold" else strat)
+        line = [p for p in pts if family(p[2])] or pts
+        ax.plot([p[0] for p in line], [p[1] for p in line], "o-", color=f"C{i}", label="Simple Mix" if strat == "distilled_then_gold" else strat)
         for x, y, t in pts:
+            if not family(t): ax.plot([x], [y], "s", color=f"C{i}", mfc="none", ms=8)
             if not t.startswith("simulated"): ax.annotate(t, (x, y), textcoords="offset points", xytext=(4, 4 - 12 * i), fontsize=7, color=f"C{i}")
     ax.set(xlabel="teacher label F1 (against gold, on the distilled sentences)", ylabel=metric.replace("_f1", " F1") + " of the student",
            title="How good must the teacher be?"); ax.grid(alpha=.3); ax.legend(fontsize=8)
