@@ -70,21 +70,26 @@ class Encoded:
     first: list[int]            # sub-token position of each word's first sub-token (-1: no sub-token)
     labels: list[int] | None = None
     weights: list[float] | None = None   # loss weight per labelled position (None: all 1)
+    soft: dict[int, np.ndarray] | None = None   # soft target (a distribution over labels) by sub-token position
+
 
 def encode(tokenizer, sentences: Sequence[Sequence[str]], tags: Sequence[Sequence[str]] | None = None,
            max_length: int = 128, weights: Sequence[Sequence[float] | None] | None = None,
-           label2id: Mapping[str, int] = LABEL2ID) -> tuple[list[Encoded], int]:
+           label2id: Mapping[str, int] = LABEL2ID, soft: Sequence[np.ndarray | None] | None = None) -> tuple[list[Encoded], int]:
     """Encode word lists (and tags) into windows; returns the windows and how many sentences were split.
-    `weights` (per word, optional per sentence) become loss weights; a word of weight 0 is not labelled at all."""
+    `weights` (per word, optional per sentence) become loss weights; a word of weight 0 is not labelled at all.
+    `soft` (a (words, labels) array, optional per sentence) gives each word a soft target in place of its tag."""
     out, n_split = [], 0
     for si, words in enumerate(sentences):
         pieces = tokenizer(list(words), add_special_tokens=False)["input_ids"] if len(words) else []
         wins = word_windows([len(p) for p in pieces], max_length)
         n_split += len(wins) > 1
         ws = weights[si] if weights is not None else None
+        q = soft[si] if soft is not None else None
         for a, b in wins:
             ids, first, labels = [tokenizer.cls_token_id], [], [-100]
             w_out = [0.0] if ws is not None else None
+            q_out = {} if q is not None else None
             for wi in range(a, b):
                 p = pieces[wi][: max_length - 2]
                 first.append(len(ids) if p else -1)
@@ -92,15 +97,18 @@ def encode(tokenizer, sentences: Sequence[Sequence[str]], tags: Sequence[Sequenc
                     keep = ws is None or ws[wi] > 0
                     labels += [label2id[tags[si][wi]] if keep else -100] + [-100] * (len(p) - 1)
                     if ws is not None: w_out += [float(ws[wi])] + [0.0] * (len(p) - 1)
+                    if q is not None and keep: q_out[len(ids)] = np.asarray(q[wi], dtype=np.float32)
                 ids += p
             ids.append(tokenizer.sep_token_id)
             if tags is not None: labels.append(-100)
             if w_out is not None: w_out.append(0.0)
-            out.append(Encoded(si, a, ids, first, labels if tags is not None else None, w_out if tags is not None else None))
+            out.append(Encoded(si, a, ids, first, labels if tags is not None else None, w_out if tags is not None else None,
+                               q_out if tags is not None else None))
     return out, n_split
 
 def collate(batch: Sequence[Encoded], pad_id: int = 0):
-    "Pad a list of windows into tensors: `input_ids`, `attention_mask`, `labels` (-100 where unlabelled), `weights`."
+    """Pad a list of windows into tensors: `input_ids`, `attention_mask`, `labels` (-100 where unlabelled), `weights`,
+    and `soft` (zero rows where a position has no soft target) when any window has soft targets."""
     import torch
     n = max(len(e.input_ids) for e in batch)
     ids = torch.full((len(batch), n), pad_id, dtype=torch.long)
@@ -111,14 +119,25 @@ def collate(batch: Sequence[Encoded], pad_id: int = 0):
         ids[i, :len(e.input_ids)] = torch.tensor(e.input_ids); mask[i, :len(e.input_ids)] = 1
         if e.labels is not None: labels[i, :len(e.labels)] = torch.tensor(e.labels)
         if e.weights is not None: weights[i, :len(e.weights)] = torch.tensor(e.weights)
-    return dict(input_ids=ids, attention_mask=mask, labels=labels, weights=weights)
+    out = dict(input_ids=ids, attention_mask=mask, labels=labels, weights=weights)
+    if any(e.soft for e in batch):
+        k = len(next(iter(next(e.soft for e in batch if e.soft).values())))
+        out["soft"] = torch.zeros((len(batch), n, k), dtype=torch.float)
+        for i, e in enumerate(batch):
+            for pos, q in (e.soft or {}).items(): out["soft"][i, pos] = torch.from_numpy(q)
+    return out
 
 # %% ../nbs/02_student.ipynb #663f5b19
-def token_loss(logits, labels, weights=None, n: int | None = None):
-    "Sum over labelled positions of weight x cross-entropy, divided by `n` (default: the labelled positions)."
+def token_loss(logits, labels, weights=None, n: int | None = None, soft=None):
+    """Sum over labelled positions of weight x cross-entropy, divided by `n` (default: the labelled positions).
+    Where `soft` has a distribution (a non-zero row), the cross-entropy is against it instead of the label."""
     import torch
     ce = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1),
                                            ignore_index=-100, reduction="none")
+    if soft is not None:
+        q = soft.reshape(-1, soft.shape[-1])
+        sce = -(q * torch.log_softmax(logits.reshape(-1, logits.shape[-1]), -1)).sum(-1)
+        ce = torch.where((q.sum(-1) > 0) & (labels.reshape(-1) != -100), sce, ce)
     if weights is not None: ce = ce * weights.reshape(-1)
     return ce.sum() / (n if n is not None else max(1, int((labels != -100).sum())))
 

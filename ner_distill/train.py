@@ -65,11 +65,12 @@ class TrainConfig:
     gold_disjoint: bool = knob(True, "keep the gold pool disjoint from the CoNLL sentences of the distilled pool")
     save_every: int = knob(100, "steps between resumable checkpoints")
     threads: int = knob(0, "torch threads (0: torch's default, all cores)")
-    trust: str = knob("none", "trust methods for distilled tokens, +-joined: drop, mask, weight, student, relabel, llm")
+    trust: str = knob("none", "trust methods for distilled tokens, +-joined: drop, mask, weight, student, relabel, soft, llm")
     trust_threshold: float = knob(0.5, "drop/mask: types whose teacher precision is below this")
     calibration_size: int = knob(200, "drop/mask/weight: distilled sentences with gold tags that estimate trust (they move to the gold pool)")
-    trust_student: str | None = knob(None, "student/relabel/uncertainty/density: a gold-trained run folder")
+    trust_student: str | None = knob(None, "student/relabel/soft/uncertainty/density: a gold-trained run folder")
     student_confidence: float = knob(0.9, "student/relabel: disagreement at this probability or more is masked/relabelled")
+    soft_weight: float = knob(0.5, "soft: the teacher's label's share of each distilled token's target (the student's distribution has the rest)")
     selection: str = knob("random", "how distilled_size sentences are chosen: random, uncertainty, density")
     out: str = knob("runs/run", "the run folder")
 
@@ -159,7 +160,8 @@ def build_pools(cfg: TrainConfig, subset: bool = True) -> tuple[data.Corpus, dat
 
 # %% ../nbs/06_train.ipynb #52f83f06
 def run_plan(cfg: TrainConfig, progress: bool = False) -> dict:
-    "Pools (`D`, `O`), per-sentence `tags` and `weights` (D then O), `tau`, step budget `S` and the `trust` report of a run."
+    """Pools (`D`, `O`), per-sentence `tags`, `weights` and `soft` targets (D then O; None: none), `tau`, step budget `S`
+    and the `trust` report of a run."""
     plain = cfg.trust in ("none", "", None) and cfg.selection == "random"
     D, O = build_pools(cfg, subset=plain)
     tw, report = None, None
@@ -167,19 +169,21 @@ def run_plan(cfg: TrainConfig, progress: bool = False) -> dict:
         D, O, tw, report = trust.prepare(D, O, trust=cfg.trust, selection=cfg.selection, distilled_size=cfg.distilled_size,
                                          seed=cfg.seed, calibration_size=cfg.calibration_size,
                                          trust_threshold=cfg.trust_threshold, trust_student=cfg.trust_student,
-                                         student_confidence=cfg.student_confidence, progress=progress, dataset=cfg.dataset)
+                                         student_confidence=cfg.student_confidence, progress=progress, dataset=cfg.dataset,
+                                         soft_weight=cfg.soft_weight)
     n_D = len(D) + len((report or {}).get("calibration_ids", ()))
     tau = mixing.distilled_fraction(n_D, len(O), cfg.epochs_distilled, cfg.epochs_gold)
     S = cfg.steps or mixing.total_steps(n_D, len(O), cfg.epochs_distilled, cfg.epochs_gold, cfg.batch_size)
     tags = ([list(t) for t in tw[0]] if tw else [list(s.tags) for s in D]) + [list(s.tags) for s in O]
     weights = (list(tw[1]) + [None] * len(O)) if tw else None
+    soft = (list(tw[2]) + [None] * len(O)) if tw and tw[2] else None
     if any(s.meta.get("abstain") for s in D):     # tokens a combined teacher abstained on: masked, not taught as O
         weights = weights or [None] * (len(D) + len(O))
         for i, s in enumerate(D):
             if s.meta.get("abstain"):
                 w = np.ones(len(s)) if weights[i] is None else np.array(weights[i], dtype=float)
                 w[list(s.meta["abstain"])] = 0.0; weights[i] = w
-    return dict(D=D, O=O, tags=tags, weights=weights, tau=tau, S=S, trust=report)
+    return dict(D=D, O=O, tags=tags, weights=weights, soft=soft, tau=tau, S=S, trust=report)
 
 # %% ../nbs/06_train.ipynb #ab7685f1
 def _accumulate(model, acc, windows: list, micro: int, pad_id: int, timing: dict):
@@ -195,7 +199,7 @@ def _accumulate(model, acc, windows: list, micro: int, pad_id: int, timing: dict
         t1 = clock(); timing["batch_s"] += t1 - t
         with acc.autocast():
             logits = model(input_ids=x["input_ids"], attention_mask=x["attention_mask"]).logits
-            loss = token_loss(logits.float(), x["labels"], x["weights"], n)
+            loss = token_loss(logits.float(), x["labels"], x["weights"], n, x.get("soft"))
         t2 = clock(); timing["forward_s"] += t2 - t1
         acc.backward(loss); total += loss.detach()
         t = clock(); timing["backward_s"] += t - t2
@@ -266,11 +270,11 @@ def train(cfg: TrainConfig, progress: bool = True, on_step: Callable[[int], None
     ds = data.load_dataset(cfg.dataset)
     labels = ds.schema.labels
     plan = run_plan(cfg, progress=progress and main)
-    D, O, tags, weights, tau, S, trust_report = (plan[k] for k in ("D", "O", "tags", "weights", "tau", "S", "trust"))
+    D, O, tags, weights, soft, tau, S, trust_report = (plan[k] for k in ("D", "O", "tags", "weights", "soft", "tau", "S", "trust"))
     path = resolve_model(cfg.model)
     tok = AutoTokenizer.from_pretrained(path)
     pool = list(D) + list(O)
-    enc, n_split = encode(tok, [s.tokens for s in pool], tags, cfg.max_length, weights, {l: i for i, l in enumerate(labels)})
+    enc, n_split = encode(tok, [s.tokens for s in pool], tags, cfg.max_length, weights, {l: i for i, l in enumerate(labels)}, soft)
     windows: dict[int, list[Encoded]] = {}
     for e in enc: windows.setdefault(e.sent, []).append(e)
     lengths = [sum(len(w.input_ids) for w in windows.get(i, ())) for i in range(len(pool))]

@@ -18,7 +18,7 @@ from .student import Student
 
 # %% auto #0
 __all__ = ['TRUST_METHODS', 'NEEDS_CALIBRATION', 'NEEDS_STUDENT', 'SELECTIONS', 'TrustContext', 'trust_method', 'drop', 'mask',
-           'weight', 'student', 'relabel', 'llm', 'parse_methods', 'apply_trust', 'gold_of', 'calibrate',
+           'weight', 'student', 'relabel', 'soft', 'llm', 'parse_methods', 'apply_trust', 'gold_of', 'calibrate',
            'student_probs', 'sentence_scores', 'sentence_costs', 'select', 'select_for_annotation', 'prepare',
            'trust_table', 'plot_trust']
 
@@ -31,6 +31,8 @@ class TrustContext:
     student_probs: list | None = None               # per distilled sentence: (words, labels) probabilities of a gold-trained student
     labels: Sequence[str] = ()                      # the label order of `student_probs`
     confidence: float = 0.9                         # `student`: disagreement at this probability or more is masked
+    soft_weight: float = 0.5                        # `soft`: the teacher's share of the soft target
+    targets: dict = field(default_factory=dict)     # `soft`: per distilled sentence (by position), its (words, labels) targets
     counts: Counter = field(default_factory=Counter)
 
     def distrusted(self) -> list[str]:
@@ -40,7 +42,7 @@ class TrustContext:
 
 TRUST_METHODS: dict[str, Callable] = {}
 NEEDS_CALIBRATION = {"drop", "mask", "weight"}
-NEEDS_STUDENT = {"student", "relabel"}
+NEEDS_STUDENT = {"student", "relabel", "soft"}
 
 def trust_method(name: str):
     "Register `fn(tags, weights, sentence, i, ctx) -> (tags, weights)` under `name`."
@@ -97,6 +99,17 @@ def relabel(tags, w, s, i, ctx):
         if ctx.labels[k] != t and P[j, k] >= ctx.confidence:
             new[j] = ctx.labels[k]; ctx.counts["student_relabelled_tokens"] += 1
     return data.to_iob2(new), w
+
+@trust_method("soft")
+def soft(tags, w, s, i, ctx):
+    "Soft targets: `soft_weight` x the teacher's (one-hot) label + the rest x the gold-trained student's distribution."
+    if ctx.student_probs is None: raise ValueError("trust method 'soft' needs a gold-trained student (trust_student)")
+    if not 0 <= ctx.soft_weight <= 1: raise ValueError(f"soft_weight {ctx.soft_weight} is not in [0, 1]")
+    P = np.asarray(ctx.student_probs[i], dtype=np.float32)
+    onehot = np.eye(len(ctx.labels), dtype=np.float32)[[list(ctx.labels).index(t) for t in tags]]
+    ctx.targets[i] = ctx.soft_weight * onehot + (1 - ctx.soft_weight) * P
+    ctx.counts["soft_tokens"] += len(tags)
+    return tags, w
 
 @trust_method("llm")
 def llm(tags, w, s, i, ctx):
@@ -237,8 +250,8 @@ def _random_subset(D: data.Corpus, n: int, seed: int) -> list[int]:
 
 def prepare(D: data.Corpus, O: data.Corpus, *, trust: str, selection: str, distilled_size: int | None, seed: int,
             calibration_size: int, trust_threshold: float, trust_student: str | None, student_confidence: float,
-            progress: bool = False, dataset="conll2003"):
-    """(D, O, tags and weights per distilled sentence or None, report) of a run whose settings are the
+            progress: bool = False, dataset="conll2003", soft_weight: float = 0.5):
+    """(D, O, (tags, weights, soft targets or None) per distilled sentence or None, report) of a run whose settings are the
     keyword arguments (the fields of the same names of `train.TrainConfig`). `D` is the whole distilled
     corpus; it is subset here by `selection` when `distilled_size` is set."""
     report = dict(trust=trust, selection=selection)
@@ -249,7 +262,7 @@ def prepare(D: data.Corpus, O: data.Corpus, *, trust: str, selection: str, disti
     need_student = bool(NEEDS_STUDENT & set(names)) or selection in ("uncertainty", "density")
     probs = labels = None
     if need_student:
-        if not trust_student: raise ValueError("trust methods student/relabel and uncertainty/density selection need trust_student (a gold-trained run folder)")
+        if not trust_student: raise ValueError("trust methods student/relabel/soft and uncertainty/density selection need trust_student (a gold-trained run folder)")
         probs, labels = student_probs(trust_student, D.tokens, progress=progress)
     if distilled_size is not None:
         if distilled_size > len(D): raise ValueError(f"distilled_size {distilled_size} > {len(D)} sentences available")
@@ -262,7 +275,13 @@ def prepare(D: data.Corpus, O: data.Corpus, *, trust: str, selection: str, disti
         D = D.subset(idx, D.name)
         if probs is not None: probs = [probs[i] for i in idx]
     schema = data.load_dataset(dataset).schema
-    ctx = TrustContext(threshold=trust_threshold, confidence=student_confidence, labels=labels or schema.labels)
+    if probs is not None and list(labels) != list(schema.labels):   # the training order, so soft targets line up
+        if set(labels) != set(schema.labels):
+            raise ValueError(f"trust_student {trust_student} predicts {list(labels)}, the dataset's labels are {list(schema.labels)}")
+        order = [list(labels).index(l) for l in schema.labels]
+        probs, labels = [p[:, order] for p in probs], list(schema.labels)
+    ctx = TrustContext(threshold=trust_threshold, confidence=student_confidence, labels=labels or schema.labels,
+                       soft_weight=soft_weight)
     if any(n in NEEDS_CALIBRATION for n in names):
         D2, O, ctx.trust, pos = calibrate(D, O, calibration_size, seed, schema.names)
         cal_ids = [D[i].sent_id for i in pos]
@@ -272,7 +291,7 @@ def prepare(D: data.Corpus, O: data.Corpus, *, trust: str, selection: str, disti
         report.update(calibration_size=calibration_size, calibration_ids=cal_ids, type_trust=ctx.trust,
                       threshold=trust_threshold, distrusted=ctx.distrusted())
     ctx.student_probs = probs
-    tw = apply_trust(D, names, ctx) if names else None
+    tw = (*apply_trust(D, names, ctx), [ctx.targets.get(i) for i in range(len(D))] if ctx.targets else None) if names else None
     report["counts"] = dict(ctx.counts)
     return D, O, tw, report
 

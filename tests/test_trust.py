@@ -159,6 +159,31 @@ def test_relabel_takes_the_students_confident_labels(gold_student, small_pool, t
     assert sum(t != s.tags for t, s in zip(p["tags"], p["D"])) > 0
 
 
+def test_soft_targets_blend_the_teachers_label_with_the_students_distribution(gold_student, small_pool, tmp_path):
+    base = dict(strategy="distilled", gold_size=48, distilled=str(small_pool), distilled_size=50, trust="soft",
+                trust_student=str(gold_student), out=str(tmp_path / "r"), **TINY)
+    p = run_plan(TrainConfig(soft_weight=0.7, **base))
+    probs, labels = trust.student_probs(gold_student, p["D"].tokens)
+    schema = data.load_dataset("conll2003").schema.labels
+    for s, q, P in zip(p["D"], p["soft"], probs):
+        onehot = np.eye(len(schema))[[schema.index(t) for t in s.tags]]
+        expect = 0.7 * onehot + 0.3 * P[:, [labels.index(l) for l in schema]]
+        np.testing.assert_allclose(q, expect, atol=1e-6)
+    assert p["tags"][:50] == [s.tags for s in p["D"]] and all(q is None for q in p["soft"][50:])   # gold keeps its labels
+    # soft_weight 1 is the teacher's labels: the trained weights equal those of a run that loads the same student and
+    # changes nothing (relabel above probability 1); soft_weight 0.5 moves them
+    import torch
+    from safetensors.torch import load_file
+    runs = {}
+    for name, extra in {"same": dict(trust="relabel", student_confidence=1.01), "w1": dict(soft_weight=1.0),
+                        "w05": dict(soft_weight=0.5)}.items():
+        train(TrainConfig(**{**base, **extra, "out": str(tmp_path / name)}), progress=False)
+        runs[name] = load_file(str(tmp_path / name / "model" / "model.safetensors"))
+    k = next(n for n in runs["same"] if "classifier.weight" in n)
+    torch.testing.assert_close(runs["w1"][k], runs["same"][k], atol=1e-5, rtol=1e-4)
+    assert not torch.allclose(runs["w05"][k], runs["same"][k], atol=1e-5)
+
+
 def test_selection_never_exceeds_its_budget(small_pool):
     pool = data.read_jsonl(small_pool)
     rng = np.random.default_rng(0)
