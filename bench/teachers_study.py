@@ -11,7 +11,12 @@
    with the per-seed differences), each method's share of the oracle's gain, the teachers' label F1 per type, and the
    curve. Resumable: finished runs and annotation runs are kept. Run it alone on an idle machine.
 
-    python bench/teachers_study.py          # RELABEL_ROUNDS=2 stops the iterated self-training after round 2
+5. Iterated self-training: relabel rounds (RELABEL_ROUNDS, default 2).
+6. Soft targets: the gold student's distribution blended with the teacher's labels (trust `soft`), soft_weight chosen
+   on dev (power_decay, seed 0), then Simple Mix and power_decay with the recorded and the combined teacher, 3 seeds.
+7. A second budget: the headline methods again at twice the steps.
+
+    python bench/teachers_study.py          # RELABEL_ROUNDS=3 runs a third relabel round
 """
 import json
 import os
@@ -121,7 +126,7 @@ print(body)
 # for the next round (round 1 is the study's own relabel run, relabelled by the gold student), same steps and seeds
 
 frames, prev = [ok], STUDY / "runs" / "power_decay-relabel-distilledrecorded-g1000-s{seed}"
-for rnd in range(2, int(os.environ.get("RELABEL_ROUNDS", "3")) + 1):
+for rnd in range(2, int(os.environ.get("RELABEL_ROUNDS", "2")) + 1):
     out = ROOT / "runs" / "studies" / f"teachers-relabel-round{rnd}"
     subprocess.run([sys.executable, "-m", "ner_distill.cli", "sweep", "--profile", "study", "--grid", "strategy=power_decay",
                     "trust=relabel", "seed=0,1,2", "--param", "dev_size=1000", f"trust_student={prev}", "--no-report",
@@ -144,4 +149,81 @@ gpt-3.5 sentences); in round k the round k-1 student of the same seed relabels t
 {sweep.to_markdown(sweep.comparisons(rounds))}
 """
 write_section("teachers-relabel-rounds", body)
+print(body)
+
+# 6. soft targets: each distilled token's target is soft_weight x the teacher's label + the rest x the gold student's
+# distribution (the same gold student relabel uses); soft_weight chosen on dev, then 3 seeds
+
+
+def sweep_into(name, *args):
+    out = ROOT / "runs" / "studies" / name
+    subprocess.run([sys.executable, "-m", "ner_distill.cli", "sweep", "--profile", "study", *args, "--param", "dev_size=1000",
+                    "--no-report", "--out", str(out)], env=env, check=True)
+    return sweep.load_runs(out)[0]
+
+
+GOLD_STUDENT = f"trust_student={STUDY}/runs/gold-distilledrecorded-g1000-s{{seed}}"
+WEIGHTS = (0.3, 0.5, 0.7)
+tune = sweep_into("teachers-soft-weight", "--grid", "strategy=power_decay", "trust=soft", "seed=0",
+                  "soft_weight=" + ",".join(map(str, WEIGHTS)), "--param", GOLD_STUDENT)
+tune_rows = tune.sort_values("soft_weight")[["soft_weight", "dev_f1", "test_f1"]]
+beta = float(tune.loc[tune.dev_f1.idxmax()].soft_weight)
+soft = sweep_into("teachers-soft", "--grid", "strategy=distilled_then_gold,power_decay", "trust=soft", "seed=0,1,2",
+                  f"distilled=recorded,{STUDY / 'combined'}", "--param", GOLD_STUDENT, f"soft_weight={beta}")
+soft["condition"] = ok.condition.iloc[0]
+keep = ok.method.isin(["gold", "recorded: power_decay + relabel", "combined: power_decay + relabel",
+                       "recorded: distilled_then_gold", "recorded: power_decay", "combined: distilled_then_gold", "combined: power_decay"])
+both = pd.concat([ok[keep], soft], ignore_index=True)
+tune_md = "| soft_weight | dev F1 | test F1 (not used) |\n|---:|---:|---:|\n" + "\n".join(
+    f"| {r.soft_weight} | {100 * r.dev_f1:.2f} | {100 * r.test_f1:.2f} |" for r in tune_rows.itertuples())
+body = f"""## Soft targets: the gold student's distribution blended with the teacher's labels (`bench/teachers_study.py`)
+
+`{command()}` on {machine()}. Trust method `soft`: each distilled token's target is `soft_weight` x the teacher's
+label (one-hot) + (1 - `soft_weight`) x the distribution of the gold-only student of the same seed (the student relabel
+uses); the gold sentences keep their labels. Same 247 steps, gold pool and seeds as the study above. `soft_weight`
+chosen on dev (power_decay, recorded teacher, seed 0):
+
+{tune_md}
+
+Chosen: **{beta}**. With it, Simple Mix and power_decay on the recorded (gpt-3.5) and the combined teacher, 3 seeds,
+beside the same teachers' hard-label and relabel runs; each against gold-only by the paired bootstrap over test
+sentences pooled over seeds:
+
+{sweep.to_markdown(sweep.results_table(both))}
+
+{sweep.to_markdown(sweep.comparisons(both))}
+"""
+write_section("teachers-soft", body)
+print(body)
+
+# 7. a second budget: the headline methods at twice the steps (the relabel and soft runs read the same 247-step gold
+# students as above)
+STEPS2 = 2 * int(ok[ok.method == "gold"].steps.iloc[0])
+best_soft = sweep.comparisons(pd.concat([ok[ok.method == "gold"], soft]))
+best_soft = best_soft.loc[best_soft["diff"].idxmax()]
+b_teacher, b_method = best_soft.method.split(": ")
+b_strategy = b_method.split(" + ")[0]
+frames = [sweep_into("teachers-2x-oracle", "--grid", "strategy=gold,distilled_then_gold", "distilled=oracle",
+                     "seed=0,1,2", "--param", f"steps={STEPS2}"),
+          sweep_into("teachers-2x-relabel", "--grid", "strategy=power_decay", "trust=relabel", "seed=0,1,2",
+                     f"distilled=recorded,{STUDY / 'combined'}", "--param", f"steps={STEPS2}", GOLD_STUDENT),
+          sweep_into("teachers-2x-soft", "--grid", f"strategy={b_strategy}", "trust=soft", "seed=0,1,2",
+                     f"distilled={'recorded' if b_teacher == 'recorded' else STUDY / 'combined'}",
+                     "--param", f"steps={STEPS2}", GOLD_STUDENT, f"soft_weight={beta}")]
+for f in frames: f["condition"] = f"{STEPS2} steps"
+one = both[both.method.isin(["gold", "oracle: distilled_then_gold", "oracle: power_decay"]) | both.method.str.contains(r"relabel|soft")]
+one = pd.concat([ok[ok.method.isin(["oracle: distilled_then_gold", "oracle: power_decay"])], one]).drop_duplicates("run_dir")
+one["condition"] = f"{STEPS2 // 2} steps"
+budget = pd.concat([one, *frames], ignore_index=True)
+body = f"""## A second compute budget: the headline methods at {STEPS2} steps (`bench/teachers_study.py`)
+
+`{command()}` on {machine()}. Gold-only, the oracle's Simple Mix (the ceiling), power_decay + relabel (recorded and
+combined teacher) and the best soft-target run ({best_soft.method}, soft_weight {beta}) at twice the steps, 3 seeds,
+beside the same methods at {STEPS2 // 2} steps; each against gold-only at the same budget by the paired bootstrap:
+
+{sweep.to_markdown(sweep.results_table(budget))}
+
+{sweep.to_markdown(sweep.comparisons(budget))}
+"""
+write_section("teachers-budget", body)
 print(body)
