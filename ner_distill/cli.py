@@ -212,8 +212,8 @@ def add_sweep_parsers(sub):
                     help="distilled_size axis: LLM-labelled sentences per run (the report draws F1 against it)")
     sw.add_argument("--selections", nargs="+", choices=trust.SELECTIONS, default=None,
                     help="selection axis: how a budget's sentences are chosen (uncertainty/density need --param trust_student=RUN)")
-    sw.add_argument("--grid", nargs="*", metavar="KEY=V1,V2", help="any TrainConfig field as an axis, e.g. lr=1e-4,2e-4")
-    sw.add_argument("--param", nargs="*", metavar="KEY=VALUE",
+    sw.add_argument("--grid", nargs="*", action="extend", metavar="KEY=V1,V2", help="any TrainConfig field as an axis, e.g. lr=1e-4,2e-4")
+    sw.add_argument("--param", nargs="*", action="extend", metavar="KEY=VALUE",
                     help="any TrainConfig field fixed for every run, e.g. max_length=256 trust_student={sweep}/runs/gold-g1000-s{seed}")
     sw.add_argument("--shard", default=None, metavar="i/n", help="run only every n-th run from the i-th (a job array's part); the index lists all")
     sw.add_argument("--jobs", type=int, default=1, help="runs at a time (each gets cores/jobs torch threads)")
