@@ -205,6 +205,15 @@ class RequestCache:
             self.db.execute("INSERT OR REPLACE INTO requests (key, model, request, response, prompt_tokens, completion_tokens, "
                             "latency, created, finish_reason) VALUES (?,?,?,?,?,?,?,?,?)",
                             (key, model, json.dumps(request), content, prompt_tokens, completion_tokens, latency, time.time(), finish_reason))
+    def present(self, keys) -> set[str]:
+        "The keys among `keys` that have an answer (one query per 500 keys, not one per key)."
+        keys, found = list(keys), set()
+        with self._lock:
+            for i in range(0, len(keys), 500):
+                part = keys[i:i + 500]
+                found.update(r[0] for r in self.db.execute(
+                    f"SELECT key FROM requests WHERE key IN ({','.join('?' * len(part))})", part))
+        return found
     def __len__(self):
         with self._lock: return self.db.execute("SELECT COUNT(*) FROM requests").fetchone()[0]
     def close(self): self.db.close()
@@ -481,7 +490,9 @@ class OpenAITeacher:
 
     def plan(self, corpus: data.Corpus) -> dict:
         "The dry run: requests still to send, estimated tokens and cost (None when the price is unknown). Sends nothing."
-        todo = [m for m in self.messages_for(corpus) for j in range(self.samples) if self.cache.get(self._request(m, j)[0]) is None]
+        reqs = [(m, self._request(m, j)[0]) for m in self.messages_for(corpus) for j in range(self.samples)]
+        done = self.cache.present(k for _, k in reqs)
+        todo = [m for m, k in reqs if k not in done]
         pt = sum(estimate_tokens(m) for m in todo)
         ct = len(todo) * ANSWER_TOKENS[self.prompt]
         usd, price = cost(self.model, pt, ct, self.prices, self.batch), price_of(self.model, self.prices, self.batch)
@@ -617,7 +628,9 @@ class OpenAITeacher:
         self._batch_faults, self._batch_spent = {}, dict(usd=0.0, reserved=0.0, tokens=0)
         client = openai.OpenAI(base_url=self.base_urls[0], api_key=self._api_key or "not-needed", timeout=self.timeout,
                                max_retries=self.max_retries)
-        missing = lambda: [k for k in reqs if self.cache.get(k) is None and self._batch_faults.get(k, {}).get("status") != "skipped_budget"]
+        def missing():
+            done = self.cache.present(reqs)
+            return [k for k in reqs if k not in done and self._batch_faults.get(k, {}).get("status") != "skipped_budget"]
         bar = tqdm(total=len(reqs), initial=len(reqs) - len(missing()), disable=not progress, desc=f"batch {self.model}", unit="req")
         try:
             rounds = 0
