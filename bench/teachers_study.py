@@ -14,7 +14,7 @@
 5. Iterated self-training: relabel rounds (RELABEL_ROUNDS, default 2).
 6. Soft targets: the gold student's distribution blended with the teacher's labels (trust `soft`), soft_weight chosen
    on dev (power_decay, seed 0), then Simple Mix and power_decay with the recorded and the combined teacher, 3 seeds.
-7. A second budget: the headline methods again at twice the steps.
+7. More compute: the headline methods again at twice the steps; gold-only and the best of them on dev at four times.
 
     python bench/teachers_study.py          # RELABEL_ROUNDS=3 runs a third relabel round
 """
@@ -214,12 +214,27 @@ for f in frames: f["condition"] = f"{STEPS2} steps"
 one = both[both.method.isin(["gold", "oracle: distilled_then_gold", "oracle: power_decay"]) | both.method.str.contains(r"relabel|soft")]
 one = pd.concat([ok[ok.method.isin(["oracle: distilled_then_gold", "oracle: power_decay"])], one]).drop_duplicates("run_dir")
 one["condition"] = f"{STEPS2 // 2} steps"
-budget = pd.concat([one, *frames], ignore_index=True)
-body = f"""## A second compute budget: the headline methods at {STEPS2} steps (`bench/teachers_study.py`)
+
+# 8. a third budget, four times the steps: gold-only and the one method (not the oracle) with the best mean dev F1 at
+# twice the steps, 3 seeds
+STEPS4 = 2 * STEPS2
+cand = pd.concat(frames, ignore_index=True)
+cand = cand[(cand.method != "gold") & ~cand.method.str.startswith("oracle")]
+pick = cand.groupby("method").dev_f1.mean().idxmax()
+r = cand[cand.method == pick].iloc[0]
+extra = [GOLD_STUDENT] + ([f"soft_weight={beta}"] if "soft" in r.trust else [])
+frames4 = [sweep_into("teachers-4x-gold", "--grid", "strategy=gold", "distilled=recorded", "seed=0,1,2", "--param", f"steps={STEPS4}"),
+           sweep_into("teachers-4x-best", "--grid", f"strategy={r.strategy}", f"trust={r.trust}", f"distilled={r.teacher_spec}",
+                      "seed=0,1,2", "--param", f"steps={STEPS4}", *extra)]
+for f in frames4: f["condition"] = f"{STEPS4} steps"
+budget = pd.concat([one, *frames, *frames4], ignore_index=True)
+body = f"""## More compute: the headline methods at {STEPS2} and {STEPS4} steps (`bench/teachers_study.py`)
 
 `{command()}` on {machine()}. Gold-only, the oracle's Simple Mix (the ceiling), power_decay + relabel (recorded and
-combined teacher) and the best soft-target run ({best_soft.method}, soft_weight {beta}) at twice the steps, 3 seeds,
-beside the same methods at {STEPS2 // 2} steps; each against gold-only at the same budget by the paired bootstrap:
+combined teacher) and the best soft-target run at {STEPS2 // 2} steps ({best_soft.method}, soft_weight {beta}) again at
+{STEPS2} steps, 3 seeds; then gold-only and the method with the best mean **dev** F1 at {STEPS2} steps ({pick}) at
+{STEPS4} steps. The relabel and soft runs read the same {STEPS2 // 2}-step gold students at every budget. Each method
+against gold-only at the same budget by the paired bootstrap over test sentences pooled over seeds:
 
 {sweep.to_markdown(sweep.results_table(budget))}
 
