@@ -312,14 +312,18 @@ def write_conll(corpus: Iterable[Sentence], path) -> Path:
 def sentence_to_json(s: Sentence) -> dict:
     return dict(tokens=s.tokens, tags=s.tags, doc=s.doc_id, sent=s.sent_id, source=s.source, **s.meta)
 
-def write_jsonl(corpus: Iterable[Sentence], path) -> Path:
-    "One JSON object per sentence; written to a temporary file, then renamed."
+def _write_lines(rows: Iterable[dict], path) -> Path:
+    "One JSON object per line; written to a temporary file, then renamed."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
     with open(tmp, "w", encoding="utf-8") as f:
-        for s in corpus: f.write(json.dumps(sentence_to_json(s), ensure_ascii=False) + "\n")
+        for r in rows: f.write(json.dumps(r, ensure_ascii=False) + "\n")
     os.replace(tmp, path)
     return path
+
+def write_jsonl(corpus: Iterable[Sentence], path) -> Path:
+    "One JSON object per sentence; written to a temporary file, then renamed."
+    return _write_lines(map(sentence_to_json, corpus), path)
 
 def read_jsonl(path, source: str = "", strict: bool = False, types: Sequence[str] | None = ENTITY_TYPES) -> Corpus:
     "Read sentences written by `write_jsonl` (keys `tokens`, `tags`; optional `doc`, `sent`, `source`)."
@@ -442,12 +446,7 @@ def read_spans(path, schema: Schema | None = None, source: str = "") -> Corpus:
 
 def write_spans(corpus: Iterable[Sentence], path) -> Path:
     "One `{text, spans}` object per sentence (the generic form every reader above accepts)."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        for s in corpus: f.write(json.dumps(sentence_spans(s), ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
-    return path
+    return _write_lines(map(sentence_spans, corpus), path)
 
 # %% ../nbs/00_data.ipynb #2a9befbe
 def cache_dir() -> Path:
