@@ -30,7 +30,7 @@ __all__ = ['COT_INSTRUCTIONS', 'PROMPT_STYLES', 'ANSWER_TOKENS', 'TEACHERS', 'SP
            'RateLimiter', 'teacher', 'RecordedTeacher', 'load_spacy', 'spacy_tags', 'spacy_docs', 'SpacyTeacher',
            'run_sync', 'EndpointFault', 'Endpoint', 'Endpoints', 'BudgetExceeded', 'ServerFault', 'NotAnswered',
            'OpenAITeacher', 'type_of', 'confusion', 'aggregate', 'oracle', 'simulate', 'GazetteerTeacher',
-           'CombineTeacher', 'parse_report', 'quality_report', 'load_source', 'annotate']
+           'StudentTeacher', 'CombineTeacher', 'parse_report', 'quality_report', 'load_source', 'annotate']
 
 # %% ../nbs/03_annotate.ipynb #a8111ab5
 def type_definitions(schema: data.Schema = data.CONLL2003) -> str:
@@ -773,16 +773,21 @@ def confusion(gold: Sequence[Sequence[str]], said: Sequence[Sequence[str]], labe
     return C / C.sum(1, keepdims=True)
 
 def aggregate(votes: Sequence[Sequence[str] | None], confusions: Sequence[np.ndarray], prior: np.ndarray,
-              labels: Sequence[str], threshold: float = 0.0) -> tuple[list[str], list[float], list[int]]:
+              labels: Sequence[str], threshold: float = 0.0,
+              probs: Sequence[np.ndarray | None] | None = None) -> tuple[list[str], list[float], list[int]]:
     """(IOB2 tags, the winner's posterior per token, positions that abstain) of one sentence from its sources'
-    tags (None: that source has no labels for it). Posterior over `labels` = prior x prod_k P(vote_k | label)."""
+    tags (None: that source has no labels for it). Posterior over `labels` = prior x prod_k P(vote_k | label).
+    A source with `probs[k]` (a (tokens, labels) distribution, a trained student's) enters by its likelihood ratio
+    P(label | source) / prior instead of the confusion of its vote."""
     votes_ = [v for v in votes if v is not None]
     if not votes_: raise ValueError("no source labels this sentence")
     n, ix = len(votes_[0]), {l: i for i, l in enumerate(labels)}
     logp = np.tile(np.log(prior), (n, 1))
-    for v, C in zip(votes, confusions):
+    for k, (v, C) in enumerate(zip(votes, confusions)):
         if v is None: continue
-        logp += np.log(C[:, [ix[type_of(t)] for t in v]]).T
+        P = probs[k] if probs is not None else None
+        if P is not None: logp += np.log(np.clip(P, 1e-6, 1.0)) - np.log(prior)
+        else: logp += np.log(C[:, [ix[type_of(t)] for t in v]]).T
     post = np.exp(logp - logp.max(1, keepdims=True)); post /= post.sum(1, keepdims=True)
     win, conf = post.argmax(1), post.max(1)
     tags = []
@@ -852,11 +857,37 @@ class GazetteerTeacher:
             out.append(s.with_tags(tags, status="ok", teacher="gazetteer", gold_tags=_gold_or_none(s)))
         return data.Corpus(out, corpus.name)
 
+@teacher("student")
+class StudentTeacher:
+    """The tags of a trained student (a run folder, e.g. the gold-only one): self-training's teacher. Each sentence
+    also carries `type_probs`, the student's distribution over O and the schema's types per word (B- and I- summed),
+    which `combine` uses as the student's voice."""
+    def __init__(self, student: str | None = None, schema: data.Schema = data.CONLL2003, **_):
+        if not student: raise ValueError("teacher 'student' needs a trained run folder (--student RUN)")
+        if not Path(student).exists(): raise FileNotFoundError(f"no student run {student!r} (a training run folder or its model/)")
+        self.student, self.schema = student, schema
+    def label(self, corpus: data.Corpus, progress: bool = False, **_) -> data.Corpus:
+        import torch
+        from .student import Student
+        st = Student(self.student, device="cuda" if torch.cuda.is_available() else None)
+        if set(st.labels) != set(self.schema.labels):
+            raise ValueError(f"student {self.student} predicts {list(st.labels)}, the schema's labels are {list(self.schema.labels)}")
+        types = ["O", *self.schema.names]
+        to_type = np.zeros((len(st.labels), len(types)), dtype=np.float32)
+        for j, l in enumerate(st.labels): to_type[j, types.index(type_of(l))] = 1.0
+        out = []
+        for s, P in zip(corpus, st.predict_probs(corpus.tokens, progress=progress)):
+            tags = data.to_iob2([st.labels[j] for j in P.argmax(-1)])
+            out.append(s.with_tags(tags, status="ok", teacher="student", type_probs=np.round(P @ to_type, 4).tolist(),
+                                   gold_tags=_gold_or_none(s)))
+        return data.Corpus(out, corpus.name)
+
 @teacher("combine")
 class CombineTeacher:
     """Aggregates several sources token by token (`aggregate`), each weighted by its confusion matrix on
     `calibration_size` seeded calibration sentences; tokens whose winning posterior is below `threshold` abstain.
-    A source is a teacher name (recorded, spacy, gazetteer), an annotation run folder or a labels file."""
+    A source is a teacher name (recorded, spacy, gazetteer), `student:RUN` (the tags of a trained student, e.g. the
+    gold-only one), an annotation run folder or a labels file."""
     def __init__(self, sources: Sequence[str] | str = ("recorded", "spacy"), calibration_size: int = 200, threshold: float = 0.5,
                  seed: int = 0, schema: data.Schema = data.CONLL2003, dataset="conll2003", **_):
         self.sources = [x for x in (sources.split(",") if isinstance(sources, str) else sources) if x]
@@ -866,6 +897,8 @@ class CombineTeacher:
     def _source(self, name: str, corpus: data.Corpus) -> data.Corpus:
         if name in ("recorded", "spacy", "gazetteer"):
             return TEACHERS[name](schema=self.schema, seed=self.seed, dataset=self.dataset).label(corpus)
+        if name.startswith("student:"):   # a trained student: one voice among the teachers, by its probabilities
+            return StudentTeacher(name.partition(":")[2], schema=self.schema).label(corpus)
         p = Path(name)
         if p.is_dir(): p = p/"labels.jsonl"
         if not p.exists(): raise FileNotFoundError(f"combine: no source {name!r} (a teacher name, an annotation run folder or a labels file)")
@@ -882,10 +915,11 @@ class CombineTeacher:
             raise ValueError(f"combine weighs its sources on {self.calibration_size} calibration sentences with gold tags; "
                              f"{corpus.name} has {len(have)}")
         cal = sorted(random.Random(self.seed).sample(have, self.calibration_size))
-        votes = {}
+        votes, probs = {}, {}
         for name in self.sources:
             lab = self._source(name, corpus)
             votes[name] = [s.tags if s.meta.get("status", "ok") == "ok" else None for s in lab]
+            if name.startswith("student:"): probs[name] = [np.asarray(s.meta["type_probs"]) for s in lab]
         labels = ["O", *self.schema.names]
         conf = {k: confusion([gold[i] for i in cal if v[i] is not None], [v[i] for i in cal if v[i] is not None], labels)
                 for k, v in votes.items()}
@@ -896,10 +930,12 @@ class CombineTeacher:
             vs = [votes[k][i] for k in self.sources]
             if all(v is None for v in vs):
                 out.append(s.with_tags(["O"] * len(s), status="missing", teacher="combine", gold_tags=gold[i])); continue
-            tags, c, abstain = aggregate(vs, [conf[k] for k in self.sources], prior, labels, self.threshold)
+            tags, c, abstain = aggregate(vs, [conf[k] for k in self.sources], prior, labels, self.threshold,
+                                         [probs[k][i] if k in probs else None for k in self.sources])
             out.append(s.with_tags(tags, status="ok", teacher="combine", token_confidence=c, abstain=abstain, gold_tags=gold[i],
                                    calibration=i in cal_set))
         self.report = dict(sources=self.sources, calibration_size=self.calibration_size, threshold=self.threshold,
+                           by_probability=list(probs),   # sources that enter by their distribution, not their confusion
                            calibration_ids=[corpus[i].sent_id for i in cal], labels=labels,
                            confusions={k: np.round(v, 4).tolist() for k, v in conf.items()},
                            abstained_tokens=sum(len(s.meta.get("abstain", ())) for s in out), tokens=corpus.n_tokens,

@@ -85,6 +85,8 @@ def cmd_annotate(args):
         targs = dict(path=args.labels)
     elif args.teacher == "combine":
         targs = dict(sources=args.sources, threshold=args.threshold, calibration_size=args.calibration_size)
+    elif args.teacher == "student":
+        targs = dict(student=args.student)
     r = annotate.annotate(args.source, args.teacher, args.out, args.limit, args.seed, args.dry_run,
                           progress=not args.quiet, dataset=args.dataset, **targs)
     if args.dry_run:
@@ -132,7 +134,8 @@ def add_annotate_parser(sub):
     a.add_argument("--price-out", type=float, default=None, help="USD per 1M output tokens of --model (with --price-in)")
     a.add_argument("--cache", default=None, help="SQLite request cache (default RUN_DIR/cache.sqlite)")
     a.add_argument("--sources", default="recorded,spacy", help="combine: comma-separated sources: recorded, spacy, gazetteer, "
-                   "annotation run folders or labels files")
+                   "student:RUN (a trained student, by its probabilities), annotation run folders or labels files")
+    a.add_argument("--student", default=None, help="student teacher: a trained run folder whose tags label the source (self-training)")
     a.add_argument("--threshold", type=float, default=0.5, help="combine: tokens whose winning posterior is below this abstain (masked in training)")
     a.add_argument("--calibration-size", type=int, default=200, help="combine: seeded sentences whose gold tags estimate each source's confusions")
     a.add_argument("--labels", default=None, help="recorded teacher: a labels file (CoNLL, JSONL or text+spans) in the dataset's schema, matched to the source by words")
@@ -188,7 +191,7 @@ def sweep_grid(args) -> tuple[dict, dict]:
 
 def cmd_sweep(args):
     grid, params = sweep_grid(args)
-    idx = sweep.sweep(args.out, grid, params, args.profile, args.jobs, args.shard, not args.quiet)
+    idx = sweep.sweep(args.out, grid, params, args.profile, args.jobs, args.shard, not args.quiet, args.engine)
     print(idx[[c for c in ("run", "status", "executed", "test_f1") if c in idx]].to_string(index=False))
     if not args.no_report and not (idx.status == "pending").any():
         print(f"report: {sweep.render_report(args.out)}")
@@ -217,6 +220,9 @@ def add_sweep_parsers(sub):
                     help="any TrainConfig field fixed for every run, e.g. max_length=256 trust_student={sweep}/runs/gold-g1000-s{seed}")
     sw.add_argument("--shard", default=None, metavar="i/n", help="run only every n-th run from the i-th (a job array's part); the index lists all")
     sw.add_argument("--jobs", type=int, default=1, help="runs at a time (each gets cores/jobs torch threads)")
+    sw.add_argument("--engine", choices=sweep.ENGINES, default="papermill",
+                    help="papermill: each run executes the strategy notebook (kept in its folder); python: a plain training "
+                         "process (no Jupyter kernel needed, e.g. on a bare GPU node)")
     sw.add_argument("--no-report", action="store_true", help="skip rendering report.html")
     sw.add_argument("--quiet", action="store_true")
     sw.add_argument("--out", default="runs/sweep")

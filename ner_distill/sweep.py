@@ -19,7 +19,7 @@ from . import data, metrics, mixing, trust
 from .train import TrainConfig
 
 # %% auto #0
-__all__ = ['PROFILES', 'notebook_path', 'run_name', 'grids', 'grid_axes', 'check_grid', 'expand', 'shard_of', 'sweep',
+__all__ = ['PROFILES', 'ENGINES', 'notebook_path', 'run_name', 'grids', 'grid_axes', 'check_grid', 'expand', 'shard_of', 'sweep',
            'write_index', 'teacher_name', 'method_label', 'load_runs', 'results_table', 'comparisons',
            'reference_table', 'to_markdown', 'study_markdown', 'plot_results', 'plot_budget', 'teacher_label_f1',
            'teacher_table', 'plot_teachers', 'render_report']
@@ -153,30 +153,45 @@ def _row(cfg: dict, axes, executed: bool = False) -> dict:
         row.update(status="failed", error=(rd/"error.txt").read_text()[-1500:])
     return row
 
-def _execute(cfg: dict) -> bool:
-    "Run one configuration through the strategy notebook; True if it ran, False if it was finished already."
-    import papermill as pm
+ENGINES = ("papermill", "python")
+
+def _execute(cfg: dict, engine: str = "papermill") -> bool:
+    """Run one configuration: through the strategy notebook (`papermill`, the executed notebook kept in the run folder)
+    or as a plain `train` process (`python`: no Jupyter kernel, for a bare GPU or batch node; its log kept as
+    train.log). True if it ran, False if it was finished already."""
+    import subprocess, sys
     rd = Path(cfg["out"])
     if (rd/"metrics.json").exists(): return False
     rd.mkdir(parents=True, exist_ok=True)
     (rd/"error.txt").unlink(missing_ok=True)
     t0 = time.time()
     try:
-        pm.execute_notebook(str(notebook_path("strategy_run.ipynb")), str(rd/"strategy_run.ipynb"), kernel_name="python3",
-                            language="python", progress_bar=False, parameters=dict(config=cfg), cwd=str(rd))
+        if engine == "papermill":
+            import papermill as pm
+            pm.execute_notebook(str(notebook_path("strategy_run.ipynb")), str(rd/"strategy_run.ipynb"), kernel_name="python3",
+                                language="python", progress_bar=False, parameters=dict(config=cfg), cwd=str(rd))
+        else:
+            data.write_json(rd/"config.in.json", cfg)
+            code = "import json, sys; from ner_distill.train import TrainConfig, train; train(TrainConfig.from_dict(json.load(open(sys.argv[1]))))"
+            with open(rd/"train.log", "w") as log:
+                r = subprocess.run([sys.executable, "-c", code, str(rd/"config.in.json")], cwd=rd, stdout=log, stderr=subprocess.STDOUT)
+            if r.returncode: raise RuntimeError(f"train exited with {r.returncode}: " + (rd/"train.log").read_text()[-2500:])
     except Exception as e:   # recorded in the run folder; the sweep goes on
         (rd/"error.txt").write_text(f"{type(e).__name__}: {e}"[-3000:])
-    data.write_json(rd/"run.json", dict(wall_s=round(time.time() - t0, 1)))
+    data.write_json(rd/"run.json", dict(wall_s=round(time.time() - t0, 1), engine=engine))
     return True
 
 def sweep(out, grid: dict | None = None, params: dict | None = None, profile: str = "quick", jobs: int = 1,
-          shard: str | None = None, progress: bool = True):
-    """Execute the strategy notebook for every run of `profile`'s grid updated by `grid`, with its parameters
-    updated by `params` (skipping finished runs; only shard `i/n` of them if given); returns the index."""
+          shard: str | None = None, progress: bool = True, engine: str = "papermill"):
+    """Execute the strategy notebook (or, with `engine='python'`, a plain training process) for every run of `profile`'s
+    grid updated by `grid` (a dict; a list of dicts is a union of grids that replaces the profile's), with its
+    parameters updated by `params` (skipping finished runs; only shard `i/n` of them if given); returns the index."""
+    if engine not in ENGINES: raise ValueError(f"unknown engine {engine!r}; use one of {ENGINES}")
     from tqdm.auto import tqdm
     if profile not in PROFILES: raise ValueError(f"unknown profile {profile!r}; known: {', '.join(PROFILES)}")
     prof = PROFILES[profile]
-    grid = [{**g, **(grid or {})} for g in grids(prof["grid"])]
+    if isinstance(grid, (list, tuple)): grid = list(grid)   # a union of grids replaces the profile's grid
+    else: grid = [{**g, **(grid or {})} for g in grids(prof["grid"])]
     grid = grid[0] if len(grid) == 1 else grid
     params = {k: v for k, v in {**prof["params"], **(params or {})}.items() if k not in grid_axes(grid)}
     if jobs > 1 and "threads" not in params: params["threads"] = max(1, (os.cpu_count() or 1) // jobs)
@@ -187,7 +202,7 @@ def sweep(out, grid: dict | None = None, params: dict | None = None, profile: st
                                            **({"reference": prof["reference"]} if "reference" in prof else {})))
     executed = set()
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as ex, tqdm(total=len(mine), desc="sweep", disable=not progress) as bar:
-        futs = {ex.submit(_execute, c): c["out"] for c in mine}
+        futs = {ex.submit(_execute, c, engine): c["out"] for c in mine}
         for fut in as_completed(futs):
             if fut.result(): executed.add(futs[fut])
             bar.update(1)

@@ -127,3 +127,20 @@ def test_failing_run_is_recorded_and_the_sweep_goes_on(tmp_path):
     idx = pd.read_csv(out / "index.csv")
     assert list(idx.status) == ["failed"] and "no distilled labels" in idx.error[0]
     assert (Path(idx.run_dir[0]) / "error.txt").exists()
+
+
+@pytest.mark.slow
+def test_a_union_of_grids_runs_without_jupyter(tmp_path):
+    """`engine='python'` runs each configuration as a plain training process (no notebook, no kernel: a bare GPU
+    node), and a list of grids is their union, not their product."""
+    from ner_distill import sweep
+    out = tmp_path / "sweep"
+    idx = sweep.sweep(out, [dict(strategy=["gold"], seed=[0]), dict(strategy=["distilled_then_gold"], seed=[1])], None, "tiny",
+                      progress=False, engine="python")
+    assert sorted(idx.run) == ["distilled_then_gold-g32-s1", "gold-g32-s0"] and (idx.status == "done").all()
+    for r in idx.run_dir:
+        r = Path(r)
+        assert (r / "metrics.json").exists() and (r / "train.log").exists() and not (r / "strategy_run.ipynb").exists()
+        assert json.loads((r / "run.json").read_text())["engine"] == "python"
+    with pytest.raises(ValueError, match="unknown engine"):
+        sweep.sweep(out, None, None, "tiny", progress=False, engine="docker")

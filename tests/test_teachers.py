@@ -102,3 +102,67 @@ def test_k_samples_of_an_llm_are_a_source_of_the_combination(tmp_path, monkeypat
     rep = json.loads((tmp_path / "comb" / "combine.json").read_text())
     assert set(rep["quality"]) == {str(tmp_path / "llm"), "gazetteer"}
     assert r["parse"]["status"] == {"ok": 60}
+
+
+def test_a_students_distribution_enters_the_vote_as_its_likelihood_ratio():
+    # the hand-made example above, with the coin replaced by a student's distribution over O, PER, LOC
+    labels = ["O", "PER", "LOC"]
+    good = np.array([[.9, .05, .05], [.05, .9, .05], [.05, .05, .9]])
+    misses_loc = np.array([[.9, .05, .05], [.05, .9, .05], [.5, .05, .45]])
+    prior = np.array([.8, .1, .1])
+    student = np.array([[.2, .1, .7], [.6, .3, .1]])
+    tags, conf, _ = A.aggregate([["B-LOC", "O"], ["O", "O"], ["B-LOC", "B-PER"]], [good, misses_loc, None], prior, labels,
+                                probs=[None, None, student])
+    # token 0 by hand: O .8*.05*.9*(.2/.8) = .009   PER .1*.05*.05*(.1/.1) = .00025   LOC .1*.9*.5*(.7/.1) = .315
+    assert tags[0] == "B-LOC" and conf[0] == pytest.approx(.315 / (.009 + .00025 + .315), abs=1e-4)
+    # token 1: O .8*.9*.9*(.6/.8) = .486   PER .1*.05*.05*(.3/.1) = .00075   LOC .1*.05*.5*(.1/.1) = .0025
+    assert tags[1] == "O" and conf[1] == pytest.approx(.486 / (.486 + .00075 + .0025), abs=1e-4)
+    # a flat student (its distribution equal to the prior) says nothing: the two confusions alone decide
+    t2, c2, _ = A.aggregate([["B-LOC", "O"], ["O", "O"], ["B-LOC", "O"]], [good, misses_loc, None], prior, labels,
+                            probs=[None, None, np.tile(prior, (2, 1))])
+    t3, c3, _ = A.aggregate([["B-LOC", "O"], ["O", "O"]], [good, misses_loc], prior, labels)
+    assert t2 == t3 and c2 == pytest.approx(c3)
+
+
+@pytest.mark.slow
+def test_the_gold_student_teaches_alone_and_as_a_voice_of_the_combination(tmp_path):
+    """A real student (MiniLM, 16 steps on 200 gold CoNLL-2003 sentences) labels the recorded sentences alone
+    (`--teacher student`: self-training's teacher) and joins gpt-3.5 and a gazetteer in `combine` by its probabilities:
+    every combined token's type is the argmax of prior x the two confusions x the student's likelihood ratio."""
+    from ner_distill.student import Student
+    env = dict(os.environ, HF_HUB_OFFLINE="1")
+    run = tmp_path / "gold"
+    train.train(train.TrainConfig(strategy="gold", gold_size=200, distilled="recorded", steps=16, batch_size=16, evals=1,
+                                  select_dev_size=50, dev_size=50, test=False, out=str(run)), progress=False)
+    cli = [sys.executable, "-m", "ner_distill.cli", "annotate", "--source", "recorded", "--limit", "150", "--quiet"]
+    r = subprocess.run(cli + ["--teacher", "student", "--student", str(run), "--out", str(tmp_path / "self")],
+                       capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    self_ = data.read_jsonl(tmp_path / "self" / "labels.jsonl", types=None)
+    st = Student(run)
+    probs = st.predict_probs(self_.tokens)
+    assert self_.tags == [data.to_iob2([st.labels[j] for j in p.argmax(-1)]) for p in probs]
+    for s in self_:
+        assert np.allclose(np.sum(s.meta["type_probs"], 1), 1, atol=1e-3) and s.meta["gold_tags"] is not None
+    assert (tmp_path / "self" / "quality.json").exists()
+
+    r = subprocess.run(cli + ["--teacher", "combine", "--sources", f"recorded,gazetteer,student:{run}", "--threshold", "0",
+                              "--calibration-size", "50", "--out", str(tmp_path / "comb")], capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    rep = json.loads((tmp_path / "comb" / "combine.json").read_text())
+    assert rep["by_probability"] == [f"student:{run}"] and len(rep["quality"]) == 3
+    comb = data.read_jsonl(tmp_path / "comb" / "labels.jsonl", types=None)
+    labels = rep["labels"]
+    gold = {s.sent_id: s.meta["gold_tags"] for s in comb}
+    counts = np.ones(len(labels))
+    for i in rep["calibration_ids"]:
+        for t in gold[i]: counts[labels.index(A.type_of(t))] += 1
+    prior = counts / counts.sum()
+    rec = {s.sent_id: s.tags for s in data.recorded_llm_labels()}
+    gaz = A.GazetteerTeacher().label(A.load_source("recorded", 150)).tags
+    C = {k: np.array(v) for k, v in rep["confusions"].items()}
+    for n, s in enumerate(comb):
+        logp = np.log(prior) + np.log(np.clip(self_[n].meta["type_probs"], 1e-6, 1)) - np.log(prior)
+        for name, tags in (("recorded", rec[s.sent_id]), ("gazetteer", gaz[n])):
+            logp = logp + np.log(C[name][:, [labels.index(A.type_of(t)) for t in tags]]).T
+        assert [A.type_of(t) for t in s.tags] == [labels[k] for k in logp.argmax(1)], s.sent_id
