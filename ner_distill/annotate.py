@@ -986,7 +986,9 @@ def load_source(source: str, limit: int | None = None, seed: int = 0, dataset="c
     else:
         p = Path(source)
         if not p.exists(): raise FileNotFoundError(f"no such source {source!r}: use train, dev, test, unlabelled or a file")
-        corpus = data.read_split(p, None, ds.schema, p.stem)
+        # sentences this project wrote (a selection, a pool) keep their source and ids: CoNLL train stays train, so
+        # recorded labels find them and a run's gold pool stays disjoint from them; other files are named by their stem
+        corpus = data.read_jsonl(p, types=ds.schema.names) if data.sniff_format(p) == "jsonl" else data.read_split(p, None, ds.schema, p.stem)
     if limit is not None and limit < len(corpus): corpus = data.gold_pool(corpus, limit, seed)
     return corpus
 

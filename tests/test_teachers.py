@@ -166,3 +166,20 @@ def test_the_gold_student_teaches_alone_and_as_a_voice_of_the_combination(tmp_pa
         for name, tags in (("recorded", rec[s.sent_id]), ("gazetteer", gaz[n])):
             logp = logp + np.log(C[name][:, [labels.index(A.type_of(t)) for t in tags]]).T
         assert [A.type_of(t) for t in s.tags] == [labels[k] for k in logp.argmax(1)], s.sent_id
+
+
+def test_a_file_of_corpus_sentences_keeps_their_identity(tmp_path):
+    """Sentences this project wrote to a file (a selection, a pool of unlabelled train text) keep their source and
+    ids when annotated: the recorded gpt-3.5 labels find them, and a run's gold pool stays disjoint from them."""
+    rec = data.recorded_llm_labels()
+    train = data.conll2003("train").by_id()
+    picked = [train[s.sent_id] for s in rec[:5]] + [s for s in data.conll2003("train")[:3] if s.sent_id not in {r.sent_id for r in rec}]
+    data.write_jsonl(data.Corpus(picked, "conll2003-train"), tmp_path / "pool.jsonl")
+    src = A.load_source(str(tmp_path / "pool.jsonl"))
+    assert [(s.source, s.sent_id) for s in src] == [(s.source, s.sent_id) for s in picked] and src[0].source == "conll2003-train"
+    lab = A.TEACHERS["recorded"]().label(src)
+    assert [s.meta["status"] for s in lab] == ["ok"] * 5 + ["missing"] * (len(picked) - 5)
+    assert lab[0].tags == rec[0].tags and lab[0].meta["gold_tags"] == train[rec[0].sent_id].tags
+    # a file of another origin is still named by its stem
+    (tmp_path / "mine.jsonl").write_text('{"tokens": ["Alice", "sings"], "tags": ["B-PER", "O"]}\n')
+    assert A.load_source(str(tmp_path / "mine.jsonl"))[0].source == "mine"
