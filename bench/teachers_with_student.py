@@ -139,6 +139,7 @@ def report(a) -> None:
         full = [s for s, g in grp.groupby("seed") if g.method.nunique() == n]
         keep.append(grp[grp.seed.isin(full)])
     ok = pd.concat(keep, ignore_index=True)
+    ok = ok[ok.groupby("condition").method.transform("nunique") > 1]   # a budget of gold-only runs alone (the teachers' students)
     seeds = sorted(ok.seed.unique())
     extra = []   # other study folders (--extra): budgets run apart, shown as they are
     for x in a.extra:
@@ -199,7 +200,8 @@ def report(a) -> None:
         body = f"""## The teachers over all the unlabelled train text (`bench/teachers_with_student.py --pool train-rest`)
 
 `python bench/teachers_with_student.py --study {os.path.relpath(STUDY, ROOT)} run {args}` on
-{json.loads((STUDY / "machine.json").read_text())["machine"]}, alone on the machine; tables by `{command()}`. {len(ok)} runs, seeds
+{json.loads((STUDY / "machine.json").read_text())["machine"]} (F1 only: `make test-fast` shared the cores for 3 minutes of the
+annotation step); tables by `{command()}`. {len(ok)} runs, seeds
 {', '.join(map(str, seeds))}.
 
 The study above distils only the 5,873 sentences gpt-3.5 labelled. A user labels all the text they have: here, per
