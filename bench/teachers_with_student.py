@@ -44,7 +44,7 @@ def cli(*args, log=None):
 
 
 def gold_run(seed: int) -> Path:
-    "The 247-step gold-only student of `seed`: the teacher's student voice and the relabel student."
+    "The 247-step gold-only student of `seed`: the `self` teacher and the student voice of `combined` and `nollm`."
     return STUDY / "steps247" / "runs" / f"gold-distilledrecorded-g1000-s{seed}"
 
 
@@ -124,7 +124,7 @@ def report(a) -> None:
     import pandas as pd
     sys.path.insert(0, str(ROOT / "bench"))
     from _common import command, machine, write_section
-    from ner_distill import metrics, sweep as sw
+    from ner_distill import sweep as sw
 
     frames = []
     for d in sorted(STUDY.glob("steps*"), key=lambda p: int(p.name[5:])):
@@ -153,9 +153,8 @@ def report(a) -> None:
     # the teachers' label F1 on the 5,873 sentences, per seed where the teacher depends on it
     rows = []
     from ner_distill import data
-    rec = data.recorded_llm_labels()
-    q = metrics.teacher_quality([s.meta["gold_tags"] for s in rec], rec.tags, ["LOC", "MISC", "ORG", "PER"])
-    rows.append(("gpt-3.5 (recorded)", [q]))
+    from ner_distill import annotate
+    rows.append(("gpt-3.5 (recorded)", [annotate.quality_report(data.recorded_llm_labels())]))
     spacy = Path(a.spacy) if a.spacy else STUDY / "spacy"
     if (spacy / "quality.json").exists(): rows.append(("spaCy", [json.loads((spacy / "quality.json").read_text())]))
     for name, label in (("self", "self: the gold-only student"), ("nollm", "nollm: spaCy + gazetteer + student"),

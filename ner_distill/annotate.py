@@ -867,9 +867,8 @@ class StudentTeacher:
         if not Path(student).exists(): raise FileNotFoundError(f"no student run {student!r} (a training run folder or its model/)")
         self.student, self.schema = student, schema
     def label(self, corpus: data.Corpus, progress: bool = False, **_) -> data.Corpus:
-        import torch
         from .student import Student
-        st = Student(self.student, device="cuda" if torch.cuda.is_available() else None)
+        st = Student(self.student, device="auto")
         if set(st.labels) != set(self.schema.labels):
             raise ValueError(f"student {self.student} predicts {list(st.labels)}, the schema's labels are {list(self.schema.labels)}")
         types = ["O", *self.schema.names]

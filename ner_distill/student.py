@@ -183,11 +183,15 @@ def evaluate(model, tokenizer, corpus: data.Corpus, batch_size: int = 64, max_le
 class Student:
     "A student from a run folder (or its `model/`): tags and probabilities for word lists."
     def __init__(self, path, device: str | None = None):
+        "`device`: None keeps the CPU, `auto` takes the GPU when there is one, or any torch device."
         from transformers import AutoModelForTokenClassification, AutoTokenizer
         p = Path(path); p = p/"model" if (p/"model").is_dir() else p
         self.path = p
         self.tokenizer = AutoTokenizer.from_pretrained(p)
         self.model = AutoModelForTokenClassification.from_pretrained(p)
+        if device == "auto":
+            import torch
+            device = "cuda" if torch.cuda.is_available() else None
         if device: self.model.to(device)
         self.model.eval()
         self.labels = model_labels(self.model)

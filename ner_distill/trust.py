@@ -175,8 +175,7 @@ def calibrate(D: data.Corpus, O: data.Corpus, n: int, seed: int = 0,
 # %% ../nbs/05_trust.ipynb #9c5320b8
 def student_probs(path, sentences: Sequence[Sequence[str]], progress: bool = False) -> tuple[list[np.ndarray], list[str]]:
     "Load a student (a run folder or its `model/`) and score `sentences`; returns probabilities and label order."
-    import torch
-    st = Student(path, device="cuda" if torch.cuda.is_available() else None)
+    st = Student(path, device="auto")
     return st.predict_probs(sentences, progress=progress), st.labels
 
 # %% ../nbs/05_trust.ipynb #887d13ad
