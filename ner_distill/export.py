@@ -16,12 +16,12 @@ import tempfile
 from pathlib import Path
 
 from . import data, infer, metrics
-from .student import Student, collate, encode
+from .student import N_SHAPES, Student, collate, encode, load_model, uses_shapes
 
 # %% auto #0
 __all__ = ['QUANTISATIONS', 'RUNTIME_REQUIREMENTS', 'RUNTIME_TARGETS', 'LOCK_FILE', 'INSTALL_SH', 'LAUNCHER', 'EXPORT_PACKAGES',
-           'best_run', 'quantise', 'to_onnx', 'measure', 'lock_runtime', 'runtime_lock', 'this_target',
-           'build_wheelhouse', 'requirements_txt', 'choose_variant', 'export_bundle']
+           'best_run', 'quantise', 'onnx_config', 'to_onnx', 'training_feed', 'check_feed', 'measure', 'lock_runtime',
+           'runtime_lock', 'this_target', 'build_wheelhouse', 'requirements_txt', 'choose_variant', 'export_bundle']
 
 # %% ../nbs/08_export.ipynb #1e49eaed
 def best_run(folder) -> Path:
@@ -51,42 +51,87 @@ def quantise(fp32, dest, model_config: dict, fused: bool = True, per_channel: bo
     if fused: src.unlink()
     return dest
 
+def onnx_config(model):
+    "optimum's ONNX config for token classification with `model`'s architecture, plus a `shape_ids` input for a word-shape student."
+    from optimum.exporters.tasks import TasksManager
+    from optimum.utils.input_generators import DummyTextInputGenerator
+    try:
+        make = TasksManager.get_exporter_config_constructor("onnx", model, task="token-classification", library_name="transformers")
+    except (KeyError, ValueError) as e:
+        raise ValueError(f"optimum cannot export a {model.config.model_type} token classifier to ONNX: {e}") from None
+    base = make(model.config)
+    if not uses_shapes(model): return base
+
+    class ShapeIds(DummyTextInputGenerator):
+        SUPPORTED_INPUT_NAMES = ("shape_ids",)
+        def generate(self, input_name, framework="pt", int_dtype="int64", float_dtype="fp32"):
+            return self.random_int_tensor([self.batch_size, self.sequence_length], N_SHAPES, framework=framework, dtype=int_dtype)
+
+    class WithShapes(type(base)):
+        DUMMY_INPUT_GENERATOR_CLASSES = (*type(base).DUMMY_INPUT_GENERATOR_CLASSES, ShapeIds)
+        @property
+        def inputs(self):
+            d = dict(super().inputs); d["shape_ids"] = dict(d["input_ids"]); return d
+    return WithShapes(model.config, task="token-classification")
+
 def to_onnx(model_dir, out_dir, quantisations=("int8",)) -> dict[str, Path]:
-    "Export `model_dir` to `out_dir/model.onnx` (fp32) and the int8 variants named in `QUANTISATIONS`."
-    from optimum.onnxruntime import ORTModelForTokenClassification
+    "Export `model_dir` to `out_dir/model.onnx` (fp32, checked against PyTorch by optimum) and the int8 variants named in `QUANTISATIONS`."
+    from optimum.exporters.onnx import onnx_export_from_model
     out_dir = Path(out_dir)
-    ORTModelForTokenClassification.from_pretrained(model_dir, export=True).save_pretrained(out_dir)
-    cfg = json.loads((Path(model_dir)/"config.json").read_text())
+    model = load_model(model_dir).eval()
+    onnx_export_from_model(model, out_dir, task="token-classification", custom_onnx_configs={"model": onnx_config(model)})
+    cfg = model.config.to_dict()
     out = {"fp32": out_dir/"model.onnx"}
     for q in quantisations: out[q] = quantise(out["fp32"], out_dir/f"model_{q}.onnx", cfg, *QUANTISATIONS[q])
     return out
+
 
 # %% ../nbs/08_export.ipynb #c389e465
 def _f1(gold, pred) -> dict:
     s = metrics.scores(gold, pred)
     return dict(f1=s["f1"], precision=s["precision"], recall=s["recall"], per_type={t: v["f1"] for t, v in s["per_type"].items()})
 
-def measure(model_dir, onnx_files: dict, labels, limit: int | None = None, max_length: int = 128, dataset="conll2003") -> dict:
-    "Dev and test F1 of PyTorch and each ONNX variant on `dataset`, and the largest |logit| difference fp32 vs PyTorch."
+def training_feed(st: Student, sentences, max_length: int = 128, stride: int = 32) -> dict:
+    "What training's `collate` builds for `sentences` in the runtime's windows, as numpy arrays of the runtime's feed names."
+    enc, _ = encode(st.tokenizer, sentences, None, max_length, stride=stride)
+    b = collate(enc, st.tokenizer.pad_token_id or 0)
+    return {k: b[k].numpy() for k in ("input_ids", "attention_mask", "token_type_ids", "shape_ids")}
+
+def check_feed(tagger: infer.Tagger, st: Student, sentences, max_length: int = 128) -> dict:
+    """The runtime's feed for `sentences` next to training's: every input must be equal (a runtime that feeds the model
+    other ids, shapes or masks than training did would ship a silently worse model). Returns the runtime's feed."""
+    import numpy as np
+    ours, theirs = tagger.feed(tagger.windows(sentences)), training_feed(st, sentences, max_length, tagger.stride)
+    for k, v in ours.items():
+        if v.shape != theirs[k].shape or not np.array_equal(v, theirs[k]):
+            raise RuntimeError(f"the runtime's {k} differ from what training fed the model (shapes {v.shape} vs {theirs[k].shape}); "
+                               "refusing to export a bundle that would not see what the student saw")
+    return ours
+
+def measure(model_dir, onnx_files: dict, labels, limit: int | None = None, max_length: int = 128, dataset="conll2003",
+            decode: str = "viterbi") -> dict:
+    """Dev and test F1 of PyTorch and each ONNX variant on `dataset` (tags read by `decode`), the runtime's feed checked
+    against training's, and the largest |logit| difference fp32 vs PyTorch on that feed."""
     out = {}
     import numpy as np
     import torch
     dev, test, out["evaluation"] = data.evaluation_splits(dataset)
     splits = {s: c[:limit] if limit else c for s, c in (("dev", dev), ("test", test))}
-    st = Student(model_dir)
+    st = Student(model_dir, decode=decode)
+    out["pad_id"] = st.tokenizer.pad_token_id or 0
     out["torch"] = {s: _f1(c.tags, st.predict(c.tokens, max_length=max_length)) for s, c in splits.items()}
-    taggers = {v: infer.Tagger(f, Path(model_dir)/"tokenizer.json", labels, max_length) for v, f in onnx_files.items()}
+    taggers = {v: infer.Tagger(f, Path(model_dir)/"tokenizer.json", labels, max_length, decode=decode,
+                               pad_id=out["pad_id"]) for v, f in onnx_files.items()}
     for v, tagger in taggers.items():
         out[v] = {s: _f1(c.tags, [t for t, _ in tagger.tag(c.tokens)]) for s, c in splits.items()}
-    # logits of the same padded batch through both
-    enc, _ = encode(st.tokenizer, splits["dev"].tokens[:64], None, max_length)
-    batch = collate(enc, st.tokenizer.pad_token_id or 0)
+    feed = check_feed(taggers["fp32"], st, splits["dev"].tokens[:64], max_length)
     with torch.inference_mode():
-        tl = st.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits.numpy()
-    ol = taggers["fp32"].logits([e.input_ids for e in enc])
-    mask = batch["attention_mask"].numpy().astype(bool)
+        tl = st.model(**{k: torch.from_numpy(v) for k, v in feed.items()}).logits.numpy()
+    ol = taggers["fp32"].logits(feed)
+    mask = feed["attention_mask"].astype(bool)
     out["max_abs_logit_diff_fp32_vs_torch"] = float(np.abs(tl - ol)[mask].max())
     return out
+
 
 # %% ../nbs/08_export.ipynb #081608e6
 RUNTIME_REQUIREMENTS = ["onnxruntime==1.32.0", "tokenizers==0.22.2", "numpy==2.4.6"]
@@ -274,7 +319,8 @@ def export_bundle(run, out: str | Path = "export", name: str | None = None, limi
         shutil.copy(model_dir/"tokenizer.json", tmp/"tokenizer.json")
         (tmp/"labels.json").write_text(json.dumps({"labels": labels}, indent=1))
         data.write_json(tmp/"schema.json", ds.schema.to_dict())
-        m = measure(model_dir, {"fp32": tmp/"model.onnx", "int8": tmp/"model_int8.onnx"}, labels, limit, max_length, ds)
+        decode = rcfg.get("decode", "argmax")                            # runs made before decoding was a knob: argmax
+        m = measure(model_dir, {"fp32": tmp/"model.onnx", "int8": tmp/"model_int8.onnx"}, labels, limit, max_length, ds, decode)
         default, reason = choose_variant(m, int8_tolerance)
         shutil.copy(infer.__file__, tmp/"ner_distill_infer.py")
         shutil.copy(infer.word_rules_path(), tmp/infer.WORD_RULES)      # found beside the runtime, hashed below
@@ -284,7 +330,8 @@ def export_bundle(run, out: str | Path = "export", name: str | None = None, limi
         (tmp/"ner-distill-infer").write_text(LAUNCHER); (tmp/"ner-distill-infer").chmod(0o755)
         manifest = dict(
             name=name, created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-            source_run=_run_ref(run), max_length=max_length, default_variant=default, default_reason=reason,
+            source_run=_run_ref(run), max_length=max_length, default_variant=default, default_reason=reason, decode=decode,
+            encoding=dict(pad_id=m["pad_id"], word_shapes=bool(cfg.get("word_shapes")), architecture=cfg.get("model_type")),
             schema=ds.schema.name, types=list(ds.schema.names), dataset=ds.name,
             variants={"fp32": dict(file="model.onnx", dev_f1=m["fp32"]["dev"]["f1"], test_f1=m["fp32"]["test"]["f1"]),
                       "int8": dict(file="model_int8.onnx", dev_f1=m["int8"]["dev"]["f1"], test_f1=m["int8"]["test"]["f1"])},

@@ -23,9 +23,10 @@ from typing import Sequence
 import numpy as np
 
 # %% auto #0
-__all__ = ['WORD_RULES', 'SPLITTER_VERSION', 'HYPHENS', 'DEFAULT_HYPHENS', 'BundleError', 'file_sha256', 'verify_bundle',
-           'word_rules_path', 'WordSplitter', 'word_splitter', 'split_words', 'splitter_version', 'spans_from_tags',
-           'overlapping_windows', 'Tagger', 'entities_for', 'Bundle', 'read_inputs', 'Service', 'make_server', 'serve',
+__all__ = ['WORD_RULES', 'SPLITTER_VERSION', 'HYPHENS', 'DEFAULT_HYPHENS', 'SHAPES', 'DECODERS', 'BundleError', 'file_sha256',
+           'verify_bundle', 'word_rules_path', 'WordSplitter', 'word_splitter', 'split_words', 'splitter_version',
+           'word_shape', 'special_edges', 'iob2_transitions', 'viterbi', 'spans_from_tags', 'overlapping_windows',
+           'edge_distance', 'Tagger', 'entities_for', 'Bundle', 'read_inputs', 'Service', 'make_server', 'serve',
            'default_bundle_dir', 'main']
 
 # %% ../nbs/07_infer.ipynb #f991ccc5
@@ -184,6 +185,62 @@ def splitter_version(hyphens: str = DEFAULT_HYPHENS) -> str:
     "Names this splitter, its hyphen convention and its rules table; caches of split text key on it."
     return f"words{SPLITTER_VERSION}-{hyphens}-{file_sha256(word_rules_path())[:12]}"
 
+# %% ../nbs/07_infer.ipynb #07079449
+SHAPES = ("special", "lower", "Title", "UPPER", "mixed", "digits", "other")   # ids 0..6; see the table above
+_SHAPE_CACHE: dict[str, int] = {}
+
+def word_shape(word: str) -> int:
+    "The shape id of one word (see `SHAPES`)."
+    s = _SHAPE_CACHE.get(word)
+    if s is not None: return s
+    cased = [c for c in word if c.isupper() or c.islower()]
+    if not cased: s = 5 if any(c.isdigit() for c in word) else 6
+    else:
+        up = sum(c.isupper() for c in cased)
+        if up == 0: s = 1
+        elif up == 1 and word[0].isupper(): s = 2
+        elif up == len(cased): s = 3
+        else: s = 4
+    if len(_SHAPE_CACHE) < 500_000: _SHAPE_CACHE[word] = s
+    return s
+
+
+# %% ../nbs/07_infer.ipynb #61682d3c
+def special_edges(tok) -> tuple[list[int], list[int]]:
+    "The special token ids a `tokenizers.Tokenizer` puts before and after one sequence, from its post-processor."
+    e = tok.encode(["a"], is_pretokenized=True, add_special_tokens=True)
+    real = [i for i, m in enumerate(e.special_tokens_mask) if not m]
+    if not real: raise ValueError("the tokenizer turned the word 'a' into special tokens only")
+    return list(e.ids[:real[0]]), list(e.ids[real[-1] + 1:])
+
+def iob2_transitions(labels: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    "Which labels may open a sentence, and which label may follow which (`allowed[prev, next]`), under IOB2."
+    start = np.array([not l.startswith("I-") for l in labels])
+    allowed = np.ones((len(labels), len(labels)), dtype=bool)
+    for j, b in enumerate(labels):
+        if b.startswith("I-"): allowed[:, j] = [a[:2] in ("B-", "I-") and a[2:] == b[2:] for a in labels]
+    return start, allowed
+
+def viterbi(logp: Sequence[np.ndarray], start: np.ndarray, allowed: np.ndarray) -> list[np.ndarray]:
+    "The best allowed label sequence for each (words, labels) array of log-probabilities, all sentences at once."
+    n = np.array([len(x) for x in logp]); B, T = len(logp), int(n.max()) if len(logp) else 0
+    if not T: return [np.zeros(0, dtype=np.int64) for _ in logp]
+    L = allowed.shape[0]
+    lp = np.zeros((B, T, L)); trans = np.where(allowed, 0.0, -np.inf)
+    for i, x in enumerate(logp): lp[i, :len(x)] = x
+    score = lp[:, 0] + np.where(start, 0.0, -np.inf)
+    back = np.zeros((B, T, L), dtype=np.int64)
+    for t in range(1, T):
+        cand = score[:, :, None] + trans[None]                 # (sentence, previous, next)
+        back[:, t] = cand.argmax(1)
+        live = (t < n)[:, None]
+        score = np.where(live, np.take_along_axis(cand, back[:, t][:, None], 1)[:, 0] + lp[:, t], score)
+        back[:, t] = np.where(live, back[:, t], np.arange(L))     # past a sentence's end: stay
+    path = np.zeros((B, T), dtype=np.int64); path[:, -1] = score.argmax(-1)
+    for t in range(T - 1, 0, -1): path[:, t - 1] = np.take_along_axis(back[:, t], path[:, t][:, None], 1)[:, 0]
+    return [path[i, :k] for i, k in enumerate(n)]
+
+
 # %% ../nbs/07_infer.ipynb #6f716573
 def spans_from_tags(tags: Sequence[str]) -> list[tuple[str, int, int]]:
     "`(type, first, last)` word spans from IOB2 tags (an `I-` that continues nothing opens a span)."
@@ -207,84 +264,122 @@ def overlapping_windows(n_subtokens: Sequence[int], room: int, stride: int = 32)
         if end >= n: return wins
         start = max(start + 1, end - stride)
 
+def edge_distance(words: np.ndarray, a: int, b: int, k: int) -> np.ndarray:
+    """How far each word of window `k` (words `[a, b)`) sits from the window's nearer edge; a word takes the
+    prediction of the window where this is largest (ties: the earlier window)."""
+    return np.minimum(words - a, b - 1 - words) - 1e-6 * k
+
+DECODERS = ("viterbi", "argmax")
+
 class Tagger:
     """An ONNX token classifier with its tokenizer: words in, IOB2 tags and probabilities out. A batch of
-    sentences is tokenised by one call to the Rust tokenizer; sub-tokens, windows and each word's first
-    sub-token are found with numpy, and only those positions' logits are turned into probabilities."""
+    sentences is tokenised by one call to the Rust tokenizer; sub-tokens, windows, word shapes and each word's
+    first sub-token are found with numpy; the labels come from Viterbi over IOB2 (or the argmax)."""
     def __init__(self, model_path, tokenizer_path, labels: Sequence[str], max_length: int = 128,
-                 stride: int = 32, threads: int | None = None):
+                 stride: int = 32, threads: int | None = None, decode: str = "viterbi", pad_id: int | None = None):
         import onnxruntime as ort
         from tokenizers import Tokenizer
+        if decode not in DECODERS: raise ValueError(f"decode must be one of {DECODERS}, not {decode!r}")
         so = ort.SessionOptions()
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if threads: so.intra_op_num_threads = threads
         self.session = ort.InferenceSession(str(model_path), so, providers=["CPUExecutionProvider"])
         self.inputs = {i.name for i in self.session.get_inputs()}
+        self.shapes = "shape_ids" in self.inputs                        # a student that sees word shapes
         self.tok = Tokenizer.from_file(str(tokenizer_path))
         self.tok.no_padding(); self.tok.no_truncation()
-        self.labels, self.max_length, self.stride = list(labels), max_length, stride
+        self.labels, self.max_length, self.stride, self.decode = list(labels), max_length, stride, decode
         self._names = np.array(self.labels, dtype=object)
         self._o = self.labels.index("O") if "O" in self.labels else 0
-        self.cls, self.sep = self.tok.token_to_id("[CLS]"), self.tok.token_to_id("[SEP]")
-        self.pad = self.tok.token_to_id("[PAD]") or 0
+        self.prefix, self.suffix = (np.asarray(x, dtype=np.int64) for x in special_edges(self.tok))
+        self.room = max_length - len(self.prefix) - len(self.suffix)
+        if pad_id is None:
+            pad_id = next((i for i in map(self.tok.token_to_id, ("[PAD]", "<pad>", "<PAD>")) if i is not None), 0)
+        self.pad = pad_id
+        self.start, self.allowed = iob2_transitions(self.labels)
+
+    def _frame(self, ids: np.ndarray, shapes: np.ndarray | None) -> tuple:
+        ids = np.r_[self.prefix, ids, self.suffix]
+        if shapes is not None: shapes = np.r_[np.zeros(len(self.prefix), np.int64), shapes, np.zeros(len(self.suffix), np.int64)]
+        return ids, shapes
 
     def windows(self, sentences: Sequence[Sequence[str]]) -> list[tuple]:
-        """`(sentence, word indices, their first sub-token positions, input ids, edge distances)` for every window
-        of every sentence; a sentence that fits the model is one window, a longer one overlapping windows."""
-        room, out = self.max_length - 2, []
+        """`(sentence, word indices, their first sub-token positions, input ids, edge distances, shape ids)` for
+        every window of every sentence; a sentence that fits the model is one window, a longer one overlapping
+        windows. Shape ids are None for a model without a word-shape input."""
+        room, out, P = self.room, [], len(self.prefix)
         if not sentences: return out
-        encs = self.tok.encode_batch([[str(w) for w in s] for s in sentences], is_pretokenized=True, add_special_tokens=False)
+        words_str = [[str(w) for w in s] for s in sentences]
+        encs = self.tok.encode_batch(words_str, is_pretokenized=True, add_special_tokens=False)
         for si, e in enumerate(encs):
             ids, wid = np.asarray(e.ids, dtype=np.int64), np.asarray(e.word_ids, dtype=np.int64)
             if not len(ids): continue                                   # no sub-token at all: every word O
+            sh = np.fromiter(map(word_shape, words_str[si]), dtype=np.int64, count=len(words_str[si]))[wid] if self.shapes else None
             starts = np.flatnonzero(np.r_[True, wid[1:] != wid[:-1]])  # each present word's first sub-token
             if len(ids) <= room:
-                out.append((si, wid[starts], starts + 1, np.r_[self.cls, ids, self.sep], np.full(len(starts), np.inf)))
+                fids, fsh = self._frame(ids, sh)
+                out.append((si, wid[starts], starts + P, fids, np.full(len(starts), np.inf), fsh))
                 continue
             first_tok = np.zeros(len(sentences[si]), dtype=np.int64); first_tok[wid[starts]] = starts
             keep = np.arange(len(ids)) - first_tok[wid] < room           # a word longer than a window keeps its first sub-tokens
             ids, wid = ids[keep], wid[keep]
+            if sh is not None: sh = sh[keep]
             counts = np.bincount(wid, minlength=len(sentences[si]))
-            for a, b in overlapping_windows(counts.tolist(), room, self.stride):
+            for k, (a, b) in enumerate(overlapping_windows(counts.tolist(), room, self.stride)):
                 lo, hi = np.searchsorted(wid, a), np.searchsorted(wid, b)
                 w_ids, w_wid = ids[lo:hi], wid[lo:hi]
                 if not len(w_ids): continue
                 st = np.flatnonzero(np.r_[True, w_wid[1:] != w_wid[:-1]])
                 words = w_wid[st]
-                out.append((si, words, st + 1, np.r_[self.cls, w_ids, self.sep], np.minimum(words - a, b - 1 - words).astype(float)))
+                fids, fsh = self._frame(w_ids, sh[lo:hi] if sh is not None else None)
+                out.append((si, words, st + P, fids, edge_distance(words, a, b, k), fsh))
         return out
 
-    def logits(self, batch_ids: Sequence[Sequence[int]]) -> np.ndarray:
-        "The model's logits for a batch of input id sequences, padded to the longest."
-        lens = np.fromiter((len(x) for x in batch_ids), dtype=np.int64, count=len(batch_ids))
-        mask = (np.arange(lens.max())[None, :] < lens[:, None]).astype(np.int64)
+    def feed(self, chunk: Sequence[tuple]) -> dict[str, np.ndarray]:
+        "The model's inputs for a batch of windows, padded to the longest: what training's `collate` builds."
+        lens = np.fromiter((len(j[3]) for j in chunk), dtype=np.int64, count=len(chunk))
+        mask = np.arange(lens.max())[None, :] < lens[:, None]
         ids = np.full(mask.shape, self.pad, dtype=np.int64)
-        ids[mask.astype(bool)] = np.concatenate([np.asarray(x, dtype=np.int64) for x in batch_ids])
-        feed = {"input_ids": ids, "attention_mask": mask}
+        ids[mask] = np.concatenate([j[3] for j in chunk])
+        feed = {"input_ids": ids, "attention_mask": mask.astype(np.int64)}
         if "token_type_ids" in self.inputs: feed["token_type_ids"] = np.zeros_like(ids)
+        if self.shapes:
+            sh = np.zeros_like(ids); sh[mask] = np.concatenate([j[5] for j in chunk]); feed["shape_ids"] = sh
+        return feed
+
+    def logits(self, feed: dict[str, np.ndarray]) -> np.ndarray:
+        "The model's logits for a feed (see `feed`)."
         return self.session.run(None, feed)[0]
 
-    def tag(self, sentences: Sequence[Sequence[str]], batch_size: int = 32) -> list[tuple[list[str], list[float]]]:
-        "IOB2 tags and the probability of each tag, for each list of words."
-        best = [np.full(len(s), -1.0) for s in sentences]                # edge distance of the window a word's label came from
-        lab = [np.full(len(s), self._o, dtype=np.int64) for s in sentences]
-        prob = [np.ones(len(s)) for s in sentences]
+    def log_probs(self, sentences: Sequence[Sequence[str]], batch_size: int = 32) -> list[np.ndarray]:
+        "Per sentence, a (words, labels) array of log-probabilities at each word's first sub-token (a word without one: O)."
+        L = len(self.labels)
+        best = [np.full(len(s), -np.inf) for s in sentences]           # edge distance of the window a word's label came from
+        out = [np.full((len(s), L), -np.inf) for s in sentences]
+        for x in out: x[:, self._o] = 0.0
         jobs = self.windows(sentences)
         jobs.sort(key=lambda j: len(j[3]))
         for k in range(0, len(jobs), batch_size):
             chunk = jobs[k:k + batch_size]
-            L = self.logits([j[3] for j in chunk])
+            logits = self.logits(self.feed(chunk))
             rows = np.repeat(np.arange(len(chunk)), [len(j[2]) for j in chunk])
-            picked = L[rows, np.concatenate([j[2] for j in chunk])].astype(np.float64)   # first sub-tokens only
-            arg = picked.argmax(-1)
-            p = 1.0 / np.exp(picked - picked.max(-1, keepdims=True)).sum(-1)            # softmax at the argmax
+            picked = logits[rows, np.concatenate([j[2] for j in chunk])].astype(np.float64)   # first sub-tokens only
+            picked -= picked.max(-1, keepdims=True)
+            picked -= np.log(np.exp(picked).sum(-1, keepdims=True))
             at = 0
-            for si, words, _, _, edge in chunk:
+            for si, words, _, _, edge, _ in chunk:
                 n = len(words); better = edge > best[si][words]
                 w = words[better]
-                best[si][w], lab[si][w], prob[si][w] = edge[better], arg[at:at + n][better], p[at:at + n][better]
+                best[si][w], out[si][w] = edge[better], picked[at:at + n][better]
                 at += n
-        return [(self._names[l].tolist(), pr.tolist()) for l, pr in zip(lab, prob)]
+        return out
+
+    def tag(self, sentences: Sequence[Sequence[str]], batch_size: int = 32) -> list[tuple[list[str], list[float]]]:
+        "IOB2 tags and the probability of each tag, for each list of words."
+        lp = self.log_probs(sentences, batch_size)
+        paths = viterbi(lp, self.start, self.allowed) if self.decode == "viterbi" else [x.argmax(-1) for x in lp]
+        return [(self._names[p].tolist(), np.exp(x[np.arange(len(p)), p]).tolist()) for x, p in zip(lp, paths)]
+
 
 # %% ../nbs/07_infer.ipynb #af990b61
 def entities_for(text: str | None, words: Sequence[tuple[str, int, int]] | Sequence[str], tags, probs) -> list[dict]:
@@ -310,8 +405,10 @@ class Bundle:
         self.variant = v
         spec = self.manifest["variants"][v]
         labels = json.loads((self.root/"labels.json").read_text())["labels"]
+        enc = self.manifest.get("encoding", {})              # bundles made before these keys: argmax, [PAD] looked up
         self.tagger = Tagger(self.root/spec["file"], self.root/"tokenizer.json", labels,
-                             self.manifest.get("max_length", 128), threads=threads)
+                             self.manifest.get("max_length", 128), threads=threads,
+                             decode=self.manifest.get("decode", "argmax"), pad_id=enc.get("pad_id"))
         w = self.manifest.get("words", {})                  # the bundle's own rules table and hyphen convention
         rules = self.root/w["rules"] if "rules" in w else None
         self.split = word_splitter(w.get("hyphens", DEFAULT_HYPHENS), rules)

