@@ -54,6 +54,13 @@ PROFILES = {
                                 distilled=[f"simulated:{q}:recorded" for q in (0.65, 0.75, 0.85, 0.95)] + ["{sweep}/spacy"])],
                      params=dict(gold_size=1000, distilled_size=None, batch_size=32, evals=4, select_dev_size=1000,
                                  dev_size=1000, test_size=None, trust_student="{sweep}/runs/gold-distilledrecorded-g1000-s{seed}")),
+    # the student study: word shape on and off in the same sweep (the old student beside the new), at the demo's setting,
+    # 3 seeds; relabel reads the gold run of its own seed and student
+    "student": dict(grid=[dict(case_features=["on", "off"], strategy=["gold"], seed=[0, 1, 2]),
+                          dict(case_features=["on", "off"], strategy=["power_decay"], trust=["relabel"], seed=[0, 1, 2]),
+                          dict(case_features=["on", "off"], strategy=["distilled_then_gold", "power_decay"], seed=[0, 1, 2])],
+                    params=dict(gold_size=1000, distilled_size=None, batch_size=32, evals=4, select_dev_size=1000,
+                                dev_size=1000, test_size=None, trust_student="{sweep}/runs/gold-case_features{case_features}-g1000-s{seed}")),
     "paper": dict(grid=dict(strategy=list(mixing.STRATEGIES), seed=[0, 1, 2], gold_size=[500, 1000, 2000, None]),
                   params=dict(distilled_size=None, batch_size=32, evals=4, select_dev_size=1000, dev_size=None,
                               test_size=None)),
