@@ -124,7 +124,8 @@ def measure(model_dir, onnx_files: dict, labels, limit: int | None = None, max_l
                                pad_id=out["pad_id"]) for v, f in onnx_files.items()}
     for v, tagger in taggers.items():
         out[v] = {s: _f1(c.tags, [t for t, _ in tagger.tag(c.tokens)]) for s, c in splits.items()}
-    feed = check_feed(taggers["fp32"], st, splits["dev"].tokens[:64], max_length)
+    probe = splits["dev"].tokens[:64] + [sum(splits["dev"].tokens[64:128], [])]      # and one sentence longer than a window
+    feed = check_feed(taggers["fp32"], st, [s for s in probe if s], max_length)
     with torch.inference_mode():
         tl = st.model(**{k: torch.from_numpy(v) for k, v in feed.items()}).logits.numpy()
     ol = taggers["fp32"].logits(feed)

@@ -207,7 +207,10 @@ def word_shape(word: str) -> int:
 
 # %% ../nbs/07_infer.ipynb #61682d3c
 def special_edges(tok) -> tuple[list[int], list[int]]:
-    "The special token ids a `tokenizers.Tokenizer` puts before and after one sequence, from its post-processor."
+    """The special token ids a `tokenizers.Tokenizer` puts before and after one sequence, from its post-processor
+    (asked of a copy without padding or truncation, whatever state `tok` is in)."""
+    from tokenizers import Tokenizer
+    tok = Tokenizer.from_str(tok.to_str()); tok.no_padding(); tok.no_truncation()
     e = tok.encode(["a"], is_pretokenized=True, add_special_tokens=True)
     real = [i for i, m in enumerate(e.special_tokens_mask) if not m]
     if not real: raise ValueError("the tokenizer turned the word 'a' into special tokens only")
@@ -221,8 +224,17 @@ def iob2_transitions(labels: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         if b.startswith("I-"): allowed[:, j] = [a[:2] in ("B-", "I-") and a[2:] == b[2:] for a in labels]
     return start, allowed
 
-def viterbi(logp: Sequence[np.ndarray], start: np.ndarray, allowed: np.ndarray) -> list[np.ndarray]:
-    "The best allowed label sequence for each (words, labels) array of log-probabilities, all sentences at once."
+def viterbi(logp: Sequence[np.ndarray], start: np.ndarray, allowed: np.ndarray, group: int = 256) -> list[np.ndarray]:
+    """The best allowed label sequence for each (words, labels) array of log-probabilities: sentences of similar
+    length `group` at a time, each group in one vectorised pass."""
+    order = sorted(range(len(logp)), key=lambda i: len(logp[i]))
+    out = [None] * len(logp)
+    for k in range(0, len(order), group):
+        idx = order[k:k + group]
+        for i, p in zip(idx, _viterbi_batch([logp[i] for i in idx], start, allowed)): out[i] = p
+    return out
+
+def _viterbi_batch(logp: Sequence[np.ndarray], start: np.ndarray, allowed: np.ndarray) -> list[np.ndarray]:
     n = np.array([len(x) for x in logp]); B, T = len(logp), int(n.max()) if len(logp) else 0
     if not T: return [np.zeros(0, dtype=np.int64) for _ in logp]
     L = allowed.shape[0]
@@ -292,11 +304,15 @@ class Tagger:
         self._names = np.array(self.labels, dtype=object)
         self._o = self.labels.index("O") if "O" in self.labels else 0
         self.prefix, self.suffix = (np.asarray(x, dtype=np.int64) for x in special_edges(self.tok))
-        self.room = max_length - len(self.prefix) - len(self.suffix)
         if pad_id is None:
             pad_id = next((i for i in map(self.tok.token_to_id, ("[PAD]", "<pad>", "<PAD>")) if i is not None), 0)
         self.pad = pad_id
         self.start, self.allowed = iob2_transitions(self.labels)
+
+    @property
+    def room(self) -> int:
+        "Sub-tokens of words a window holds: `max_length` less the special tokens."
+        return self.max_length - len(self.prefix) - len(self.suffix)
 
     def _frame(self, ids: np.ndarray, shapes: np.ndarray | None) -> tuple:
         ids = np.r_[self.prefix, ids, self.suffix]
@@ -352,11 +368,10 @@ class Tagger:
         return self.session.run(None, feed)[0]
 
     def log_probs(self, sentences: Sequence[Sequence[str]], batch_size: int = 32) -> list[np.ndarray]:
-        "Per sentence, a (words, labels) array of log-probabilities at each word's first sub-token (a word without one: O)."
+        "Per sentence, a (words, labels) array of log-probabilities at each word's first sub-token (a word without one: uniform)."
         L = len(self.labels)
         best = [np.full(len(s), -np.inf) for s in sentences]           # edge distance of the window a word's label came from
-        out = [np.full((len(s), L), -np.inf) for s in sentences]
-        for x in out: x[:, self._o] = 0.0
+        out = [np.full((len(s), L), -np.log(L)) for s in sentences]
         jobs = self.windows(sentences)
         jobs.sort(key=lambda j: len(j[3]))
         for k in range(0, len(jobs), batch_size):

@@ -20,7 +20,7 @@ from . import data, infer, metrics
 __all__ = ['LABELS', 'LABEL2ID', 'MINILM_DIR', 'N_SHAPES', 'labels_for', 'resolve_model', 'load_tokenizer', 'lowercases',
            'layer_subset', 'layer_list', 'keep_layers', 'word_windows', 'Encoded', 'word_pieces', 'encode', 'collate',
            'add_word_shapes', 'uses_shapes', 'load_model', 'model_inputs', 'token_loss', 'predict_probs',
-           'model_labels', 'decode_tags', 'predict', 'evaluate', 'Student']
+           'model_labels', 'decode_tags', 'predict', 'evaluate', 'run_decode', 'Student']
 
 # %% ../nbs/02_student.ipynb #2e0616ad
 def labels_for(types: Sequence[str]) -> list[str]:
@@ -44,11 +44,16 @@ def load_tokenizer(path):
     if not tok.is_fast:
         raise ValueError(f"{path}: the student needs a fast (Rust) tokenizer with a tokenizer.json, which the bundle's "
                          f"runtime reads; {type(tok).__name__} is not one")
-    try: tok(["a"], is_split_into_words=True)
-    except Exception:                                    # byte-level BPE refuses words without add_prefix_space
-        tok = AutoTokenizer.from_pretrained(path, add_prefix_space=True)
+    if _byte_level_without_prefix_space(json.loads(tok.backend_tokenizer.to_str()).get("pre_tokenizer")):
+        tok = AutoTokenizer.from_pretrained(path, add_prefix_space=True)     # byte-level BPE: each word with its space
+    tok(["a"], is_split_into_words=True)                 # also switches off the padding a tokenizer.json may carry
     infer.special_edges(tok.backend_tokenizer)           # fails early, with a clear message, on a tokenizer we cannot frame
     return tok
+
+def _byte_level_without_prefix_space(pre: dict | None) -> bool:
+    if not pre: return False
+    if pre.get("type") == "Sequence": return any(map(_byte_level_without_prefix_space, pre.get("pretokenizers", [])))
+    return pre.get("type") == "ByteLevel" and not pre.get("add_prefix_space", False)
 
 def lowercases(tok) -> bool:
     "Whether `tok` loses case: `Apple US May` and `apple us may` become the same sub-tokens."
@@ -199,7 +204,8 @@ def collate(batch: Sequence[Encoded], pad_id: int = 0):
 N_SHAPES = len(infer.SHAPES)
 
 def _forward_with_shapes(self, input_ids=None, attention_mask=None, token_type_ids=None, shape_ids=None, **kw):
-    emb = self.get_input_embeddings()(input_ids)
+    if input_ids is None: emb = kw.pop("inputs_embeds")                     # a caller with its own embeddings
+    else: emb = self.get_input_embeddings()(input_ids)
     if shape_ids is not None: emb = emb + self.word_shape(shape_ids)
     if token_type_ids is not None: kw["token_type_ids"] = token_type_ids
     return type(self).forward(self, inputs_embeds=emb, attention_mask=attention_mask, **kw)
@@ -231,8 +237,12 @@ def load_model(path):
     try: model = add_word_shapes(AutoModelForTokenClassification.from_pretrained(path))
     finally: logging.set_verbosity(was)
     from safetensors import safe_open
-    if not (path/"model.safetensors").exists(): raise FileNotFoundError(f"{path}: a word-shape student needs model.safetensors")
-    with safe_open(str(path/"model.safetensors"), "pt") as f: model.word_shape.weight.data.copy_(f.get_tensor("word_shape.weight"))
+    key, index = "word_shape.weight", path/"model.safetensors.index.json"
+    file = path/json.loads(index.read_text())["weight_map"].get(key, "?") if index.exists() else path/"model.safetensors"
+    if not file.exists(): raise FileNotFoundError(f"{path}: its config says it takes word shapes, but no safetensors file holds {key}")
+    with safe_open(str(file), "pt") as f:
+        if key not in f.keys(): raise KeyError(f"{file}: no {key}, although the config says the model takes word shapes")
+        model.word_shape.weight.data.copy_(f.get_tensor(key))
     return model
 
 def model_inputs(batch: dict, shapes: bool) -> dict:
@@ -260,14 +270,12 @@ def token_loss(logits, labels, weights=None, n: int | None = None, soft=None):
 def predict_probs(model, tokenizer, sentences: Sequence[Sequence[str]], batch_size: int = 64, max_length: int = 128,
                   progress: bool = False, stride: int = 32) -> list[np.ndarray]:
     """Per sentence, a (words, labels) array of the model's probabilities at each word's first sub-token, from the
-    runtime's windows (a word in several takes the one where it sits furthest from an edge; no sub-token: `O`)."""
+    runtime's windows (a word in several takes the one where it sits furthest from an edge; no sub-token: uniform)."""
     import torch
     from tqdm.auto import tqdm
     enc, _ = encode(tokenizer, sentences, None, max_length, stride=stride)
     labels = model_labels(model)
-    o = labels.index("O") if "O" in labels else 0
-    out = [np.zeros((len(s), len(labels)), dtype=np.float32) for s in sentences]
-    for x in out: x[:, o] = 1.0
+    out = [np.full((len(s), len(labels)), 1.0 / len(labels), dtype=np.float32) for s in sentences]
     best = [np.full(len(s), -np.inf) for s in sentences]
     n_win = Counter(e.sent for e in enc)
     order = sorted(range(len(enc)), key=lambda i: len(enc[i].input_ids))
@@ -299,7 +307,7 @@ def decode_tags(probs: Sequence[np.ndarray], labels: Sequence[str], decode: str 
     if decode == "argmax": paths = [p.argmax(-1) for p in probs]
     else:
         start, allowed = infer.iob2_transitions(labels)
-        with np.errstate(divide="ignore"): paths = infer.viterbi([np.log(p.astype(np.float64)) for p in probs], start, allowed)
+        paths = infer.viterbi([np.log(np.maximum(p.astype(np.float64), 1e-300)) for p in probs], start, allowed)
     return [[labels[i] for i in p] for p in paths]
 
 def predict(model, tokenizer, sentences: Sequence[Sequence[str]], batch_size: int = 64,
@@ -313,12 +321,18 @@ def evaluate(model, tokenizer, corpus: data.Corpus, batch_size: int = 64, max_le
 
 
 # %% ../nbs/02_student.ipynb #5344af08
+def run_decode(model_dir) -> str:
+    "How the run that made `model_dir` reads tags: its `decode` (a run made before it was a knob: argmax)."
+    cfg = Path(model_dir).parent/"config.json"
+    return json.loads(cfg.read_text()).get("decode", "argmax") if cfg.exists() else "viterbi"
+
 class Student:
     "A student from a run folder (or its `model/`): tags and probabilities for word lists."
-    def __init__(self, path, device: str | None = None, decode: str = "viterbi"):
-        "`device`: None keeps the CPU, `auto` takes the GPU when there is one, or any torch device."
+    def __init__(self, path, device: str | None = None, decode: str | None = None):
+        """`device`: None keeps the CPU, `auto` takes the GPU when there is one, or any torch device. `decode`: None reads
+        tags as the run did (`run_decode`), else `viterbi` or `argmax`."""
         p = Path(path); p = p/"model" if (p/"model").is_dir() else p
-        self.path, self.decode = p, decode
+        self.path, self.decode = p, decode or run_decode(p)
         self.tokenizer = load_tokenizer(p)
         self.model = load_model(p)
         if device == "auto":

@@ -280,7 +280,10 @@ def train(cfg: TrainConfig, progress: bool = True, on_step: Callable[[int], None
     path = resolve_model(cfg.model)
     tok = load_tokenizer(path)
     if cfg.case_features not in ("auto", "on", "off"): raise ValueError(f"case_features must be auto, on or off, not {cfg.case_features!r}")
+    if cfg.decode not in ("viterbi", "argmax"): raise ValueError(f"decode must be viterbi or argmax, not {cfg.decode!r}")
     shapes = cfg.case_features == "on" or (cfg.case_features == "auto" and lowercases(tok))
+    if (out/"config.json").exists() and _checkpoint_to_resume(out/"checkpoint") is not None:   # resuming: the model it started with
+        shapes = bool(json.loads((out/"config.json").read_text()).get("word_shapes", False))
     pool = list(D) + list(O)
     enc, n_split = encode(tok, [s.tokens for s in pool], tags, cfg.max_length, weights, {l: i for i, l in enumerate(labels)}, soft)
     windows: dict[int, list[Encoded]] = {}

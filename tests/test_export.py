@@ -129,9 +129,19 @@ def test_batched_runtime_matches_one_sentence_at_a_time(bundle):
 
 @pytest.mark.slow
 def test_three_layer_student_trains_exports_and_runs(tmp_path):
+    "A 3-layer student without word shape (as every student was before it existed): trains, exports and runs, also as a
+    bundle whose manifest predates the decoding and encoding keys (argmax, [PAD] looked up)."""
     train(TrainConfig(strategy="gold", gold_size=64, distilled="none", steps=4, batch_size=16, evals=1, layers=3,
-                      select_dev_size=30, dev_size=30, test=False, out=str(tmp_path / "run")), progress=False)
+                      case_features="off", select_dev_size=30, dev_size=30, test=False, out=str(tmp_path / "run")), progress=False)
     assert json.loads((tmp_path / "run" / "model" / "config.json").read_text())["num_hidden_layers"] == 3
     b = export_bundle(tmp_path / "run", tmp_path / "export", "small", limit=30, wheelhouse=False, pack=False)
     res = infer.Bundle(b).predict_texts(["Peter Blackburn visited Bonn."])
     assert res[0]["text"] == "Peter Blackburn visited Bonn." and isinstance(res[0]["entities"], list)
+    tagger = infer.Bundle(b).tagger
+    assert not tagger.shapes and "shape_ids" not in tagger.feed(tagger.windows([["Bonn"]]))
+    man = json.loads((b / "manifest.json").read_text())
+    for k in ("decode", "encoding"): man.pop(k)
+    (b / "manifest.json").write_text(json.dumps(man))
+    old = infer.Bundle(b)
+    assert old.tagger.decode == "argmax" and old.tagger.pad == old.tagger.tok.token_to_id("[PAD]")
+    assert old.predict_texts(["Peter Blackburn visited Bonn."])[0]["text"] == "Peter Blackburn visited Bonn."

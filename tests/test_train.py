@@ -64,7 +64,7 @@ def test_long_sentence_is_split_not_truncated():
     assert sum(1 for e in enc for l in e.labels if l != -100) == 300
     st = Student.__new__(Student)
     from transformers import AutoModelForTokenClassification
-    st.tokenizer, st.model = tok, AutoModelForTokenClassification.from_pretrained(
+    st.decode, st.tokenizer, st.model = "viterbi", tok, AutoModelForTokenClassification.from_pretrained(
         resolve_model("minilm"), num_labels=len(LABELS), id2label=dict(enumerate(LABELS)))
     assert len(st.predict([words])[0]) == 300
 
