@@ -43,9 +43,11 @@ def best_all_gold_epochs():
 
 
 def train(name, flags):
+    EXTRA.mkdir(parents=True, exist_ok=True)
     out = EXTRA / name
     if not (out / "metrics.json").exists():
-        subprocess.run([sys.executable, "-m", "ner_distill.cli", "train", *flags, "--out", str(out), "--quiet"], env=env, check=True)
+        subprocess.run([sys.executable, "-m", "ner_distill.cli", "train", *flags, "--out", str(out)], env=env, check=True,
+                       stdout=open(EXTRA / f"{name}.log", "w"), stderr=subprocess.STDOUT)
     return out
 
 

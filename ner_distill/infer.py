@@ -225,10 +225,14 @@ def iob2_transitions(labels: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     return start, allowed
 
 def viterbi(logp: Sequence[np.ndarray], start: np.ndarray, allowed: np.ndarray, group: int = 256) -> list[np.ndarray]:
-    """The best allowed label sequence for each (words, labels) array of log-probabilities: sentences of similar
-    length `group` at a time, each group in one vectorised pass."""
-    order = sorted(range(len(logp)), key=lambda i: len(logp[i]))
+    """The best allowed label sequence for each (words, labels) array of log-probabilities. Where the argmax is an
+    allowed sequence it is the best one and is kept; the other sentences go through the dynamic programme, those of
+    similar length `group` at a time, each group in one vectorised pass."""
     out = [None] * len(logp)
+    for i, x in enumerate(logp):
+        a = x.argmax(-1)
+        if not len(a) or (start[a[0]] and allowed[a[:-1], a[1:]].all()): out[i] = a
+    order = sorted((i for i in range(len(logp)) if out[i] is None), key=lambda i: len(logp[i]))
     for k in range(0, len(order), group):
         idx = order[k:k + group]
         for i, p in zip(idx, _viterbi_batch([logp[i] for i in idx], start, allowed)): out[i] = p

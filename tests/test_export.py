@@ -129,7 +129,7 @@ def test_batched_runtime_matches_one_sentence_at_a_time(bundle):
 
 @pytest.mark.slow
 def test_three_layer_student_trains_exports_and_runs(tmp_path):
-    "A 3-layer student without word shape (as every student was before it existed): trains, exports and runs, also as a
+    """A 3-layer student without word shape (as every student was before it existed): trains, exports and runs, also as a
     bundle whose manifest predates the decoding and encoding keys (argmax, [PAD] looked up)."""
     train(TrainConfig(strategy="gold", gold_size=64, distilled="none", steps=4, batch_size=16, evals=1, layers=3,
                       case_features="off", select_dev_size=30, dev_size=30, test=False, out=str(tmp_path / "run")), progress=False)
