@@ -137,7 +137,10 @@ def report():
              "--profile student --engine python`: the demo's setting (1,000 gold CoNLL-2003 train sentences + the 5,873 recorded "
              "gpt-3.5-labelled ones, 247 steps, lr 4e-4), each method with word shape on and off in the same sweep, 3 seeds; "
              "tags read by Viterbi under IOB2 in both. Test F1 in points, mean ± std over seeds:", "",
-             sweep.to_markdown(sweep.results_table(ok)), ""]
+             sweep.to_markdown(sweep.results_table(ok)), "", "![student study](bench/results/student.png)", ""]
+    import matplotlib
+    matplotlib.use("Agg")
+    sweep.plot_results(ok, "test_f1").savefig(ROOT / "bench" / "results" / "student.png", dpi=110)
     rows = []
     for m in ok.method.unique():
         on = {int(r.seed): metrics.run_counts(r.run_dir) for r in ok[(ok.method == m) & (ok.condition.str.endswith("on"))].itertuples()}
