@@ -18,3 +18,17 @@ def test_notebook_runs_top_to_bottom(nb, tmp_path):
         shutil.rmtree(ROOT / "runs" / "notebook-run", ignore_errors=True)
     pm.execute_notebook(str(nb), str(tmp_path / nb.name), kernel_name="python3", language="python",
                         progress_bar=False, cwd=str(nb.parent))
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT / "nbs")))
+def test_notebook_names_its_kernel(nb):
+    """JupyterLab opens a notebook with its kernel (no "Select Kernel" dialog) only when the notebook keeps its
+    kernelspec and language_info, and the kernel it names is installed in this environment."""
+    import json
+    from jupyter_client.kernelspec import KernelSpecManager
+    md = json.loads(nb.read_text())["metadata"]
+    assert md.get("kernelspec", {}).get("name") == "python3", f"{nb.name}: no python3 kernelspec"
+    assert md.get("language_info", {}).get("name") == "python", f"{nb.name}: no language_info"
+    assert "python3" in KernelSpecManager().find_kernel_specs()
+    jt = md.get("jupytext", {}).get("notebook_metadata_filter", "")
+    assert "-all" not in jt or {"kernelspec", "language_info"} <= set(jt.split(",")), f"{nb.name}: jupytext would strip them"
