@@ -10,15 +10,25 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = ROOT / "BENCHMARKS.md"
 
 
-def machine() -> str:
-    cpu = "unknown CPU"
+def cpu() -> str:
+    "The CPU as the machine reports it: model name, family and model number, clock, and its vector extensions."
+    info = {}
     try:
-        cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+        for line in open("/proc/cpuinfo"):
+            k, _, v = line.partition(":")
+            info.setdefault(k.strip(), v.strip())
+    except OSError:
+        return platform.processor() or "unknown CPU"
+    flags = info.get("flags", "").split()
+    vec = [f for f in flags if f.startswith(("avx", "amx")) or "vnni" in f]
+    return (f"{info.get('model name', 'unknown CPU')}, family {info.get('cpu family', '?')} model {info.get('model', '?')}, "
+            f"{float(info.get('cpu MHz', 'nan')):.0f} MHz; vector extensions: {' '.join(vec) or 'none above SSE'}")
+
+
+def machine() -> str:
     import torch
     dev = f"GPU {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else "no GPU"
-    return f"{os.cpu_count()} cores ({cpu}), {dev}, Python {platform.python_version()}, torch {torch.__version__}"
+    return f"{os.cpu_count()} cores ({cpu()}), {dev}, Python {platform.python_version()}, torch {torch.__version__}"
 
 
 def command() -> str:

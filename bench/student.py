@@ -77,6 +77,7 @@ def speed(repeats=5):
     the 6-layer one with word shape also decoding by argmax, and spaCy, all in this process, in alternating passes."""
     from ner_distill.annotate import load_spacy, spacy_docs
     from ner_distill.export import export_bundle
+    load_before = [round(x, 2) for x in os.getloadavg()]     # 1, 5 and 15 min: near 0 on an idle machine
     test = data.conll2003("test"); sents, n = test.tokens, test.n_tokens
     work = ROOT / "runs" / "student-bundles"
     runs = {"6 layers, shape on": STUDY / "runs" / "gold-case_featureson-g1000-s0", "6 layers, shape off": STUDY / "runs" / "gold-case_featuresoff-g1000-s0",
@@ -105,14 +106,8 @@ def speed(repeats=5):
         for k, tg in systems.items():
             fn = (lambda x: list(spacy_docs(nlp, x, 256))) if tg is None else (lambda x, tg=tg: tg.tag(x, 32))
             res[k] += wps(fn, sents, n, 1)
-    data.write_json(SPEED, dict(machine=machine(), cpu_flags=cpu_flags(), command=command(), repeats=repeats, words=n, wps=res, test_f1=f1))
+    data.write_json(SPEED, dict(machine=machine(), command=command(), load_before=load_before, repeats=repeats, words=n, wps=res, test_f1=f1))
     print(json.dumps({k: round(max(v)) for k, v in res.items()}, indent=1))
-
-
-def cpu_flags() -> str:
-    try: flags = next(l for l in open("/proc/cpuinfo") if l.startswith("flags")).split()
-    except (OSError, StopIteration): return "unknown"
-    return ", ".join(f for f in ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8") if f in flags)
 
 
 def decode_rows(runs):
@@ -132,7 +127,7 @@ def report():
     ok, _ = sweep.load_runs(STUDY)
     ok["student"] = ok["condition"].str.replace("case_features ", "word shape ")
     lines = [f"## The student that sees capital letters (`bench/student.py`)", "",
-             f"`python bench/student.py run` then `report`, on {machine()} (vector extensions: {cpu_flags()}); F1 figures only, "
+             f"`python bench/student.py run` then `report`, on {machine()}; F1 figures only, "
              "no timing from training is offered here (tests shared the cores during part of the sweep). Sweep `ner-distill sweep "
              "--profile student --engine python`: the demo's setting (1,000 gold CoNLL-2003 train sentences + the 5,873 recorded "
              "gpt-3.5-labelled ones, 247 steps, lr 4e-4), each method with word shape on and off in the same sweep, 3 seeds; "
@@ -141,17 +136,9 @@ def report():
     import matplotlib
     matplotlib.use("Agg")
     sweep.plot_results(ok, "test_f1").savefig(ROOT / "bench" / "results" / "student.png", dpi=110)
-    rows = []
-    for m in ok.method.unique():
-        on = {int(r.seed): metrics.run_counts(r.run_dir) for r in ok[(ok.method == m) & (ok.condition.str.endswith("on"))].itertuples()}
-        off = {int(r.seed): metrics.run_counts(r.run_dir) for r in ok[(ok.method == m) & (ok.condition.str.endswith("off"))].itertuples()}
-        if not (set(on) & set(off)): continue
-        c = metrics.paired_comparison(on, off)
-        rows.append(dict(method=m, seeds=len(c["seeds"]), **{"shape on - off": f"{100 * c['diff']:+.2f}"},
-                         ci95=f"[{100 * c['ci95'][0]:+.1f}, {100 * c['ci95'][1]:+.1f}]", p=round(c["p_value"], 4),
-                         per_seed=", ".join(f"{100 * v:+.1f}" for v in c["per_seed"].values())))
+    rows = sweep.condition_comparisons(ok, "case_features on", "case_features off")
     lines += ["Word shape on against off, method by method (paired bootstrap over test sentences pooled over seeds, per-seed "
-              "differences):", "", sweep.to_markdown(pd.DataFrame(rows)), ""]
+              "differences):", "", sweep.to_markdown(rows), ""]
     for cf in ("on", "off"):
         cmp = sweep.comparisons(ok[ok.condition.str.endswith(cf)])
         if len(cmp): lines += [f"Each method against `gold` with word shape {cf}:", "", sweep.to_markdown(cmp.drop(columns=["condition"])), ""]
@@ -191,7 +178,8 @@ def report():
             return f"{100 * (best[a] / best[b] - 1):+.1f} % (best) / {100 * (med[a] / med[b] - 1):+.1f} % (median)"
         key = lambda p: next(k for k in med if k.startswith(p))
         ka = next(k for k in med if k.endswith(", argmax"))
-        lines += [f"Runtime speed (`{s['command']}` on {s['machine']}, vector extensions: {s['cpu_flags']}): bundles of the "
+        lines += [f"Runtime speed (`{s['command']}` on {s['machine']}; run alone, nothing else on the two cores, load average "
+                  f"{'/'.join(map(str, s.get('load_before', ['not recorded'])))} (1/5/15 min) when it started): bundles of the "
                   f"seed-0 gold students, all {s['words']:,} CoNLL-2003 test words pre-tokenised, batch 32, {s['repeats']} "
                   "alternating passes (each system once per round; best and median pass; the spread between passes on this "
                   "shared machine is several per cent). Words/s with word shape against without, same variant: fp32 "

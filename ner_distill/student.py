@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import json
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -17,10 +16,10 @@ from . import data, infer, metrics
 
 
 # %% auto #0
-__all__ = ['LABELS', 'LABEL2ID', 'MINILM_DIR', 'N_SHAPES', 'labels_for', 'resolve_model', 'load_tokenizer', 'lowercases',
-           'layer_subset', 'layer_list', 'keep_layers', 'word_windows', 'Encoded', 'word_pieces', 'encode', 'collate',
-           'add_word_shapes', 'uses_shapes', 'load_model', 'model_inputs', 'token_loss', 'predict_probs',
-           'model_labels', 'decode_tags', 'predict', 'evaluate', 'run_decode', 'Student']
+__all__ = ['LABELS', 'LABEL2ID', 'MINILM_DIR', 'N_SHAPES', 'labels_for', 'resolve_model', 'load_tokenizer', 'special_edges',
+           'lowercases', 'layer_subset', 'layer_list', 'keep_layers', 'word_windows', 'Encoded', 'word_pieces',
+           'encode', 'collate', 'add_word_shapes', 'uses_shapes', 'load_model', 'model_inputs', 'token_loss',
+           'predict_probs', 'model_labels', 'decode_tags', 'predict', 'evaluate', 'run_decode', 'Student']
 
 # %% ../nbs/02_student.ipynb #2e0616ad
 def labels_for(types: Sequence[str]) -> list[str]:
@@ -47,8 +46,13 @@ def load_tokenizer(path):
     if _byte_level_without_prefix_space(json.loads(tok.backend_tokenizer.to_str()).get("pre_tokenizer")):
         tok = AutoTokenizer.from_pretrained(path, add_prefix_space=True)     # byte-level BPE: each word with its space
     tok(["a"], is_split_into_words=True)                 # also switches off the padding a tokenizer.json may carry
-    infer.special_edges(tok.backend_tokenizer)           # fails early, with a clear message, on a tokenizer we cannot frame
+    special_edges(tok)                                   # fails early, with a clear message, on a tokenizer we cannot frame
     return tok
+
+def special_edges(tok) -> tuple[list[int], list[int]]:
+    "`infer.special_edges` of a transformers tokenizer, asked once and kept on it (`encode` runs at every prediction)."
+    if getattr(tok, "_ner_distill_edges", None) is None: tok._ner_distill_edges = infer.special_edges(tok.backend_tokenizer)
+    return tok._ner_distill_edges
 
 def _byte_level_without_prefix_space(pre: dict | None) -> bool:
     if not pre: return False
@@ -140,7 +144,7 @@ def encode(tokenizer, sentences: Sequence[Sequence[str]], tags: Sequence[Sequenc
     `soft` (a (words, labels) array, optional per sentence) gives each word a soft target in place of its tag.
     A long sentence is cut into consecutive windows (`stride` None: training), or into the runtime's
     overlapping windows (`stride` words of context; windows without a sub-token left out: prediction)."""
-    prefix, suffix = infer.special_edges(tokenizer.backend_tokenizer)
+    prefix, suffix = special_edges(tokenizer)
     room = max_length - len(prefix) - len(suffix)
     out, n_split = [], 0
     for si, (words, pieces) in enumerate(zip(sentences, word_pieces(tokenizer, sentences))):
@@ -277,7 +281,6 @@ def predict_probs(model, tokenizer, sentences: Sequence[Sequence[str]], batch_si
     labels = model_labels(model)
     out = [np.full((len(s), len(labels)), 1.0 / len(labels), dtype=np.float32) for s in sentences]
     best = [np.full(len(s), -np.inf) for s in sentences]
-    n_win = Counter(e.sent for e in enc)
     order = sorted(range(len(enc)), key=lambda i: len(enc[i].input_ids))
     device, shapes = next(model.parameters()).device, uses_shapes(model)
     was = model.training; model.eval()
@@ -289,8 +292,7 @@ def predict_probs(model, tokenizer, sentences: Sequence[Sequence[str]], batch_si
             p = p.float().softmax(-1).cpu().numpy()
             for e, pe in zip(chunk, p):
                 pos = np.asarray(e.first); words = e.word_start + np.arange(len(pos))
-                edge = (infer.edge_distance(words, e.word_start, e.word_start + len(pos), e.window) if n_win[e.sent] > 1
-                        else np.full(len(pos), np.inf))
+                edge = infer.edge_distance(words, e.word_start, e.word_start + len(pos), e.window)
                 better = (pos >= 0) & (edge > best[e.sent][words])
                 best[e.sent][words[better]] = edge[better]
                 out[e.sent][words[better]] = pe[pos[better]]

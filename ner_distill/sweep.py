@@ -21,8 +21,8 @@ from .train import TrainConfig
 # %% auto #0
 __all__ = ['PROFILES', 'ENGINES', 'notebook_path', 'run_name', 'grids', 'grid_axes', 'check_grid', 'expand', 'shard_of', 'sweep',
            'write_index', 'teacher_name', 'method_label', 'load_runs', 'results_table', 'comparisons',
-           'reference_table', 'to_markdown', 'study_markdown', 'plot_results', 'plot_budget', 'teacher_label_f1',
-           'teacher_table', 'plot_teachers', 'render_report']
+           'condition_comparisons', 'reference_table', 'to_markdown', 'study_markdown', 'plot_results', 'plot_budget',
+           'teacher_label_f1', 'teacher_table', 'plot_teachers', 'render_report']
 
 # %% ../nbs/09_sweep.ipynb #696e9e99
 PROFILES = {
@@ -296,6 +296,22 @@ def comparisons(ok, baseline: str = "gold", n: int = 2000):
                              per_seed=", ".join(f"{100 * v:+.1f}" for v in c["per_seed"].values()),
                              per_seed_mean=round(100 * c["per_seed_mean"], 2),
                              per_seed_std=None if c["per_seed_std"] is None else round(100 * c["per_seed_std"], 2)))
+    return pd.DataFrame(rows)
+
+def condition_comparisons(ok, a: str, b: str, n: int = 2000):
+    """Each method in condition `a` against the same method in condition `b` (e.g. a student with and without word
+    shape): `metrics.paired_comparison` over the seeds both have."""
+    import pandas as pd
+    rows = []
+    if "test_f1" not in ok: return pd.DataFrame(rows)
+    counts = lambda m, c: {int(r.seed): metrics.run_counts(r.run_dir) for r in ok[(ok.method == m) & (ok.condition == c)].itertuples()}
+    for m in ok.method.unique():
+        x, y = counts(m, a), counts(m, b)
+        if not set(x) & set(y): continue
+        c = metrics.paired_comparison(x, y, n)
+        rows.append({"method": m, "seeds": len(c["seeds"]), f"{a} - {b}": round(100 * c["diff"], 2),
+                     "ci95": f"[{100 * c['ci95'][0]:+.1f}, {100 * c['ci95'][1]:+.1f}]", "p_value": round(c["p_value"], 4),
+                     "per_seed": ", ".join(f"{100 * v:+.1f}" for v in c["per_seed"].values())})
     return pd.DataFrame(rows)
 
 def reference_table(ok, conf: dict, baseline: str = "gold"):

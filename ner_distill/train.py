@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import annotate, data, metrics, mixing, trust
+from . import annotate, data, infer, metrics, mixing, trust
 from .student import (Encoded, add_word_shapes, collate, encode, evaluate, keep_layers, load_model, load_tokenizer,
                                   lowercases, model_inputs, predict, resolve_model, token_loss)
 
@@ -280,7 +280,7 @@ def train(cfg: TrainConfig, progress: bool = True, on_step: Callable[[int], None
     path = resolve_model(cfg.model)
     tok = load_tokenizer(path)
     if cfg.case_features not in ("auto", "on", "off"): raise ValueError(f"case_features must be auto, on or off, not {cfg.case_features!r}")
-    if cfg.decode not in ("viterbi", "argmax"): raise ValueError(f"decode must be viterbi or argmax, not {cfg.decode!r}")
+    if cfg.decode not in infer.DECODERS: raise ValueError(f"decode must be one of {infer.DECODERS}, not {cfg.decode!r}")
     shapes = cfg.case_features == "on" or (cfg.case_features == "auto" and lowercases(tok))
     if (out/"config.json").exists() and _checkpoint_to_resume(out/"checkpoint") is not None:   # resuming: the model it started with
         shapes = bool(json.loads((out/"config.json").read_text()).get("word_shapes", False))
