@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "ner_distill"
-LAYERS = [["data"], ["metrics"], ["student"], ["annotate", "mixing"], ["trust"], ["train"], ["export", "sweep"], ["cli"]]
+LAYERS = [["formats"], ["data"], ["metrics"], ["student"], ["annotate", "mixing"], ["trust"], ["train"], ["export", "sweep"], ["cli"]]
 LAYER = {m: i for i, ms in enumerate(LAYERS) for m in ms}
 LEAVES = {"infer"}              # the runtime: imports nothing from the package, so any module may use it
 
