@@ -13,7 +13,7 @@ import sys
 import tempfile
 
 from _common import ROOT, command, machine, write_section
-from ner_distill import annotate as A
+from ner_distill.annotate.run import annotate
 
 faulthandler.dump_traceback_later(900, exit=True)   # never hang a machine
 p = argparse.ArgumentParser()
@@ -24,14 +24,14 @@ os.environ.setdefault("OPENAI_API_KEY", "not-needed")
 
 
 def servers(n, delay):
-    procs = [subprocess.Popen([sys.executable, str(ROOT / "tests" / "fake_llm.py"), "--delay", str(delay), "--serial"],
+    procs = [subprocess.Popen([sys.executable, "-c", "from ner_distill.annotate.fake_llm import main; main()", "--delay", str(delay), "--serial"],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for _ in range(n)]
     return procs, [pr.stdout.readline().strip() for pr in procs]
 
 
 def run(urls, offset):
     with tempfile.TemporaryDirectory() as out:   # a fresh cache: every request goes out
-        r = A.annotate("train", "openai", out=out, limit=a.requests, seed=offset, base_url=urls, model="fake",
+        r = annotate("train", "openai", out=out, limit=a.requests, seed=offset, base_url=urls, model="fake",
                        prompt="zero-shot", max_in_flight=1, progress=False)
         wall = r["parse"]["seconds"]            # the labelling itself, from first request to last answer
     assert r["parse"]["status"] == {"ok": a.requests}, r["parse"]["status"]
@@ -63,7 +63,7 @@ for n, wall, rps, eps in rows:
 body = f"""## Several endpoints (`bench/endpoints.py`)
 
 `{command()}` on {machine()}. {a.requests} CoNLL-2003 train sentences (zero-shot prompt) annotated through
-`annotate(base_url=[...], max_in_flight=1)` (timed from the first request to the last answer) against 1, 2 and 4 fake OpenAI-compatible servers (tests/fake_llm.py, each
+`annotate(base_url=[...], max_in_flight=1)` (timed from the first request to the last answer) against 1, 2 and 4 fake OpenAI-compatible servers (ner_distill.annotate.fake_llm, each
 in its own process) that take {a.latency * 1000:.0f} ms per request and answer one request at a time, as
 llama-cpp-python's server does. Each request goes to the endpoint with the fewest requests in flight. The
 overhead is the time per request each endpoint's slot spends beyond the server's latency (wall x endpoints /

@@ -23,7 +23,7 @@ import urllib.request
 
 from _common import ROOT, command, machine, write_section
 from ner_distill import data, infer
-from ner_distill.annotate import load_spacy, spacy_docs, spacy_tags
+from ner_distill.annotate.teachers import load_spacy, spacy_docs, spacy_tags
 from ner_distill.export import QUANTISATIONS, export_bundle, measure, to_onnx
 from ner_distill.metrics import scores
 from ner_distill.student import Student

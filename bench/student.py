@@ -11,28 +11,32 @@ Every comparison is the sweep's: a paired bootstrap over test sentences pooled o
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
-from pathlib import Path
 
-from _common import ROOT, command, machine, write_section
+from _common import ROOT, cli, command, machine, plot, write_section
 
-from ner_distill import data, infer, metrics, sweep
-from ner_distill.student import Student, decode_tags
+from ner_distill import data, infer, study, sweep
 
 STUDY = ROOT / "runs" / "student"
 EXTRA = ROOT / "runs" / "student-extra"        # all-gold and 4-layer runs, one seed
 SPEED = ROOT / "runs" / "student-speed.json"
-env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
 ALL_GOLD_EPOCHS = (1, 2, 3)                     # candidates for the all-gold run, chosen on dev with word shape on
-FOUR_LAYERS = {f"gold-4layers-{cf}": ["--strategy", "gold", "--layers", "4", "--case-features", cf, "--dev-size", "1000"]
-               for cf in ("on", "off")}
+SHAPES = ("on", "off")
 
 
-def all_gold_flags(cf, epochs):
-    return ["--strategy", "gold", "--gold-size", "all", "--distilled", "none", "--epochs-gold", str(epochs),
-            "--case-features", cf, "--dev-size", "1000"]
+def extra_runs(epochs=None) -> dict:
+    """The single runs beside the sweep, {folder name: train flags}, in training order: all gold for each candidate
+    number of epochs with word shape, the old student at the epochs chosen, and the 4-layer student (gold, then
+    power_decay + relabel reading the 4-layer gold run of its own word shape)."""
+    def all_gold(cf, e): return ["--strategy", "gold", "--gold-size", "all", "--distilled", "none", "--epochs-gold", e, "--case-features", cf]
+    runs = {f"all-gold-on-e{e}": all_gold("on", e) for e in ALL_GOLD_EPOCHS}
+    if epochs: runs[f"all-gold-off-e{epochs}"] = all_gold("off", epochs)
+    runs.update({f"gold-4layers-{cf}": ["--strategy", "gold", "--layers", 4, "--case-features", cf] for cf in SHAPES})
+    runs.update({f"power_decay-relabel-4layers-{cf}": ["--strategy", "power_decay", "--trust", "relabel", "--layers", 4,
+                                                       "--trust-student", EXTRA / f"gold-4layers-{cf}", "--case-features", cf]
+                 for cf in SHAPES})
+    return {k: [*v, "--dev-size", 1000] for k, v in runs.items()}
 
 
 def best_all_gold_epochs():
@@ -42,26 +46,13 @@ def best_all_gold_epochs():
     return max(done, key=done.get) if len(done) == len(ALL_GOLD_EPOCHS) else None
 
 
-def train(name, flags):
-    EXTRA.mkdir(parents=True, exist_ok=True)
-    out = EXTRA / name
-    if not (out / "metrics.json").exists():
-        subprocess.run([sys.executable, "-m", "ner_distill.cli", "train", *flags, "--out", str(out)], env=env, check=True,
-                       stdout=open(EXTRA / f"{name}.log", "w"), stderr=subprocess.STDOUT)
-    return out
-
-
 def run():
-    subprocess.run([sys.executable, "-m", "ner_distill.cli", "sweep", "--profile", "student", "--engine", "python", "--out", str(STUDY)],
-                   env=env, check=False)
-    for e in ALL_GOLD_EPOCHS: train(f"all-gold-on-e{e}", all_gold_flags("on", e))
-    e = best_all_gold_epochs()
-    train(f"all-gold-off-e{e}", all_gold_flags("off", e))      # the old student at the epochs chosen for the new one
-    for name, flags in FOUR_LAYERS.items(): train(name, flags)
-    for cf in ("on", "off"):   # the 4-layer power_decay + relabel reads the 4-layer gold run of its student
-        train(f"power_decay-relabel-4layers-{cf}", ["--strategy", "power_decay", "--trust", "relabel", "--layers", "4",
-                                                     "--trust-student", str(EXTRA / f"gold-4layers-{cf}"), "--case-features", cf,
-                                                     "--dev-size", "1000"])
+    cli("sweep", "--profile", "student", "--engine", "python", "--out", STUDY, check=False)
+    EXTRA.mkdir(parents=True, exist_ok=True)
+    for stage in (extra_runs(), extra_runs(best_all_gold_epochs())):   # the old student at the epochs chosen for the new one
+        for name, flags in stage.items():
+            if not (EXTRA / name / "metrics.json").exists():
+                with open(EXTRA / f"{name}.log", "w") as log: cli("train", *flags, "--out", EXTRA / name, log=log)
 
 
 def wps(fn, sents, n, repeats):
@@ -75,12 +66,12 @@ def wps(fn, sents, n, repeats):
 def speed(repeats=5):
     """Bundles of the seed-0 gold students with and without word shape (6 layers: both variants; 4 layers: the default),
     the 6-layer one with word shape also decoding by argmax, and spaCy, all in this process, in alternating passes."""
-    from ner_distill.annotate import load_spacy, spacy_docs
+    from ner_distill.annotate.teachers import load_spacy, spacy_docs
     from ner_distill.export import export_bundle
     load_before = [round(x, 2) for x in os.getloadavg()]     # 1, 5 and 15 min: near 0 on an idle machine
     test = data.conll2003("test"); sents, n = test.tokens, test.n_tokens
     work = ROOT / "runs" / "student-bundles"
-    runs = {"6 layers, shape on": STUDY / "runs" / "gold-case_featureson-g1000-s0", "6 layers, shape off": STUDY / "runs" / "gold-case_featuresoff-g1000-s0",
+    runs = {"6 layers, shape on": gold_run("on"), "6 layers, shape off": gold_run("off"),
             "4 layers, shape on": EXTRA / "gold-4layers-on", "4 layers, shape off": EXTRA / "gold-4layers-off"}
     systems, f1 = {}, {}
     for k, r in runs.items():
@@ -110,83 +101,70 @@ def speed(repeats=5):
     print(json.dumps({k: round(max(v)) for k, v in res.items()}, indent=1))
 
 
-def decode_rows(runs):
-    "Dev F1 (the runs' full dev scoring set, 1,000 sentences) of each run's kept model, tags read by argmax and by Viterbi."
-    dev = data.conll2003("dev")[:1000]
-    rows = []
-    for name, r in runs:
-        st = Student(r)
+def gold_run(cf: str) -> "Path":
+    "The seed-0 gold-only run of the sweep with word shape `cf`."
+    return study.run_dir(STUDY, strategy="gold", case_features=cf, seed=0)
+
+
+def decoding(ok) -> list[str]:
+    "Dev F1 (the runs' dev scoring set, 1,000 sentences) of the gold and relabel runs' kept models read by argmax and by Viterbi."
+    from ner_distill.student import Student, decode_tags
+    dev, tags = data.conll2003("dev")[:1000], {}
+    for r in ok[(ok.strategy == "gold") | (ok.trust == "relabel")].itertuples():
+        st = Student(r.run_dir)
         P = st.predict_probs(dev.tokens)
-        rows.append(dict(run=name, argmax=metrics.scores(dev.tags, decode_tags(P, st.labels, "argmax"))["f1"],
-                         viterbi=metrics.scores(dev.tags, decode_tags(P, st.labels, "viterbi"))["f1"]))
-    return rows
+        tags[f"{r.method}, {r.student}, s{r.seed}"] = {d: decode_tags(P, st.labels, d) for d in ("argmax", "viterbi")}
+    d = study.decoding_table(dev.tags, tags)
+    mean, runs = d.iloc[-1], d.iloc[:-1]
+    return [f"Decoding, dev F1 (first 1,000 dev sentences, the kept models of the runs above): mean over the {len(runs)} runs "
+            f"argmax {mean.argmax:.2f}, Viterbi {mean.viterbi:.2f} ({mean['viterbi - argmax']:+.2f}; Viterbi at least as good "
+            f"on {(runs['viterbi - argmax'] >= 0).sum()} of {len(runs)}):", "", sweep.to_markdown(d), ""]
+
+
+def speed_lines() -> list[str]:
+    "The runtime speed paragraph and table from the measurement `speed` recorded."
+    import pandas as pd
+    s = json.loads(SPEED.read_text())
+    best, med = ({k: f(v) for k, v in s["wps"].items()} for f in (max, statistics.median))
+    sp = best[next(k for k in best if k.startswith("spaCy"))]
+    key = lambda p: next(k for k in med if k.startswith(p))
+    change = lambda a, b: f"{100 * (best[a] / best[b] - 1):+.1f} % (best) / {100 * (med[a] / med[b] - 1):+.1f} % (median)"
+    ka = next(k for k in med if k.endswith(", argmax"))
+    rows = [dict(system=k, test_F1="" if s["test_f1"].get(k) is None else f"{100 * s['test_f1'][k]:.1f}",
+                 best_words_per_s=f"{best[k]:,.0f}", median=f"{med[k]:,.0f}", vs_spaCy=f"{best[k] / sp:.2f}x") for k in best]
+    return [f"Runtime speed (`{s['command']}` on {s['machine']}; run alone, nothing else on the two cores, load average "
+            f"{'/'.join(map(str, s.get('load_before', ['not recorded'])))} (1/5/15 min) when it started): bundles of the seed-0 "
+            f"gold students, all {s['words']:,} CoNLL-2003 test words pre-tokenised, batch 32, {s['repeats']} alternating passes "
+            "(each system once per round; best and median pass; the spread between passes on this shared machine is several "
+            "per cent). Words/s with word shape against without, same variant: fp32 "
+            f"{change(key('6 layers, shape on, fp32'), key('6 layers, shape off, fp32'))}, int8 "
+            f"{change(key('6 layers, shape on, int8'), key('6 layers, shape off, int8'))}; Viterbi against argmax (the same "
+            f"session): {change(ka[:-len(', argmax')], ka)}.", "", sweep.to_markdown(pd.DataFrame(rows)), ""]
 
 
 def report():
-    import pandas as pd
-    ok, _ = sweep.load_runs(STUDY)
-    ok["student"] = ok["condition"].str.replace("case_features ", "word shape ")
-    lines = [f"## The student that sees capital letters (`bench/student.py`)", "",
-             f"`python bench/student.py run` then `report`, on {machine()}; F1 figures only, "
-             "no timing from training is offered here (tests shared the cores during part of the sweep). Sweep `ner-distill sweep "
-             "--profile student --engine python`: the demo's setting (1,000 gold CoNLL-2003 train sentences + the 5,873 recorded "
-             "gpt-3.5-labelled ones, 247 steps, lr 4e-4), each method with word shape on and off in the same sweep, 3 seeds; "
-             "tags read by Viterbi under IOB2 in both. Test F1 in points, mean ± std over seeds:", "",
-             sweep.to_markdown(sweep.results_table(ok)), "", "![student study](bench/results/student.png)", ""]
-    import matplotlib
-    matplotlib.use("Agg")
-    sweep.plot_results(ok, "test_f1").savefig(ROOT / "bench" / "results" / "student.png", dpi=110)
-    rows = sweep.condition_comparisons(ok, "case_features on", "case_features off")
-    lines += ["Word shape on against off, method by method (paired bootstrap over test sentences pooled over seeds, per-seed "
-              "differences):", "", sweep.to_markdown(rows), ""]
-    for cf in ("on", "off"):
-        cmp = sweep.comparisons(ok[ok.condition.str.endswith(cf)])
+    ok = study.load_sweeps(STUDY)
+    ok["student"] = ok.condition.str.replace("case_features ", "word shape ")
+    lines = ["## The student that sees capital letters (`bench/student.py`)", "",
+             f"`python bench/student.py run` then `report`, on {machine()}; F1 figures only, no timing from training is offered "
+             "here (tests shared the cores during part of the sweep). Sweep `ner-distill sweep --profile student --engine python`: "
+             "the demo's setting (1,000 gold CoNLL-2003 train sentences + the 5,873 recorded gpt-3.5-labelled ones, 247 steps, "
+             "lr 4e-4), each method with word shape on and off in the same sweep, 3 seeds; tags read by Viterbi under IOB2 in "
+             "both. Test F1 in points, mean ± std over seeds:", "",
+             sweep.to_markdown(sweep.results_table(ok)), "", f"![student study]({plot(ok, 'student')})", "",
+             "Word shape on against off, method by method (paired bootstrap over test sentences pooled over seeds, per-seed "
+             "differences):", "", sweep.to_markdown(sweep.condition_comparisons(ok, "case_features on", "case_features off")), ""]
+    for cf in SHAPES:
+        cmp = sweep.comparisons(ok[ok.condition == f"case_features {cf}"])
         if len(cmp): lines += [f"Each method against `gold` with word shape {cf}:", "", sweep.to_markdown(cmp.drop(columns=["condition"])), ""]
-    extra = []
     e = best_all_gold_epochs()
-    names = [f"all-gold-on-e{x}" for x in ALL_GOLD_EPOCHS] + [f"all-gold-off-e{e}", *FOUR_LAYERS,
-             "power_decay-relabel-4layers-on", "power_decay-relabel-4layers-off"]
-    for name in names:
-        p = EXTRA / name / "metrics.json"
-        if not p.exists(): continue
-        m, cfg = json.loads(p.read_text()), json.loads((EXTRA / name / "config.json").read_text())
-        extra.append(dict(run=name, steps=m["steps"], layers=cfg.get("layers") or 6, word_shape=cfg.get("word_shapes"),
-                          dev_F1=round(100 * m["dev"]["f1"], 1), test_F1=round(100 * m["test"]["f1"], 1)))
-    if extra:
+    extra = study.runs_table([EXTRA / n for n in extra_runs(e)], ["layers", "word_shapes"])
+    if len(extra):
         lines += [f"All 14,041 gold sentences for {', '.join(map(str, ALL_GOLD_EPOCHS))} epochs with word shape (the epochs chosen "
                   f"on dev: {e}), the old student at those epochs, and the 4-layer student (layers 0, 2, 3, 5 of 6, `--layers 4`) "
                   "at the sweep's setting; seed 0, the checkpoint of each run chosen on dev (4 evaluations):", "",
-                  sweep.to_markdown(pd.DataFrame(extra)), ""]
-    dec = decode_rows([(f"{r.method}, {r.student}, s{r.seed}", r.run_dir) for r in ok.itertuples()
-                       if r.strategy == "gold" or r.trust == "relabel"])
-    d = pd.DataFrame(dec)
-    for c in ("argmax", "viterbi"): d[c] = (100 * d[c]).round(2)
-    d["viterbi - argmax"] = (d.viterbi - d.argmax).round(2)
-    lines += [f"Decoding, dev F1 (first 1,000 dev sentences, the kept models of the runs above): mean over the {len(d)} runs "
-              f"argmax {d.argmax.mean():.2f}, Viterbi {d.viterbi.mean():.2f} ({(d.viterbi - d.argmax).mean():+.2f}; "
-              f"Viterbi at least as good on {(d.viterbi >= d.argmax).sum()} of {len(d)}):", "", sweep.to_markdown(d), ""]
-    if SPEED.exists():
-        s = json.loads(SPEED.read_text())
-        sp_key = next(k for k in s["wps"] if k.startswith("spaCy"))
-        sp = max(s["wps"][sp_key])
-        med = {k: statistics.median(v) for k, v in s["wps"].items()}
-        rows = [dict(system=k, test_F1="" if s["test_f1"].get(k) is None else f"{100 * s['test_f1'][k]:.1f}",
-                     best_words_per_s=f"{max(v):,.0f}", median=f"{med[k]:,.0f}", vs_spaCy=f"{max(v) / sp:.2f}x")
-                for k, v in s["wps"].items()]
-        best = {k: max(v) for k, v in s["wps"].items()}
-        def change(a, b):   # words/s of system a against system b, in % (negative: a is slower), best and median passes
-            return f"{100 * (best[a] / best[b] - 1):+.1f} % (best) / {100 * (med[a] / med[b] - 1):+.1f} % (median)"
-        key = lambda p: next(k for k in med if k.startswith(p))
-        ka = next(k for k in med if k.endswith(", argmax"))
-        lines += [f"Runtime speed (`{s['command']}` on {s['machine']}; run alone, nothing else on the two cores, load average "
-                  f"{'/'.join(map(str, s.get('load_before', ['not recorded'])))} (1/5/15 min) when it started): bundles of the "
-                  f"seed-0 gold students, all {s['words']:,} CoNLL-2003 test words pre-tokenised, batch 32, {s['repeats']} "
-                  "alternating passes (each system once per round; best and median pass; the spread between passes on this "
-                  "shared machine is several per cent). Words/s with word shape against without, same variant: fp32 "
-                  f"{change(key('6 layers, shape on, fp32'), key('6 layers, shape off, fp32'))}, int8 "
-                  f"{change(key('6 layers, shape on, int8'), key('6 layers, shape off, int8'))}; Viterbi against argmax "
-                  f"(the same session): {change(ka[:-len(', argmax')], ka)}.", "",
-                  sweep.to_markdown(pd.DataFrame(rows)), ""]
+                  sweep.to_markdown(extra), ""]
+    lines += decoding(ok) + (speed_lines() if SPEED.exists() else [])
     write_section("student", "\n".join(lines))
 
 

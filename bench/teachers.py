@@ -9,7 +9,7 @@
 import time
 
 from _common import ROOT, command, machine, write_section
-from ner_distill.annotate import annotate
+from ner_distill.annotate.run import annotate
 
 rows = []
 for teacher, source in (("recorded", "conll-train"), ("spacy", "conll-test")):

@@ -11,13 +11,15 @@ import json
 import os
 import sys
 
-from . import annotate, data, export, mixing, sweep, trust
+from . import data, export, mixing, sweep, trust
+from .annotate import prompts, run
+from .annotate.teachers import TEACHERS, get_teacher
 from .train import TrainConfig, train
 
 # %% auto #0
-__all__ = ['format_stats', 'cmd_data_stats', 'add_config_args', 'cmd_train', 'cmd_annotate', 'add_annotate_parser', 'cmd_export',
-           'add_export_parser', 'sweep_grid', 'cmd_sweep', 'cmd_report', 'add_sweep_parsers', 'cmd_select',
-           'add_select_parser', 'build_parser', 'main']
+__all__ = ['format_stats', 'cmd_data_stats', 'add_config_args', 'cmd_train', 'teacher_settings', 'cmd_annotate',
+           'add_annotate_parser', 'cmd_export', 'add_export_parser', 'sweep_grid', 'cmd_sweep', 'cmd_report',
+           'add_sweep_parsers', 'cmd_select', 'add_select_parser', 'build_parser', 'main']
 
 # %% ../nbs/10_cli.ipynb #e1b46603
 def format_stats(stats: dict, types=data.ENTITY_TYPES) -> str:
@@ -49,16 +51,25 @@ def _parser_for(cls, name: str):
     parse.__name__ = str({f.name: f for f in dataclasses.fields(cls)}[name].type)
     return parse
 
-def add_config_args(p: argparse.ArgumentParser, cls, skip=()):
-    "One `--flag` per field of the dataclass `cls`, read by `cls.parse`, its help from the field's metadata."
+def add_config_args(p: argparse.ArgumentParser, cls, skip=(), optional: bool = False) -> list[str]:
+    """One `--flag` per field of the dataclass `cls`, read by `cls.parse`, its help from the field's metadata; a `list`
+    field's flag may be given several times. With `optional`, a flag that is not given stays out of the namespace (the
+    config's own default applies) and a field whose flag exists already is skipped. Returns the fields added."""
+    added = []
     for f in dataclasses.fields(cls):
-        if f.name in skip: continue
+        if f.name in skip or (optional and _flag(f.name) in p._option_string_actions): continue
         h = (f.metadata.get("help") or "").replace("%", "%%") or None
+        default = argparse.SUPPRESS if optional else f.default
+        if optional and h and f.default is not None: h += f" (default: {f.default})"
         if isinstance(f.default, bool):
-            p.add_argument(_flag(f.name), action=argparse.BooleanOptionalAction, default=f.default, help=h)
+            p.add_argument(_flag(f.name), action=argparse.BooleanOptionalAction, default=default, help=h)
+        elif str(f.type).startswith("list"):
+            p.add_argument(_flag(f.name), action="append", default=default, help=h)
         else:
-            p.add_argument(_flag(f.name), type=_parser_for(cls, f.name), default=f.default, help=h,
+            p.add_argument(_flag(f.name), type=_parser_for(cls, f.name), default=default, help=h,
                            metavar="N|all" if "None" in str(f.type) and "int" in str(f.type) else None)
+        added.append(f.name)
+    return added
 
 def cmd_train(args):
     cfg = TrainConfig(**{f: getattr(args, f) for f in TrainConfig.field_names()})
@@ -67,28 +78,18 @@ def cmd_train(args):
     print(json.dumps({"out": cfg.out, "f1": summary, "best_step": m.get("best_step")}))
 
 # %% ../nbs/10_cli.ipynb #9d7134cb
+def teacher_settings(args) -> dict:
+    "The settings given on the command line, for the chosen teacher; a flag that belongs to another teacher is an error."
+    cls = get_teacher(args.teacher)
+    given = {k: getattr(args, k) for k in {f for t in TEACHERS.values() for f in t.Config.field_names()} if hasattr(args, k)}
+    other = sorted(k for k in given if k not in cls.Config.field_names())
+    if other: raise ValueError(f"{', '.join(map(_flag, other))}: not a setting of teacher {args.teacher} "
+                               f"(its settings: {', '.join(map(_flag, cls.Config.field_names())) or 'none'})")
+    return given
+
 def cmd_annotate(args):
-    targs = {}
-    if args.teacher == "openai":
-        targs = dict(model=args.model, base_url=args.base_url, prompt=args.prompt, k=args.k_shot,
-                     temperature=args.temperature, max_tokens=args.max_tokens, max_in_flight=args.max_in_flight,
-                     rpm=args.rpm, tpm=args.tpm, timeout=args.timeout, max_retries=args.max_retries,
-                     max_cost=args.max_cost, json_mode=args.json_mode, stop=args.stop, samples=args.samples,
-                     batch=args.batch, poll=args.poll,
-                     api_key=os.environ.get(args.api_key_env) if args.api_key_env else None)
-        if args.cache: targs["cache"] = args.cache
-        if args.prices: targs["prices"] = json.loads(open(args.prices).read())
-        if (args.price_in is None) != (args.price_out is None): raise ValueError("give both --price-in and --price-out")
-        if args.price_in is not None:
-            targs["prices"] = {**targs.get("prices", {}), (args.model or os.environ.get("OPENAI_MODEL") or "gpt-4o-mini"): [args.price_in, args.price_out]}
-    elif args.teacher == "recorded" and args.labels:
-        targs = dict(path=args.labels)
-    elif args.teacher == "combine":
-        targs = dict(sources=args.sources, threshold=args.threshold, calibration_size=args.calibration_size)
-    elif args.teacher == "student":
-        targs = dict(student=args.student)
-    r = annotate.annotate(args.source, args.teacher, args.out, args.limit, args.seed, args.dry_run,
-                          progress=not args.quiet, dataset=args.dataset, **targs)
+    r = run.annotate(args.source, args.teacher, args.out, args.limit, args.seed, args.dry_run,
+                     progress=not args.quiet, dataset=args.dataset, **teacher_settings(args))
     if args.dry_run:
         print(json.dumps(r, indent=2)); return
     q = r["quality"]
@@ -98,50 +99,19 @@ def cmd_annotate(args):
                           f1_by_type=None if q is None else {t: round(v["f1"], 4) for t, v in q["per_type"].items()})))
 
 def add_annotate_parser(sub):
-    A = annotate
-    a = sub.add_parser("annotate", help="label sentences with a teacher (an LLM, recorded labels, spaCy); writes a run folder",
+    a = sub.add_parser("annotate", help="label sentences with a teacher (an LLM, recorded labels, spaCy, ...); writes a run folder",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     a.add_argument("--dataset", default="conll2003", help="conll2003 (the built-in default), or a dataset.yaml of your own (or its folder)")
     a.add_argument("--source", default="dev", help="a split of the dataset (train, dev, test), unlabelled (its text), or a file "
                                                   "(CoNLL, JSONL, text+spans); for CoNLL-2003 also conll-train|conll-dev|conll-test|bbc, "
                                                   "and recorded (the train sentences the shipped gpt-3.5 labels cover)")
-    a.add_argument("--teacher", choices=list(A.TEACHERS), default="openai")
-    a.add_argument("--model", default=None, help="model name on the server (default $OPENAI_MODEL or gpt-4o-mini)")
-    a.add_argument("--base-url", action="append", default=None, help="OpenAI-compatible endpoint (default $OPENAI_BASE_URL or OpenAI); "
-                   "give it several times for replicas of one model: each request goes to the one with the fewest in flight")
-    a.add_argument("--api-key-env", default=None, help="environment variable holding the key (default OPENAI_API_KEY)")
-    a.add_argument("--prompt", choices=A.PROMPT_STYLES, default="few-shot")
-    a.add_argument("--k-shot", type=int, default=5, help="demonstrations for few-shot")
+    a.add_argument("--teacher", choices=list(TEACHERS), default="openai")
     a.add_argument("--limit", type=int, default=None, help="label a seeded sample of N sentences")
     a.add_argument("--seed", type=int, default=0)
-    a.add_argument("--temperature", type=float, default=0.0)
-    a.add_argument("--samples", type=int, default=1,
-                   help="answers per sentence (needs --temperature > 0): spans in a majority are kept, token confidence = agreement")
-    a.add_argument("--max-tokens", type=int, default=None)
-    a.add_argument("--stop", nargs="*", default=None, help="stop sequences (for base models that run on)")
-    a.add_argument("--max-in-flight", type=int, default=8, help="requests in flight per endpoint")
-    a.add_argument("--batch", action="store_true", help="send the requests through the Batch API (files + batches endpoints); "
-                   "a killed run resumes its batches")
-    a.add_argument("--poll", type=float, default=30.0, help="seconds between looks at a batch's status (with --batch)")
-    a.add_argument("--rpm", type=float, default=None, help="requests per minute limit")
-    a.add_argument("--tpm", type=float, default=None, help="tokens per minute limit")
-    a.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
-    a.add_argument("--max-retries", type=int, default=5)
-    a.add_argument("--json-mode", action=argparse.BooleanOptionalAction, default=True)
-    a.add_argument("--max-cost", type=float, default=None, help="stop before spending more than this many USD (needs the model's price)")
-    a.add_argument("--prices", default=None, help="JSON file {model: [usd_per_1M_input, usd_per_1M_output]}; default: genai-prices' table")
-    a.add_argument("--price-in", type=float, default=None, help="USD per 1M input tokens of --model (with --price-out)")
-    a.add_argument("--price-out", type=float, default=None, help="USD per 1M output tokens of --model (with --price-in)")
-    a.add_argument("--cache", default=None, help="SQLite request cache (default RUN_DIR/cache.sqlite)")
-    a.add_argument("--sources", default="recorded,spacy", help="combine: comma-separated sources: recorded, spacy, gazetteer, "
-                   "student:RUN (a trained student, by its probabilities), annotation run folders or labels files")
-    a.add_argument("--student", default=None, help="student teacher: a trained run folder whose tags label the source (self-training)")
-    a.add_argument("--threshold", type=float, default=0.5, help="combine: tokens whose winning posterior is below this abstain (masked in training)")
-    a.add_argument("--calibration-size", type=int, default=200, help="combine: seeded sentences whose gold tags estimate each source's confusions")
-    a.add_argument("--labels", default=None, help="recorded teacher: a labels file (CoNLL, JSONL or text+spans) in the dataset's schema, matched to the source by words")
     a.add_argument("--dry-run", action="store_true", help="print requests, tokens and estimated cost; send nothing")
     a.add_argument("--quiet", action="store_true")
     a.add_argument("--out", default="runs/annotate")
+    for cls in TEACHERS.values(): add_config_args(a, cls.Config, optional=True)
     a.set_defaults(func=cmd_annotate)
 
 # %% ../nbs/10_cli.ipynb #9091f800
@@ -238,7 +208,7 @@ def cmd_select(args):
     print(json.dumps(r, indent=2))
 
 def add_select_parser(sub):
-    A, T = annotate, trust
+    T = trust
     s = sub.add_parser("select", help="choose the sentences to send to the LLM under a budget (student uncertainty or random)",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     s.add_argument("--dataset", default="conll2003", help="conll2003 (the built-in default), or a dataset.yaml of your own (or its folder)")
@@ -248,7 +218,7 @@ def add_select_parser(sub):
     s.add_argument("--by", choices=T.SELECTIONS, default="uncertainty")
     s.add_argument("--student", default=None, help="a gold-trained run folder (needed for uncertainty and density)")
     s.add_argument("--model", default="gpt-4o-mini", help="LLM whose price counts when --unit usd")
-    s.add_argument("--prompt", choices=A.PROMPT_STYLES, default="zero-shot", help="prompt style whose length counts when --unit usd")
+    s.add_argument("--prompt", choices=prompts.PROMPT_STYLES, default="zero-shot", help="prompt style whose length counts when --unit usd")
     s.add_argument("--limit", type=int, default=None, help="consider a seeded sample of N sentences of the source")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--quiet", action="store_true")

@@ -18,20 +18,18 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import annotate, data, infer, metrics, mixing, trust
+from . import data, infer, metrics, mixing, trust
+from .annotate.sources import parse_source
+from .config import Knobs, knob
 from .student import (Encoded, add_word_shapes, collate, encode, evaluate, keep_layers, load_model, load_tokenizer,
                                   lowercases, model_inputs, predict, resolve_model, token_loss)
 
 # %% auto #0
-__all__ = ['knob', 'TrainConfig', 'load_distilled', 'build_pools', 'run_plan', 'train']
+__all__ = ['TrainConfig', 'load_distilled', 'build_pools', 'run_plan', 'train']
 
 # %% ../nbs/06_train.ipynb #ca3ae66b
-def knob(default, help: str):
-    "A `TrainConfig` field with its help text."
-    return field(default=default, metadata={"help": help})
-
 @dataclass
-class TrainConfig:
+class TrainConfig(Knobs):
     "Everything that defines one training run."
     strategy: str = knob("distilled_then_gold", "mixing strategy: a name in mixing.STRATEGIES")
     dataset: str = knob("conll2003", "the dataset: conll2003, or a dataset.yaml (or its folder) of your own; its schema, gold splits, dev and test")
@@ -82,68 +80,11 @@ class TrainConfig:
 
     def schedule_params(self) -> dict: return dict(k=self.k, t0=self.t0, alpha=self.alpha)
 
-    @classmethod
-    def field_names(cls) -> list[str]: return [f.name for f in dataclasses.fields(cls)]
-
-    @classmethod
-    def check_keys(cls, keys) -> None:
-        "Refuse keys that are not fields, naming the valid ones."
-        bad = [k for k in keys if k not in cls.field_names()]
-        if bad: raise ValueError(f"unknown TrainConfig field(s) {', '.join(map(repr, bad))}; valid: {', '.join(cls.field_names())}")
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
-        "A config from a dict of field values (unknown keys are an error, never ignored)."
-        cls.check_keys(d)
-        return cls(**d)
-
-    @classmethod
-    def parse(cls, name: str, text: str) -> Any:
-        "The value of field `name` written as `text` on a command line (`all`/`none` for an optional size)."
-        cls.check_keys([name])
-        f = {f.name: f for f in dataclasses.fields(cls)}[name]
-        typ, low = str(f.type), text.strip().lower()
-        if "None" in typ and low in ("none", "all", "null", ""): return None
-        try:
-            if typ.startswith("bool"):
-                if low in ("1", "true", "yes", "on"): return True
-                if low in ("0", "false", "no", "off"): return False
-                raise ValueError
-            if typ.startswith("int"): return int(text)
-            if typ.startswith("float"): return float(text)
-        except ValueError:
-            raise ValueError(f"{name}={text!r}: expected {typ}") from None
-        return text
 
 # %% ../nbs/06_train.ipynb #f270733a
 def load_distilled(spec: str, dataset="conll2003") -> data.Corpus:
-    "The distilled pool named by `spec` (see `TrainConfig.distilled`), in `dataset`'s schema; `A+B` joins several sources."
-    ds = data.load_dataset(dataset)
-    if spec in ("none", "", None): return data.Corpus([], "none")
-    if "+" in spec:
-        parts = [load_distilled(p, ds) for p in spec.split("+")]
-        return data.Corpus([s for c in parts for s in c], "+".join(c.name for c in parts))
-    if spec == "oracle" or spec.startswith("oracle:"):         # the ceiling: the same sentences with their gold tags
-        return annotate.oracle(load_distilled(spec.partition(":")[2] or "recorded", ds))
-    if spec.startswith("simulated:"):                           # simulated:0.75[:SPEC]: a teacher of known quality
-        _, f1, rest = spec.split(":", 2) if spec.count(":") >= 2 else (*spec.split(":"), "recorded")
-        return annotate.simulate(load_distilled(rest, ds), float(f1))
-    if spec == "recorded":
-        if ds.name != "conll2003": raise ValueError(f"'recorded' names the shipped gpt-3.5 labels of CoNLL-2003 train; dataset "
-                                                    f"{ds.name} needs an annotation run folder (ner-distill annotate --dataset ...)")
-        return data.recorded_llm_labels()
-    p = Path(spec)
-    if p.is_dir():
-        if (p/"schema.json").exists():
-            theirs = data.Schema.from_dict(json.loads((p/"schema.json").read_text()), str(p/"schema.json"))
-            if theirs.names != ds.schema.names:
-                raise ValueError(f"{p} holds labels in schema {theirs.name} ({', '.join(theirs.names)}), but dataset {ds.name} "
-                                 f"uses {ds.schema.name} ({', '.join(ds.schema.names)}): annotate with --dataset {ds.path or ds.name}")
-        p = p/"labels.jsonl"
-    if not p.exists(): raise FileNotFoundError(f"no distilled labels at {p} (expected an annotation run folder with labels.jsonl, or a labels file)")
-    corpus = data.read_jsonl(p, types=ds.schema.names) if p.suffix == ".jsonl" and data.sniff_format(p) == "jsonl" \
-        else data.read_split(p, None, ds.schema, p.stem)
-    return data.Corpus([s for s in corpus if s.meta.get("status", "ok") == "ok"], corpus.name)
+    "The distilled pool named by `spec` (any label source of `annotate.sources`), in `dataset`'s schema."
+    return parse_source(spec).pool(data.load_dataset(dataset))
 
 def build_pools(cfg: TrainConfig, subset: bool = True) -> tuple[data.Corpus, data.Corpus]:
     """(distilled, gold) pools of a run. The gold pool avoids every train sentence of the whole distilled
@@ -255,6 +196,27 @@ def _checkpoint_to_resume(ck: Path) -> Path | None:
     return None
 
 # %% ../nbs/06_train.ipynb #d1b6e98b
+def _new_model(cfg: TrainConfig, path, labels, shapes: bool):
+    "The student to train: the encoder with a new head, its layers thinned, word shapes added and embeddings frozen as `cfg` says."
+    from transformers import AutoModelForTokenClassification
+    model = AutoModelForTokenClassification.from_pretrained(
+        path, num_labels=len(labels), id2label=dict(enumerate(labels)), label2id={l: i for i, l in enumerate(labels)})
+    if cfg.layers: keep_layers(model, cfg.layers)
+    if shapes: add_word_shapes(model)
+    if cfg.freeze_embeddings: model.get_input_embeddings().weight.requires_grad_(False)
+    return model
+
+def _optimizer(model, cfg: TrainConfig, S: int):
+    "AdamW (no decay on biases and LayerNorm) over the trainable weights, and its linear schedule with warm-up."
+    import torch
+    from transformers import get_linear_schedule_with_warmup
+    no_decay = ("bias", "LayerNorm.weight", "layer_norm")
+    trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    groups = [{"params": [p for n, p in trainable if not any(x in n for x in no_decay)], "weight_decay": cfg.weight_decay},
+              {"params": [p for n, p in trainable if any(x in n for x in no_decay)], "weight_decay": 0.0}]
+    opt = torch.optim.AdamW(groups, lr=cfg.lr, fused=True)   # one fused kernel: 6x faster than the default on a CPU
+    return opt, get_linear_schedule_with_warmup(opt, int(cfg.warmup_ratio * S), S)
+
 def train(cfg: TrainConfig, progress: bool = True, on_step: Callable[[int], None] | None = None) -> dict:
     """Train a student as `cfg` says and write its run folder; returns the metrics.
     A finished run (its `metrics.json` exists) is not trained again; an interrupted one resumes
@@ -262,7 +224,6 @@ def train(cfg: TrainConfig, progress: bool = True, on_step: Callable[[int], None
     import torch
     from accelerate import Accelerator
     from accelerate.utils import set_seed
-    from transformers import AutoModelForTokenClassification, get_linear_schedule_with_warmup
     from tqdm.auto import tqdm
 
     t_begin = time.perf_counter()
@@ -306,17 +267,8 @@ def train(cfg: TrainConfig, progress: bool = True, on_step: Callable[[int], None
         if trust_report is not None: data.write_json(out/"trust.json", trust_report)
     if n_split and main: print(f"{n_split} sentences longer than {cfg.max_length} sub-tokens were split into windows")
 
-    model = AutoModelForTokenClassification.from_pretrained(
-        path, num_labels=len(labels), id2label=dict(enumerate(labels)), label2id={l: i for i, l in enumerate(labels)})
-    if cfg.layers: keep_layers(model, cfg.layers)
-    if shapes: add_word_shapes(model)
-    if cfg.freeze_embeddings: model.get_input_embeddings().weight.requires_grad_(False)
-    no_decay = ("bias", "LayerNorm.weight", "layer_norm")
-    trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
-    groups = [{"params": [p for n, p in trainable if not any(x in n for x in no_decay)], "weight_decay": cfg.weight_decay},
-              {"params": [p for n, p in trainable if any(x in n for x in no_decay)], "weight_decay": 0.0}]
-    opt = torch.optim.AdamW(groups, lr=cfg.lr, fused=True)   # one fused kernel: 6x faster than the default on a CPU
-    sched = get_linear_schedule_with_warmup(opt, int(cfg.warmup_ratio * S), S)
+    model = _new_model(cfg, path, labels, shapes)
+    opt, sched = _optimizer(model, cfg, S)
     model, opt = acc.prepare(model, opt)
     state = _Progress()
     acc.register_for_checkpointing(sched, state)   # one schedule step per optimizer step, whatever the processes

@@ -13,7 +13,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from . import annotate, data, metrics
+from . import data, metrics
+from .annotate import client, prompts
+from .annotate.run import load_source
 from .student import Student
 
 # %% auto #0
@@ -196,11 +198,11 @@ def sentence_costs(corpus: data.Corpus, unit: str = "sentences", model: str = "g
     if unit == "words": return np.array([float(len(s)) for s in corpus])
     if unit == "usd":
         ds = data.load_dataset(dataset)
-        demos = annotate.pick_demos(ds.split("train"), k, seed) if prompt == "few-shot" else ()
-        ct = annotate.ANSWER_TOKENS[prompt]
-        if annotate.price_of(model, prices) is None:
-            raise annotate.UnknownPrice(f"a budget in USD needs a price for model {model!r}: give prices (--prices FILE.json)")
-        return np.array([annotate.cost(model, annotate.estimate_tokens(annotate.build_messages(s.tokens, prompt, demos, ds.schema)), ct, prices)
+        demos = prompts.pick_demos(ds.split("train"), k, seed) if prompt == "few-shot" else ()
+        ct = client.ANSWER_TOKENS[prompt]
+        if client.price_of(model, prices) is None:
+            raise client.UnknownPrice(f"a budget in USD needs a price for model {model!r}: give prices (--prices FILE.json)")
+        return np.array([client.cost(model, client.estimate_tokens(prompts.build_messages(s.tokens, prompt, demos, ds.schema)), ct, prices)
                          for s in corpus])
     raise ValueError(f"unknown budget unit {unit!r}; use sentences, words or usd")
 
@@ -230,7 +232,7 @@ def select_for_annotation(source: str, budget: float, by: str = "uncertainty", u
     "Choose sentences of `source` (a split of `dataset`, or a file) to send to the LLM under `budget`; write them as JSONL; return a summary."
     if by not in SELECTIONS: raise ValueError(f"unknown selection {by!r}; use one of {SELECTIONS}")
     if by != "random" and not student: raise ValueError(f"selection {by!r} needs a gold-trained student run folder (--student)")
-    corpus = annotate.load_source(source, limit, seed, dataset)
+    corpus = load_source(source, limit, seed, dataset)
     probs = labels = None
     if by != "random": probs, labels = student_probs(student, corpus.tokens, progress=progress)
     usd = sentence_costs(corpus, "usd", model=model, prompt=prompt, seed=seed, dataset=dataset)

@@ -1,5 +1,5 @@
 """Annotation engine: parsing and alignment, and fault tests of the OpenAI path through the real
-`openai` client against a misbehaving OpenAI-compatible server on 127.0.0.1 (tests/fake_llm.py)."""
+`openai` client against a misbehaving OpenAI-compatible server on 127.0.0.1 (ner_distill.annotate.fake_llm)."""
 import json
 import os
 import signal
@@ -10,11 +10,11 @@ from collections import Counter
 from pathlib import Path
 
 
-from ner_distill import annotate as A
+from ner_distill.annotate import client, prompts
+from ner_distill.annotate.run import annotate
 from ner_distill import data
 
-sys.path.insert(0, str(Path(__file__).parent))
-from fake_llm import FakeLLM  # noqa: E402
+from ner_distill.annotate.fake_llm import FakeLLM
 
 KEY = "sk-test-SECRET-0123456789abcdef"
 
@@ -47,44 +47,44 @@ def no_key_anywhere(folder: Path):
 # ---- parsing and alignment ----
 
 def test_parse_prose_fences_synonyms_and_garbage():
-    assert A.parse_answer('{"entities": [{"text": "EU", "type": "Organization"}]}')[0] == [("EU", "ORG")]
-    assert A.parse_answer('Reasoning...\n```json\n{"entities": [{"text": "Bonn", "type": "GPE"}]}\n```')[0] == [("Bonn", "LOC")]
-    assert A.parse_answer('{"PER": ["Peter Blackburn"], "LOC": []}')[0] == [("Peter Blackburn", "PER")]
-    ents, dropped, err = A.parse_answer('[{"text": "x", "type": "ANIMAL"}, {"text": "", "type": "PER"}, 5]')
+    assert prompts.parse_answer('{"entities": [{"text": "EU", "type": "Organization"}]}')[0] == [("EU", "ORG")]
+    assert prompts.parse_answer('Reasoning...\n```json\n{"entities": [{"text": "Bonn", "type": "GPE"}]}\n```')[0] == [("Bonn", "LOC")]
+    assert prompts.parse_answer('{"PER": ["Peter Blackburn"], "LOC": []}')[0] == [("Peter Blackburn", "PER")]
+    ents, dropped, err = prompts.parse_answer('[{"text": "x", "type": "ANIMAL"}, {"text": "", "type": "PER"}, 5]')
     assert ents == [] and dropped == Counter(unknown_type=1, malformed_entity=2) and err is None
-    assert A.parse_answer('{"entities": [ {"text": ')[2] == "no JSON answer found"
-    assert A.parse_answer("")[2] == "empty answer"
+    assert prompts.parse_answer('{"entities": [ {"text": ')[2] == "no JSON answer found"
+    assert prompts.parse_answer("")[2] == "empty answer"
 
 
 def test_align_repeats_overlaps_and_ghosts():
     toks = "Spain beat Spain B in New York , New York .".split()
-    tags, st = A.align(toks, [("Spain", "LOC"), ("New York", "LOC"), ("York", "ORG"), ("Atlantis", "LOC"), ("spain b", "ORG")])
+    tags, st = prompts.align(toks, [("Spain", "LOC"), ("New York", "LOC"), ("York", "ORG"), ("Atlantis", "LOC"), ("spain b", "ORG")])
     # "spain b" (case-insensitive) is longer than the second "Spain" and wins the overlap
     assert tags == ["B-LOC", "O", "B-ORG", "I-ORG", "O", "B-LOC", "I-LOC", "O", "B-LOC", "I-LOC", "O"]
     assert st["dropped_not_in_sentence"] == 1 and st["dropped_overlap"] >= 2
     # listed twice: i-th listing takes the i-th occurrence, each with its own type
-    tags, _ = A.align("Paris and Paris".split(), [("Paris", "LOC"), ("Paris", "PER")])
+    tags, _ = prompts.align("Paris and Paris".split(), [("Paris", "LOC"), ("Paris", "PER")])
     assert tags == ["B-LOC", "O", "B-PER"]
 
 
 def test_few_shot_demos_never_from_the_sentences_to_label():
     train = data.conll2003("train")
     target = train[:200]
-    demos = A.pick_demos(train, 5, seed=0, exclude=[s.sent_id for s in target])
+    demos = prompts.pick_demos(train, 5, seed=0, exclude=[s.sent_id for s in target])
     assert len(demos) == 5 and not {d.sent_id for d in demos} & {s.sent_id for s in target}
-    msgs = A.build_messages(target[0].tokens, "few-shot", demos)
+    msgs = prompts.build_messages(target[0].tokens, "few-shot", demos)
     assert len(msgs) == 1 + 2 * 5 + 1 and msgs[-1]["content"].endswith(target[0].text)
-    assert "step by step" in A.build_messages(target[0].tokens, "cot")[-1]["content"]
+    assert "step by step" in prompts.build_messages(target[0].tokens, "cot")[-1]["content"]
 
 
 def test_recorded_teacher_reproduces_published_f1(tmp_path):
-    r = A.annotate("conll-train", "recorded", out=str(tmp_path), progress=False)
+    r = annotate("conll-train", "recorded", out=str(tmp_path), progress=False)
     assert round(r["quality"]["f1"], 3) == 0.554 and r["quality"]["sentences"] == 5873
     assert (tmp_path / "quality.json").exists() and (tmp_path / "labels.conll").exists()
 
 
 def test_spacy_teacher_on_conll_test_sample(tmp_path):
-    r = A.annotate("conll-test", "spacy", out=str(tmp_path), limit=200, progress=False)
+    r = annotate("conll-test", "spacy", out=str(tmp_path), limit=200, progress=False)
     assert 0.4 < r["quality"]["f1"] < 0.8          # en_core_web_sm with mapped types: ~0.6
     assert r["parse"]["sentences_per_s"] > 0
 
@@ -97,7 +97,7 @@ def test_faults_are_recorded_and_the_run_completes(tmp_path, monkeypatch):
     out = tmp_path / "run"
     with FakeLLM() as srv:
         t0 = time.time()
-        A.annotate(str(src), "openai", out=str(out), base_url=srv.base_url, model="fake", prompt="zero-shot",
+        annotate(str(src), "openai", out=str(out), base_url=srv.base_url, model="fake", prompt="zero-shot",
                        timeout=1.5, max_retries=2, progress=False)
         assert time.time() - t0 < 60
         assert KEY in " ".join(srv.auth)           # the key reached the server...
@@ -119,7 +119,7 @@ def test_faults_are_recorded_and_the_run_completes(tmp_path, monkeypatch):
 
     # a rerun asks nothing that was answered: only the always-failing sentence goes out again
     with FakeLLM() as srv2:
-        A.annotate(str(src), "openai", out=str(out), base_url=srv2.base_url, model="fake", prompt="zero-shot",
+        annotate(str(src), "openai", out=str(out), base_url=srv2.base_url, model="fake", prompt="zero-shot",
                    timeout=1.5, max_retries=0, progress=False)
         assert dict(srv2.requests) == {"DOWN server in Prague .": 1}
     no_key_anywhere(tmp_path)
@@ -128,7 +128,7 @@ def test_faults_are_recorded_and_the_run_completes(tmp_path, monkeypatch):
 def test_server_without_json_mode(tmp_path, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     with FakeLLM(json_mode=False) as srv:
-        r = A.annotate(str(fixture_file(tmp_path, FIXTURE[:1])), "openai", out=str(tmp_path / "run"),
+        r = annotate(str(fixture_file(tmp_path, FIXTURE[:1])), "openai", out=str(tmp_path / "run"),
                        base_url=srv.base_url, model="fake", prompt="zero-shot", max_retries=0, progress=False)
     assert r["parse"]["status"] == {"ok": 1}
 
@@ -136,7 +136,7 @@ def test_server_without_json_mode(tmp_path, monkeypatch):
 def test_dry_run_prices_and_sends_nothing(tmp_path):
     src = fixture_file(tmp_path)
     with FakeLLM() as srv:
-        plan = A.annotate(str(src), "openai", out=str(tmp_path / "run"), base_url=srv.base_url, model="gpt-4o",
+        plan = annotate(str(src), "openai", out=str(tmp_path / "run"), base_url=srv.base_url, model="gpt-4o",
                           prompt="zero-shot", dry_run=True, progress=False, api_key=KEY)
         assert sum(srv.requests.values()) == 0
     assert plan["requests"] == len(FIXTURE) and plan["est_cost_usd"] > 0 and plan["price_per_1m"] == (2.5, 10.0)
@@ -146,7 +146,7 @@ def test_max_cost_stops_before_the_budget(tmp_path):
     src = fixture_file(tmp_path, [f"Visit Bonn number {i} ." for i in range(30)])
     prices = {"fake": (1000.0, 1000.0)}            # 100 prompt + 20 completion tokens = 0.12 USD a request
     with FakeLLM() as srv:
-        r = A.annotate(str(src), "openai", out=str(tmp_path / "run"), base_url=srv.base_url, model="fake",
+        r = annotate(str(src), "openai", out=str(tmp_path / "run"), base_url=srv.base_url, model="fake",
                        prompt="zero-shot", prices=prices, max_cost=1.0, max_in_flight=2, max_tokens=20,
                        progress=False, api_key=KEY)
         sent = sum(srv.requests.values())
@@ -197,7 +197,7 @@ def test_each_server_fault_is_retried_and_never_cached(tmp_path, monkeypatch):
              "FILTER reply about Lima .", "Plain trip to Bonn ."]
     src, out = fixture_file(tmp_path, sents), tmp_path / "run"
     with FakeLLM() as srv:
-        r = A.annotate(str(src), "openai", out=str(out), base_url=srv.base_url, model="fake", prompt="zero-shot",
+        r = annotate(str(src), "openai", out=str(out), base_url=srv.base_url, model="fake", prompt="zero-shot",
                        max_retries=2, progress=False)
         asked = dict(srv.requests)
     recs = _by_text(out)
@@ -211,7 +211,7 @@ def test_each_server_fault_is_retried_and_never_cached(tmp_path, monkeypatch):
     rows = sqlite3.connect(out / "cache.sqlite").execute("SELECT response, finish_reason FROM requests").fetchall()
     assert len(rows) == 5 and all((resp or "").strip() or fin == "content_filter" for resp, fin in rows)   # no non-answer cached
     with FakeLLM() as srv2:                                                          # a rerun asks nothing
-        A.annotate(str(src), "openai", out=str(out), base_url=srv2.base_url, model="fake", prompt="zero-shot", progress=False)
+        annotate(str(src), "openai", out=str(out), base_url=srv2.base_url, model="fake", prompt="zero-shot", progress=False)
         assert sum(srv2.requests.values()) == 0
 
 
@@ -220,12 +220,12 @@ def test_sentences_failing_a_whole_run_are_exactly_what_a_rerun_sends(tmp_path, 
     sents = ["STUBBORN one in Bonn .", "STUBBORN two in Paris .", "Fine trip to Rome .", "Fine trip to Oslo ."]
     src, out = fixture_file(tmp_path, sents), tmp_path / "run"
     with FakeLLM() as srv:                           # one server for both runs: it answers STUBBORN from the 4th request on
-        r1 = A.annotate(str(src), "openai", out=str(out), base_url=srv.base_url, model="fake", prompt="zero-shot",
+        r1 = annotate(str(src), "openai", out=str(out), base_url=srv.base_url, model="fake", prompt="zero-shot",
                         max_retries=2, progress=False)
         first = dict(srv.requests)
         assert r1["parse"]["status"] == {"failed": 2, "ok": 2} and r1["parse"]["faults"] == {"empty_choices": 6}
         assert {s: first[s] for s in sents} == {sents[0]: 3, sents[1]: 3, sents[2]: 1, sents[3]: 1}
-        r2 = A.annotate(str(src), "openai", out=str(out), base_url=srv.base_url, model="fake", prompt="zero-shot",
+        r2 = annotate(str(src), "openai", out=str(out), base_url=srv.base_url, model="fake", prompt="zero-shot",
                         max_retries=2, progress=False)
         second = {k: v - first.get(k, 0) for k, v in srv.requests.items() if v - first.get(k, 0)}
     assert second == {sents[0]: 1, sents[1]: 1}                                      # exactly the sentences that failed
@@ -235,7 +235,7 @@ def test_sentences_failing_a_whole_run_are_exactly_what_a_rerun_sends(tmp_path, 
 def test_an_unknown_price_is_unknown_and_a_budget_needs_one(tmp_path):
     src = fixture_file(tmp_path, FIXTURE[:3])
     with FakeLLM() as srv:
-        plan = A.annotate(str(src), "openai", out=str(tmp_path / "run"), base_url=srv.base_url, model="my-new-model",
+        plan = annotate(str(src), "openai", out=str(tmp_path / "run"), base_url=srv.base_url, model="my-new-model",
                           prompt="zero-shot", dry_run=True, progress=False, api_key=KEY)
         assert plan["est_cost_usd"] is None and plan["price_per_1m"] is None and "unknown" in plan["note"]
         env = dict(os.environ, OPENAI_API_KEY=KEY, HF_HUB_OFFLINE="1")
@@ -249,8 +249,8 @@ def test_an_unknown_price_is_unknown_and_a_budget_needs_one(tmp_path):
                             "--price-out", "2", "--quiet", "--out", str(tmp_path / "run3")], capture_output=True, text=True, env=env, timeout=120)
         assert r.returncode == 0, r.stderr[-2000:]
     cfg = json.loads((tmp_path / "run3" / "config.json").read_text())
-    assert cfg["prices"] == {"my-new-model": [1.0, 2.0]} and json.loads(r.stdout)["cost_usd"] > 0
-    assert A.price_of("gpt-4o-mini") == (0.15, 0.6) and A.price_source().startswith("genai-prices")
+    assert (cfg["price_in"], cfg["price_out"]) == (1.0, 2.0) and json.loads(r.stdout)["cost_usd"] > 0
+    assert client.price_of("gpt-4o-mini") == (0.15, 0.6) and client.price_source().startswith("genai-prices")
 
 
 def test_batch_run_killed_after_submission_resumes_and_sends_nothing_twice(tmp_path):
@@ -284,7 +284,7 @@ def test_batch_run_killed_after_submission_resumes_and_sends_nothing_twice(tmp_p
     assert pr["faults"] == {"batch_500": 10} and [b["requests"] for b in pr["batches"]] == [None, 10]
     assert pr["cost_usd"] == round(200 * (100 * 0.075 + 20 * 0.3) / 1e6, 6)   # 200 answers at batch prices; failed lines cost nothing
     assert pr["requests_cached"] == 0                                        # all answered by this run's batches
-    assert A.price_of("gpt-4o-mini", batch=True) == (0.075, 0.3)             # batch prices: half
+    assert client.price_of("gpt-4o-mini", batch=True) == (0.075, 0.3)             # batch prices: half
     no_key_anywhere(tmp_path)
 
 
@@ -301,7 +301,7 @@ def test_several_endpoints_share_the_work_and_a_run_completes_with_one_down(tmp_
     sents = [f"Trip {i} to Bonn ." for i in range(40)]
     src, out = fixture_file(tmp_path, sents), tmp_path / "run"
     with FakeLLM(serial=True, delay=0.05) as a, FakeLLM(serial=True, delay=0.05) as b:
-        r = A.annotate(str(src), "openai", out=str(out), base_url=[a.base_url, _closed_port_url(), b.base_url], model="fake",
+        r = annotate(str(src), "openai", out=str(out), base_url=[a.base_url, _closed_port_url(), b.base_url], model="fake",
                        prompt="zero-shot", max_in_flight=1, progress=False)
         na, nb = sum(a.requests.values()), sum(b.requests.values())
     assert r["parse"]["status"] == {"ok": 40} and na + nb == 40 and min(na, nb) >= 15, (na, nb)

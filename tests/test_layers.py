@@ -1,9 +1,9 @@
-"""The package imports one way. Modules form layers (data, metrics, student, annotate and mixing,
-trust, train, export and sweep, cli); a module may import only modules of lower layers, anywhere in
-its source (inside functions too), and `infer`, which ships alone in every bundle, imports nothing
-from the package (any module may use it: data splits text into words exactly as the runtime does).
-Each module is also imported alone in a fresh interpreter, in layer order, and
-must pull in no module of its own or a later layer."""
+"""The package imports one way. Modules form layers (config and formats, data, metrics, student, the
+annotate subpackage in its own order, mixing, trust, train, export and sweep, study, cli); a module
+may import only modules of lower layers, anywhere in its source (inside functions too), and `infer`,
+which ships alone in every bundle, imports nothing from the package (any module may use it: data
+splits text into words exactly as the runtime does). Each module is also imported alone in a fresh
+interpreter, in layer order, and must pull in no module of its own or a later layer."""
 import ast
 import json
 import subprocess
@@ -13,29 +13,46 @@ from pathlib import Path
 import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "ner_distill"
-LAYERS = [["formats"], ["data"], ["metrics"], ["student"], ["annotate", "mixing"], ["trust"], ["train"], ["export", "sweep"], ["cli"]]
+LAYERS = [["config", "formats"], ["data"], ["metrics"], ["student"],
+          ["annotate.prompts", "annotate.client", "annotate.fake_llm"], ["annotate.teachers"], ["annotate.batch", "annotate.sources"],
+          ["annotate.openai_teacher", "annotate.combine"], ["annotate.run", "mixing"], ["trust"], ["train"], ["export", "sweep"],
+          ["study"], ["cli"]]
 LAYER = {m: i for i, ms in enumerate(LAYERS) for m in ms}
 LEAVES = {"infer"}              # the runtime: imports nothing from the package, so any module may use it
+PACKAGES = {"annotate"}         # subpackages: their empty __init__ is no layer of its own
+MODULES = {".".join(p.relative_to(PKG).with_suffix("").parts) for p in PKG.rglob("*.py")
+           if p.stem not in ("__init__", "_modidx") and "__pycache__" not in p.parts}
+
+
+def _targets(base: list[str], names) -> set[str]:
+    "The modules `from <base> import <names>` reaches: a submodule where a name is one, else the module `base` itself."
+    out = set()
+    for n in names:
+        sub = ".".join(base + [n])
+        if sub in MODULES: out.add(sub)
+        elif base: out.add(".".join(base))
+    return out
 
 
 def package_imports(module: str) -> set[str]:
     "Every ner_distill module that `module`'s source imports, at any depth of the file."
-    tree = ast.parse((PKG / f"{module}.py").read_text())
-    out = set()
+    tree = ast.parse((PKG / (module.replace(".", "/") + ".py")).read_text())
+    pkg, out = module.split(".")[:-1], set()
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
-            if node.level == 1 and node.module is None: out |= {a.name for a in node.names}
-            elif node.level == 1: out.add(node.module.split(".")[0])
-            elif node.module == "ner_distill": out |= {a.name for a in node.names}
-            elif node.module and node.module.startswith("ner_distill."): out.add(node.module.split(".")[1])
+            if node.level:
+                base = pkg[:len(pkg) - (node.level - 1)] + (node.module.split(".") if node.module else [])
+            elif node.module and (node.module == "ner_distill" or node.module.startswith("ner_distill.")):
+                base = node.module.split(".")[1:]
+            else: continue
+            out |= _targets(base, [a.name for a in node.names])
         elif isinstance(node, ast.Import):
-            out |= {a.name.split(".")[1] for a in node.names if a.name.startswith("ner_distill.")}
-    return out - {"_modidx"}
+            out |= {".".join(a.name.split(".")[1:]) for a in node.names if a.name.startswith("ner_distill.")}
+    return out - PACKAGES - {module}
 
 
 def test_every_module_has_a_layer():
-    modules = {p.stem for p in PKG.glob("*.py")} - {"__init__", "_modidx"}
-    assert modules == set(LAYER) | LEAVES
+    assert MODULES == set(LAYER) | LEAVES
 
 
 @pytest.mark.parametrize("module", sorted(LAYER))
@@ -57,7 +74,7 @@ def test_each_module_imports_alone_in_layer_order():
             f"m = {{}}\nfor name in {order!r}:\n"
             "    before = {k for k in sys.modules if k.startswith('ner_distill.')}\n"
             "    importlib.import_module('ner_distill.' + name)\n"
-            "    m[name] = sorted({k.split('.')[1] for k in sys.modules if k.startswith('ner_distill.')} - {k.split('.')[1] for k in before} - {name, '_modidx'})\n"
+            "    m[name] = sorted({k[12:] for k in sys.modules if k.startswith('ner_distill.')} - {k[12:] for k in before} - {name, '_modidx', 'annotate'})\n"
             "print(json.dumps(m))\n")
     # one fresh interpreter per module, so that nothing is already imported
     for name in order:

@@ -14,8 +14,7 @@ import pytest
 
 from ner_distill import data, infer
 
-sys.path.insert(0, str(Path(__file__).parent))
-from fake_llm import FakeLLM  # noqa: E402
+from ner_distill.annotate.fake_llm import FakeLLM
 
 CLI = [sys.executable, "-m", "ner_distill.cli"]
 ENV = dict(os.environ, HF_HUB_OFFLINE="1")

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from ner_distill import annotate as A
+from ner_distill.annotate import combine, sources, teachers
+from ner_distill.annotate.run import annotate, load_source
 from ner_distill import data, metrics, train
 from ner_distill.student import LABEL2ID, encode, resolve_model, token_loss
 
@@ -23,7 +24,7 @@ def test_aggregation_equals_the_votes_computed_by_hand():
     coin = np.full((3, 3), 1 / 3)
     prior = np.array([.8, .1, .1])
     votes = [["B-LOC", "O", "B-PER", "I-PER"], ["O", "O", "B-PER", "I-PER"], ["B-PER", "B-LOC", "O", "O"]]
-    tags, conf, abstain = A.aggregate(votes, [good, misses_loc, coin], prior, labels, threshold=0.6)
+    tags, conf, abstain = combine.aggregate(votes, [good, misses_loc, coin], prior, labels, threshold=0.6)
     # by hand, token 0: O .8*.05*.9 = .036   PER .1*.05*.05 = .00025   LOC .1*.9*.5 = .045  (the coin cancels)
     assert tags[0] == "B-LOC" and conf[0] == pytest.approx(.045 / (.036 + .00025 + .045), abs=1e-4)
     # token 1: both informative sources say O: O .8*.9*.9 = .648, PER .1*.05*.05, LOC .1*.05*.5 = .0025
@@ -32,7 +33,7 @@ def test_aggregation_equals_the_votes_computed_by_hand():
     assert tags[2:] == ["B-PER", "I-PER"]
     assert abstain == [0]                                         # .55 < 0.6: the LOC is not sure enough
     # a source with no labels for the sentence does not vote
-    t2, c2, _ = A.aggregate([votes[0], None, votes[2]], [good, misses_loc, coin], prior, labels)
+    t2, c2, _ = combine.aggregate([votes[0], None, votes[2]], [good, misses_loc, coin], prior, labels)
     assert t2[0] == "B-LOC" and c2[0] == pytest.approx(.1 * .9 / (.8 * .05 + .1 * .05 + .1 * .9), abs=1e-4)
 
 
@@ -58,12 +59,12 @@ def test_abstained_tokens_add_nothing_to_the_loss(tmp_path):
 
 @pytest.mark.parametrize("target", [0.65, 0.75, 0.85, 0.95])
 def test_a_simulated_teachers_f1_is_its_target(target):
-    sim = A.simulate(data.recorded_llm_labels(), target)
+    sim = sources.simulate(data.recorded_llm_labels(), target)
     f1 = metrics.scores([s.meta["gold_tags"] for s in sim], sim.tags)["f1"]
     assert abs(f1 - target) <= 0.01, (f1, sim.report)
     assert {s.meta["simulated_p"] for s in sim} == {sim.report["p"]}
     with pytest.raises(ValueError, match="reaches"):
-        A.simulate(data.recorded_llm_labels(), 0.3)                # below the real teacher: impossible
+        sources.simulate(data.recorded_llm_labels(), 0.3)                # below the real teacher: impossible
 
 
 def test_combine_writes_an_ordinary_annotation_run(tmp_path):
@@ -88,16 +89,15 @@ def test_combine_writes_an_ordinary_annotation_run(tmp_path):
 def test_k_samples_of_an_llm_are_a_source_of_the_combination(tmp_path, monkeypatch):
     """An LLM asked k=3 times per sentence (the tests' fake OpenAI-compatible server, real openai client) is one
     source of the combination: its annotation run folder, whose tags are the majority of the samples."""
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__)))
-    from fake_llm import FakeLLM
+    from ner_distill.annotate.fake_llm import FakeLLM
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     with FakeLLM() as srv:
-        A.annotate("train", "openai", out=str(tmp_path / "llm"), limit=60, base_url=srv.base_url, model="fake", prompt="zero-shot",
+        annotate("train", "openai", out=str(tmp_path / "llm"), limit=60, base_url=srv.base_url, model="fake", prompt="zero-shot",
                    samples=3, temperature=0.7, progress=False)
         assert sum(srv.requests.values()) == 180
     llm = data.read_jsonl(tmp_path / "llm" / "labels.jsonl", types=None)
     assert all(s.meta["samples"] == 3 for s in llm)
-    r = A.annotate("train", "combine", out=str(tmp_path / "comb"), limit=60, sources=[str(tmp_path / "llm"), "gazetteer"],
+    r = annotate("train", "combine", out=str(tmp_path / "comb"), limit=60, sources=[str(tmp_path / "llm"), "gazetteer"],
                    calibration_size=30, progress=False)
     rep = json.loads((tmp_path / "comb" / "combine.json").read_text())
     assert set(rep["quality"]) == {str(tmp_path / "llm"), "gazetteer"}
@@ -111,16 +111,16 @@ def test_a_students_distribution_enters_the_vote_as_its_likelihood_ratio():
     misses_loc = np.array([[.9, .05, .05], [.05, .9, .05], [.5, .05, .45]])
     prior = np.array([.8, .1, .1])
     student = np.array([[.2, .1, .7], [.6, .3, .1]])
-    tags, conf, _ = A.aggregate([["B-LOC", "O"], ["O", "O"], ["B-LOC", "B-PER"]], [good, misses_loc, None], prior, labels,
+    tags, conf, _ = combine.aggregate([["B-LOC", "O"], ["O", "O"], ["B-LOC", "B-PER"]], [good, misses_loc, None], prior, labels,
                                 probs=[None, None, student])
     # token 0 by hand: O .8*.05*.9*(.2/.8) = .009   PER .1*.05*.05*(.1/.1) = .00025   LOC .1*.9*.5*(.7/.1) = .315
     assert tags[0] == "B-LOC" and conf[0] == pytest.approx(.315 / (.009 + .00025 + .315), abs=1e-4)
     # token 1: O .8*.9*.9*(.6/.8) = .486   PER .1*.05*.05*(.3/.1) = .00075   LOC .1*.05*.5*(.1/.1) = .0025
     assert tags[1] == "O" and conf[1] == pytest.approx(.486 / (.486 + .00075 + .0025), abs=1e-4)
     # a flat student (its distribution equal to the prior) says nothing: the two confusions alone decide
-    t2, c2, _ = A.aggregate([["B-LOC", "O"], ["O", "O"], ["B-LOC", "O"]], [good, misses_loc, None], prior, labels,
+    t2, c2, _ = combine.aggregate([["B-LOC", "O"], ["O", "O"], ["B-LOC", "O"]], [good, misses_loc, None], prior, labels,
                             probs=[None, None, np.tile(prior, (2, 1))])
-    t3, c3, _ = A.aggregate([["B-LOC", "O"], ["O", "O"]], [good, misses_loc], prior, labels)
+    t3, c3, _ = combine.aggregate([["B-LOC", "O"], ["O", "O"]], [good, misses_loc], prior, labels)
     assert t2 == t3 and c2 == pytest.approx(c3)
 
 
@@ -156,16 +156,16 @@ def test_the_gold_student_teaches_alone_and_as_a_voice_of_the_combination(tmp_pa
     gold = {s.sent_id: s.meta["gold_tags"] for s in comb}
     counts = np.ones(len(labels))
     for i in rep["calibration_ids"]:
-        for t in gold[i]: counts[labels.index(A.type_of(t))] += 1
+        for t in gold[i]: counts[labels.index(teachers.type_of(t))] += 1
     prior = counts / counts.sum()
     rec = {s.sent_id: s.tags for s in data.recorded_llm_labels()}
-    gaz = A.GazetteerTeacher().label(A.load_source("recorded", 150)).tags
+    gaz = teachers.GazetteerTeacher().label(load_source("recorded", 150)).tags
     C = {k: np.array(v) for k, v in rep["confusions"].items()}
     for n, s in enumerate(comb):
         logp = np.log(prior) + np.log(np.clip(self_[n].meta["type_probs"], 1e-6, 1)) - np.log(prior)
         for name, tags in (("recorded", rec[s.sent_id]), ("gazetteer", gaz[n])):
-            logp = logp + np.log(C[name][:, [labels.index(A.type_of(t)) for t in tags]]).T
-        assert [A.type_of(t) for t in s.tags] == [labels[k] for k in logp.argmax(1)], s.sent_id
+            logp = logp + np.log(C[name][:, [labels.index(teachers.type_of(t)) for t in tags]]).T
+        assert [teachers.type_of(t) for t in s.tags] == [labels[k] for k in logp.argmax(1)], s.sent_id
 
 
 def test_a_file_of_corpus_sentences_keeps_their_identity(tmp_path):
@@ -175,11 +175,11 @@ def test_a_file_of_corpus_sentences_keeps_their_identity(tmp_path):
     train = data.conll2003("train").by_id()
     picked = [train[s.sent_id] for s in rec[:5]] + [s for s in data.conll2003("train")[:3] if s.sent_id not in {r.sent_id for r in rec}]
     data.write_jsonl(data.Corpus(picked, "conll2003-train"), tmp_path / "pool.jsonl")
-    src = A.load_source(str(tmp_path / "pool.jsonl"))
+    src = load_source(str(tmp_path / "pool.jsonl"))
     assert [(s.source, s.sent_id) for s in src] == [(s.source, s.sent_id) for s in picked] and src[0].source == "conll2003-train"
-    lab = A.TEACHERS["recorded"]().label(src)
+    lab = teachers.TEACHERS["recorded"]().label(src)
     assert [s.meta["status"] for s in lab] == ["ok"] * 5 + ["missing"] * (len(picked) - 5)
     assert lab[0].tags == rec[0].tags and lab[0].meta["gold_tags"] == train[rec[0].sent_id].tags
     # a file of another origin is still named by its stem
     (tmp_path / "mine.jsonl").write_text('{"tokens": ["Alice", "sings"], "tags": ["B-PER", "O"]}\n')
-    assert A.load_source(str(tmp_path / "mine.jsonl"))[0].source == "mine"
+    assert load_source(str(tmp_path / "mine.jsonl"))[0].source == "mine"

@@ -1,7 +1,7 @@
 """Trust in the teacher (ner_distill.trust): per-type trust against seqeval on the real gpt-3.5 labels,
 masked tokens leaving the real model's loss, equal steps and equal gold with and without trust,
 student-uncertainty selection that never exceeds its budget, and LLM self-consistency confidence
-from k sampled answers of an OpenAI-compatible server on 127.0.0.1 (tests/fake_llm.py)."""
+from k sampled answers of an OpenAI-compatible server on 127.0.0.1 (ner_distill.annotate.fake_llm)."""
 import json
 import subprocess
 import sys
@@ -10,15 +10,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ner_distill import annotate as A
+from ner_distill.annotate import openai_teacher
+from ner_distill.annotate.run import annotate
 from ner_distill import data, metrics, trust
 from ner_distill.student import LABELS, collate, encode, resolve_model, token_loss
 from ner_distill.train import TrainConfig, run_plan, train
 
 pytestmark = pytest.mark.slow     # every test here trains a model (or uses one trained by a fixture)
 
-sys.path.insert(0, str(Path(__file__).parent))
-from fake_llm import FakeLLM  # noqa: E402
+from ner_distill.annotate.fake_llm import FakeLLM
 
 TINY = dict(batch_size=8, steps=4, evals=1, select_dev_size=30, dev_size=30, test=False)
 
@@ -237,7 +237,7 @@ def test_llm_samples_give_token_confidence(tmp_path, monkeypatch):
     out = tmp_path / "ann"
     kw = dict(out=str(out), model="fake", prompt="zero-shot", samples=3, temperature=0.7, max_retries=0, progress=False)
     with FakeLLM() as srv:
-        A.annotate(str(src), "openai", base_url=srv.base_url, **kw)
+        annotate(str(src), "openai", base_url=srv.base_url, **kw)
         assert dict(srv.requests) == {s: 3 for s in sents}             # k answers per sentence (no retries here)
     recs = {" ".join(s.tokens): s for s in data.read_jsonl(out / "labels.jsonl")}
     unsure = recs[sents[0]]
@@ -249,12 +249,12 @@ def test_llm_samples_give_token_confidence(tmp_path, monkeypatch):
     assert flaky.meta["samples_ok"] == 2 and flaky.tags[3] == "B-LOC"
     assert flaky.meta["token_confidence"] == [pytest.approx(2 / 3, abs=1e-3)] * 5
     with FakeLLM() as srv:                                              # every answered sample is cached
-        A.annotate(str(src), "openai", base_url=srv.base_url, **kw)
+        annotate(str(src), "openai", base_url=srv.base_url, **kw)
         assert dict(srv.requests) == {sents[2]: 1}                      # only the sample that never came back
-    one = A.OpenAITeacher(model="m", cache=tmp_path / "c.sqlite")       # one sample: the request (and cache key) of before
-    assert "seed" not in one._request([{"role": "user", "content": "x"}])[1]
+    one = openai_teacher.OpenAITeacher(model="m", cache=tmp_path / "c.sqlite")       # one sample: the request (and cache key) of before
+    assert "seed" not in one.request([{"role": "user", "content": "x"}])[1]
     with pytest.raises(ValueError, match="temperature"):
-        A.annotate(str(src), "openai", base_url="http://127.0.0.1:9", **{**kw, "temperature": 0.0})
+        annotate(str(src), "openai", base_url="http://127.0.0.1:9", **{**kw, "temperature": 0.0})
     # the `llm` trust method turns the confidence into loss weights
     p = run_plan(TrainConfig(strategy="distilled", gold_size=0, distilled=str(out), trust="llm", steps=2, out=str(tmp_path / "r")))
     by_tokens = {" ".join(s.tokens): w for s, w in zip(p["D"], p["weights"])}
