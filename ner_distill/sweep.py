@@ -20,9 +20,10 @@ from .train import TrainConfig
 
 # %% auto #0
 __all__ = ['PROFILES', 'ENGINES', 'notebook_path', 'run_name', 'grids', 'grid_axes', 'check_grid', 'expand', 'shard_of', 'sweep',
-           'write_index', 'teacher_name', 'method_label', 'load_runs', 'results_table', 'comparisons',
-           'condition_comparisons', 'reference_table', 'to_markdown', 'study_markdown', 'plot_results', 'plot_budget',
-           'teacher_label_f1', 'teacher_table', 'plot_teachers', 'render_report']
+           'write_index', 'in_sweep', 'local_path', 'read_index', 'teacher_name', 'method_label', 'load_runs',
+           'results_table', 'comparisons', 'condition_comparisons', 'reference_table', 'to_markdown', 'study_markdown',
+           'tables_markdown', 'plot_results', 'plot_budget', 'teacher_label_f1', 'teacher_table', 'plot_teachers',
+           'render_report']
 
 # %% ../nbs/09_sweep.ipynb #696e9e99
 PROFILES = {
@@ -216,10 +217,36 @@ def sweep(out, grid: dict | None = None, params: dict | None = None, profile: st
     return write_index(out, runs, grid, executed)
 
 def write_index(out, runs: list[dict], grid: dict, executed=()):
-    "Write `index.csv` for every run of the grid, whatever shard ran it; returns it as a DataFrame."
+    """Write `index.csv` for every run of the grid, whatever shard ran it, each run folder relative to the sweep folder;
+    returns it as `read_index` reads it (folders as paths on this machine)."""
     import pandas as pd
     index = pd.DataFrame([_row(c, grid_axes(grid), c["out"] in executed) for c in runs])
+    if len(index): index["run_dir"] = [in_sweep(d, out) for d in index.run_dir]
     tmp = Path(out)/"index.csv.tmp"; index.to_csv(tmp, index=False); os.replace(tmp, Path(out)/"index.csv")
+    return read_index(out)
+
+def in_sweep(path, sweep_dir) -> str:
+    "A path as the index writes it: relative to the sweep folder when inside it (`runs/NAME`), else absolute."
+    p, root = Path(path).resolve(), Path(sweep_dir).resolve()
+    return p.relative_to(root).as_posix() if p.is_relative_to(root) else str(p)
+
+def local_path(path, sweep_dir) -> Path:
+    """A path read from a sweep folder, on this machine: a relative one under the sweep folder; an absolute one as it
+    is if it exists, else (an index written with absolute paths on another machine, or before the folder moved) the
+    longest run of its last components that exists under the sweep folder; unchanged if none does."""
+    p, root = Path(str(path)), Path(sweep_dir).resolve()
+    if not p.is_absolute(): return root/p
+    if p.exists(): return p
+    tails = (root.joinpath(*p.parts[-k:]) for k in range(len(p.parts) - 1, 0, -1))
+    return next((q for q in tails if q.exists()), p)
+
+def read_index(sweep_dir):
+    "A sweep folder's `index.csv`, each run's folder (`run_dir`) a path on this machine (`local_path`)."
+    import pandas as pd
+    sweep_dir = Path(sweep_dir)
+    if not (sweep_dir/"index.csv").exists(): raise FileNotFoundError(f"{sweep_dir}: no index.csv; is this a sweep folder?")
+    index = pd.read_csv(sweep_dir/"index.csv")
+    if len(index): index["run_dir"] = [str(local_path(d, sweep_dir)) for d in index.run_dir]
     return index
 
 # %% ../nbs/09_sweep.ipynb #217e184e
@@ -246,13 +273,14 @@ def load_runs(sweep_dir):
     "(finished runs with `method` and `condition` labels, the sweep's settings) of a sweep folder."
     import pandas as pd
     sweep_dir = Path(sweep_dir)
-    if not (sweep_dir/"index.csv").exists(): raise FileNotFoundError(f"{sweep_dir}: no index.csv; is this a sweep folder?")
+    index = read_index(sweep_dir)
     conf = json.loads((sweep_dir/"sweep.json").read_text())
-    index = pd.read_csv(sweep_dir/"index.csv")
     ok = index[index.status == "done"].copy()
     ok["trust"] = ok["trust"].fillna("none"); ok["selection"] = ok["selection"].fillna("random")
     ok["method"] = [method_label(*r) for r in zip(ok.strategy, ok.trust, ok.selection)]
-    if "distilled" in ok: ok["teacher"], ok["teacher_spec"] = ok.distilled.map(teacher_name), ok.distilled   # before `distilled` becomes the size
+    if "distilled" in ok:   # before `distilled` becomes the size; an annotation run's folder as a path on this machine
+        ok["teacher"] = ok.distilled.map(teacher_name)
+        ok["teacher_spec"] = [str(local_path(d, sweep_dir)) if Path(str(d)).is_absolute() else d for d in ok.distilled]
     if "distilled" in grid_axes(conf["grid"]):   # teachers compared: the teacher is part of the method (gold has none)
         ok["method"] = [m if s == "gold" else f"{teacher_name(t)}: {m}" for m, s, t in zip(ok.method, ok.strategy, ok.distilled)]
     cond = [k for k in grid_axes(conf["grid"]) if k not in (*_METHOD_AXES, "seed", "distilled")]
@@ -341,7 +369,10 @@ def to_markdown(df) -> str:
 
 def study_markdown(sweep_dir, baseline: str = "gold") -> str:
     "The results and comparison tables of a sweep in Markdown, as `BENCHMARKS.md` shows them."
-    ok, _ = load_runs(sweep_dir)
+    return tables_markdown(load_runs(sweep_dir)[0], baseline)
+
+def tables_markdown(ok, baseline: str = "gold") -> str:
+    "The results and comparison tables of finished runs (one sweep's, or several sweeps' together) in Markdown."
     cmp = comparisons(ok, baseline)
     out = ["Test F1 in points, mean ± std over seeds (dev F1 beside it; the checkpoint is chosen on dev):", "",
            to_markdown(results_table(ok))]

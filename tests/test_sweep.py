@@ -28,7 +28,9 @@ def test_tiny_study_tables_report_and_resume(tmp_path):
              "--param", "calibration_size=8", "max_length=256", "--quiet"]
     r = subprocess.run(CLI + sweep + ["--out", str(out)], capture_output=True, text=True, env=ENV, timeout=1200)
     assert r.returncode == 0, r.stderr[-3000:]
-    idx = pd.read_csv(out / "index.csv")
+    from ner_distill import sweep as S
+    idx = S.read_index(out)                          # run folders relative to the sweep folder, read as paths here
+    assert not Path(pd.read_csv(out / "index.csv").run_dir[0]).is_absolute()
     # `gold` sees no distilled labels, so it runs once per seed, without trust
     assert sorted(zip(idx.strategy, idx.trust, idx.seed)) == [
         ("distilled_then_gold", "mask", 0), ("distilled_then_gold", "mask", 1), ("distilled_then_gold", "none", 0),
@@ -49,7 +51,6 @@ def test_tiny_study_tables_report_and_resume(tmp_path):
     assert "Traceback" not in html and "import pandas" not in html            # code hidden, no errors
 
     # the tables of BENCHMARKS.md and the report come from the same functions: the same figures in both
-    from ner_distill import sweep as S
     md = S.study_markdown(out)
     cmp = S.comparisons(S.load_runs(out)[0])
     assert list(cmp.method) == ["distilled_then_gold", "distilled_then_gold + mask"] and (cmp.seeds == 2).all()
@@ -99,6 +100,7 @@ def test_shards_fill_one_index(tmp_path):
 @pytest.mark.slow
 def test_budget_sweep_draws_the_curve(tmp_path):
     "LLM budgets x selections: random and student-uncertainty subsets of the real gpt-3.5 labels, same steps per budget."
+    from ner_distill import sweep
     student = tmp_path / "gold"
     r = subprocess.run(CLI + ["train", "--strategy", "gold", "--gold-size", "32", "--distilled", "none", "--steps", "4",
                               "--batch-size", "8", "--evals", "1", "--select-dev-size", "30", "--dev-size", "30", "--no-test",
@@ -111,6 +113,7 @@ def test_budget_sweep_draws_the_curve(tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     idx = pd.read_csv(out / "index.csv")
     assert sorted(zip(idx.distilled_size, idx.selection)) == [(16, "random"), (16, "uncertainty"), (32, "random"), (32, "uncertainty")]
+    idx = sweep.read_index(out)
     for rd, n in zip(idx.run_dir, idx.distilled_size):
         assert json.loads((Path(rd) / "config.json").read_text())["n_distilled"] == n
     html = (out / "report.html").read_text()
@@ -126,7 +129,7 @@ def test_failing_run_is_recorded_and_the_sweep_goes_on(tmp_path):
     assert r.returncode != 0 and "failed" in r.stderr
     idx = pd.read_csv(out / "index.csv")
     assert list(idx.status) == ["failed"] and "no distilled labels" in idx.error[0]
-    assert (Path(idx.run_dir[0]) / "error.txt").exists()
+    assert (out / idx.run_dir[0] / "error.txt").exists()
 
 
 @pytest.mark.slow
