@@ -44,31 +44,37 @@ def write_section(name: str, body: str) -> None:
     BENCHMARKS.write_text(text)
 
 
-def run_study(name: str, sweep_args: list[str], title: str, intro: str, baseline: str = "gold") -> Path:
-    """Run a study as `ner-distill sweep` (resumable: finished runs are skipped) into runs/studies/NAME,
-    then write its BENCHMARKS.md section from `ner_distill.sweep`'s tables and plot, the same functions
-    the sweep's HTML report uses."""
-    import time
+def cli(*args, log=None, check: bool = True) -> subprocess.CompletedProcess:
+    "`ner-distill ARGS` in its own process, offline (Hugging Face reads its cache only); its output to `log` if given."
+    cmd = [sys.executable, "-m", "ner_distill.cli", *map(str, args)]
+    r = subprocess.run(cmd, env=dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1"), stdout=log,
+                       stderr=subprocess.STDOUT if log else None)
+    if check and r.returncode: raise SystemExit(f"failed ({r.returncode}): {' '.join(cmd)}")
+    return r
+
+
+def plot(ok, name: str) -> str:
+    "`sweep.plot_results` of runs (test F1, else dev F1) saved as bench/results/NAME.png; its path for Markdown."
     import matplotlib
     matplotlib.use("Agg")
     from ner_distill import sweep
+    metric = "test_f1" if "test_f1" in ok and ok.test_f1.notna().any() else "dev_f1"
+    sweep.plot_results(ok, metric).savefig(ROOT / "bench" / "results" / f"{name}.png", dpi=110)
+    return f"bench/results/{name}.png"
+
+
+def run_study(name: str, sweep_args: list[str], title: str, intro: str, baseline: str = "gold") -> Path:
+    """Run a study as `ner-distill sweep` (resumable: finished runs are skipped) into runs/studies/NAME, then write
+    its BENCHMARKS.md section from `ner_distill.sweep`'s tables and plot, the same functions the sweep's HTML report
+    uses."""
+    import time
+    from ner_distill import study, sweep
     out = ROOT / "runs" / "studies" / name
     t0 = time.time()
-    cmd = [sys.executable, "-m", "ner_distill.cli", "sweep", *sweep_args, "--out", str(out)]
-    r = subprocess.run(cmd, env=dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1"))
-    wall = time.time() - t0
-    ok, conf = sweep.load_runs(out)
-    fig_path = ROOT / "bench" / "results" / f"{name}.png"
-    fig = sweep.plot_results(ok, "test_f1" if "test_f1" in ok and ok.test_f1.notna().any() else "dev_f1")
-    fig.savefig(fig_path, dpi=110)
-    import pandas as pd
-    index = pd.read_csv(out / "index.csv")
-    sps = ok.train_sentences_per_s
-    body = (f"## {title}\n\n`{command()}` on {machine()}: the sweep `ner-distill sweep {' '.join(sweep_args)}` "
-            f"({(index.status == 'done').sum()} of {len(index)} runs finished, {(index.status == 'failed').sum()} failed; "
-            f"summed run wall time {index.wall_s.fillna(0).sum() / 60:.0f} min, this call {wall / 60:.0f} min; "
-            f"training {sps.median():.1f} sentences/s median, {sps.min():.1f}-{sps.max():.1f}).\n\n{intro}\n\n"
-            f"![{title}](bench/results/{name}.png)\n\n{sweep.study_markdown(out, baseline)}\n")
-    write_section(f"study-{name}", body)
+    r = cli("sweep", *sweep_args, "--out", out, check=False)
+    png = plot(sweep.load_runs(out)[0], name)
+    write_section(f"study-{name}", f"## {title}\n\n`{command()}` on {machine()}: the sweep `ner-distill sweep {' '.join(sweep_args)}` "
+                                   f"({study.sweep_summary(out)}; this call {(time.time() - t0) / 60:.0f} min).\n\n{intro}\n\n"
+                                   f"![{title}]({png})\n\n{sweep.study_markdown(out, baseline)}\n")
     if r.returncode: print(f"the sweep exited with {r.returncode}: see {out}/index.csv", file=sys.stderr)
     return out

@@ -101,7 +101,7 @@ def speed(repeats=5):
     print(json.dumps({k: round(max(v)) for k, v in res.items()}, indent=1))
 
 
-def gold_run(cf: str) -> "Path":
+def gold_run(cf: str):
     "The seed-0 gold-only run of the sweep with word shape `cf`."
     return study.run_dir(STUDY, strategy="gold", case_features=cf, seed=0)
 

@@ -13,7 +13,7 @@ import numpy as np
 from . import data, metrics, sweep
 
 # %% auto #0
-__all__ = ['run_dir', 'load_sweeps', 'sweep_summary', 'complete_seeds', 'complete_methods', 'choose_on_dev',
+__all__ = ['run_dir', 'load_sweeps', 'sweep_summary', 'complete_seeds', 'complete_methods', 'left_out', 'choose_on_dev',
            'teacher_comparisons', 'oracle_share', 'teacher_curve', 'read_quality', 'label_quality', 'runs_table',
            'decoding_table']
 
@@ -41,7 +41,8 @@ def load_sweeps(sweeps):
         ok, _ = sweep.load_runs(folder)
         if label is not None: ok["condition"] = [label if c == "all runs" else f"{label}, {c}" for c in ok.condition]
         frames.append(ok.assign(sweep=Path(folder).name))
-    return pd.concat(frames, ignore_index=True).drop_duplicates("run_dir").reset_index(drop=True)
+    ok = pd.concat(frames, ignore_index=True).drop_duplicates("run_dir").reset_index(drop=True)
+    return ok.astype({"steps": int}) if len(ok) else ok   # finished runs all have steps (a pending one made them floats)
 
 def sweep_summary(sweep_dir) -> str:
     "A sweep folder in one line: runs finished and failed of its grid, their summed wall time, training sentences/s."
@@ -70,6 +71,12 @@ def complete_methods(ok, seeds=None):
         keep |= {(cond, m) for m, g in grp.groupby("method") if want <= set(g.seed)}
     sel = [(c, m) in keep and (seeds is None or s in seeds) for c, m, s in zip(ok.condition, ok.method, ok.seed)]
     return ok[sel].reset_index(drop=True)
+
+def left_out(ok, kept) -> str:
+    "What a filter left out of `ok` to give `kept`, in words: per condition still in `kept`, its seeds no longer there."
+    gone = {c: sorted(set(g.seed) - set(kept[kept.condition == c].seed)) for c, g in ok.groupby("condition", sort=False)
+            if c in set(kept.condition)}
+    return "; ".join(f"{c}: seed{'s' * (len(s) > 1)} {', '.join(map(str, s))}" for c, s in gone.items() if s)
 
 # %% ../nbs/12_study.ipynb #0b112b45
 def choose_on_dev(ok, by: str = "method"):
@@ -119,7 +126,8 @@ def teacher_curve(ok, baseline: str = "gold", dataset="conll2003"):
     for cond, grp in ok.groupby("condition", sort=False):
         g, part = 100 * grp[grp.method == baseline].test_f1.mean(), []
         for t, tg in grp[(grp.strategy != "gold") & (grp.trust == "none")].groupby("teacher", sort=False):
-            row = {"condition": cond, "teacher": t, "label F1": sweep.teacher_label_f1(tg.teacher_spec.iloc[0], dataset)}
+            f = sweep.teacher_label_f1(tg.teacher_spec.iloc[0], dataset)
+            row = {"condition": cond, "teacher": t, "label F1": None if f is None else round(f, 3)}
             for s, sg in tg.groupby("strategy", sort=False):
                 row[f"{s} (vs {baseline})"] = f"{100 * sg.test_f1.mean():.1f} ({100 * sg.test_f1.mean() - g:+.1f})"
             part.append(row)
