@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .. import data, metrics
 from . import combine, openai_teacher   # noqa: F401  (they register their teachers)
+from .sources import known_form, parse_source
 from .teachers import Context, get_teacher
 
 # %% auto #0
@@ -49,16 +50,17 @@ def load_source(source: str, limit: int | None = None, seed: int = 0, dataset="c
         raise ValueError(f"{source!r} names a part of CoNLL-2003; for dataset {ds.name} use train, dev, test or unlabelled")
     split = _ALIASES.get(source, source)
     if split == "unlabelled": return ds.unlabelled(limit, seed)
-    if split == "recorded":       # the CoNLL-2003 train sentences the shipped gpt-3.5 labels cover, with their gold tags
-        if ds.name != "conll2003": raise ValueError("'recorded' names CoNLL-2003 train sentences; use a split or a file of your dataset")
-        corpus = data.Corpus([s.with_tags(s.meta["gold_tags"]) for s in data.recorded_llm_labels()], "conll2003-train")
-    elif split in data.SPLITS: corpus = ds.split(split)
-    else:
+    if split in data.SPLITS: corpus = ds.split(split)
+    elif Path(source).exists():
         p = Path(source)
-        if not p.exists(): raise FileNotFoundError(f"no such source {source!r}: use train, dev, test, unlabelled or a file")
         # sentences this project wrote (a selection, a pool) keep their source and ids: CoNLL train stays train, so
         # recorded labels find them and a run's gold pool stays disjoint from them; other files are named by their stem
         corpus = data.read_jsonl(p, types=ds.schema.names) if data.sniff_format(p) == "jsonl" else data.read_split(p, None, ds.schema, p.stem)
+    elif known_form(source):      # a label source's own sentences with their gold tags, e.g. recorded: the train sentences of the gpt-3.5 labels
+        pool = parse_source(source).pool(ds)
+        names = {s.source for s in pool}
+        corpus = data.Corpus([s.with_tags(s.meta.get("gold_tags") or ["O"] * len(s)) for s in pool], names.pop() if len(names) == 1 else pool.name)
+    else: raise FileNotFoundError(f"no such source {source!r}: use train, dev, test, unlabelled, a file, or a label source's sentences (recorded)")
     if limit is not None and limit < len(corpus): corpus = data.gold_pool(corpus, limit, seed)
     return corpus
 

@@ -15,8 +15,8 @@ from .. import data, metrics
 from .teachers import TEACHERS, Context, RecordedTeacher, StudentTeacher, get_teacher
 
 # %% auto #0
-__all__ = ['SOURCES', 'oracle', 'simulate', 'LabelSource', 'label_source', 'parse_source', 'Joined', 'NoLabels', 'Recorded',
-           'Oracle', 'Simulated', 'TrainedStudent', 'TeacherByName', 'LabelsFile']
+__all__ = ['SOURCES', 'oracle', 'simulate', 'LabelSource', 'label_source', 'parse_source', 'known_form', 'Joined', 'NoLabels',
+           'Recorded', 'Oracle', 'Simulated', 'TrainedStudent', 'TeacherByName', 'LabelsFile']
 
 # %% ../../nbs/03g_sources.ipynb #b6720c91
 def oracle(corpus: data.Corpus) -> data.Corpus:
@@ -84,9 +84,13 @@ def parse_source(spec: str) -> LabelSource:
     spec = str(spec).strip() or "none"
     if "+" in spec: return Joined(spec, spec)
     form, _, arg = spec.partition(":")
-    if form in SOURCES and form not in ("teacher", "file"): return SOURCES[form](spec, arg)
+    if known_form(spec): return SOURCES[form](spec, arg)
     if spec in TEACHERS: return SOURCES["teacher"](spec, spec)
     return SOURCES["file"](spec, spec)
+
+def known_form(spec: str) -> bool:
+    "Whether `spec` names a registered form (not a teacher's name, a file or a folder)."
+    return str(spec).partition(":")[0] in SOURCES and str(spec).partition(":")[0] not in ("teacher", "file")
 
 class Joined(LabelSource):
     "`A+B`: the pools of several sources together."
