@@ -13,7 +13,7 @@ import sys
 
 from . import data, export, mixing, sweep, trust
 from .annotate import prompts, run
-from .annotate.teachers import TEACHERS, get_teacher
+from .annotate.teachers import TEACHERS, get_teacher, load_plugins
 from .train import TrainConfig, train
 
 # %% auto #0
@@ -99,6 +99,7 @@ def cmd_annotate(args):
                           f1_by_type=None if q is None else {t: round(v["f1"], 4) for t, v in q["per_type"].items()})))
 
 def add_annotate_parser(sub):
+    load_plugins()                 # teachers of one's own ($NER_DISTILL_PLUGINS, entry points) become choices
     a = sub.add_parser("annotate", help="label sentences with a teacher (an LLM, recorded labels, spaCy, ...); writes a run folder",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     a.add_argument("--dataset", default="conll2003", help="conll2003 (the built-in default), or a dataset.yaml of your own (or its folder)")

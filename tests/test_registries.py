@@ -64,3 +64,26 @@ def test_a_registered_source_is_a_distilled_pool_of_train(tmp_path, registered):
                      "--evals", "1", "--select-dev-size", "20", "--dev-size", "20", "--test-size", "20", "--out", str(run)]) == 0
     cfg = json.loads((run / "config.json").read_text())
     assert cfg["distilled"] == "firstword:PER" and cfg["n_distilled"] == 300 and cfg["distilled_name"] == "firstword"
+
+
+def test_a_plugin_module_registers_for_the_command_line(tmp_path):
+    "A module of one's own named in $NER_DISTILL_PLUGINS: the `ner-distill` command (a fresh process) knows its teacher."
+    (tmp_path / "my_teachers.py").write_text(
+        "from dataclasses import dataclass\n"
+        "from ner_distill import data\n"
+        "from ner_distill.annotate.teachers import Teacher, teacher\n"
+        "from ner_distill.config import Knobs, knob\n"
+        "@teacher('allcaps')\n"
+        "class AllCaps(Teacher):\n"
+        "    @dataclass\n"
+        "    class Config(Knobs):\n"
+        "        kind: str = knob('ORG', 'allcaps: the type of a word in capitals')\n"
+        "    def label(self, corpus, progress=False):\n"
+        "        t = lambda w: 'B-' + self.cfg.kind if w.isupper() and w.isalpha() and len(w) > 1 else 'O'\n"
+        "        return data.Corpus([s.with_tags([t(w) for w in s.tokens], status='ok') for s in corpus], corpus.name)\n")
+    import os, subprocess, sys
+    env = dict(os.environ, PYTHONPATH=str(tmp_path), NER_DISTILL_PLUGINS="my_teachers", HF_HUB_OFFLINE="1")
+    r = subprocess.run([sys.executable, "-m", "ner_distill.cli", "annotate", "--teacher", "allcaps", "--kind", "MISC", "--source", "dev",
+                        "--limit", "50", "--quiet", "--out", str(tmp_path / "run")], capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "B-MISC" in {t for s in data.read_jsonl(tmp_path / "run" / "labels.jsonl") for t in s.tags}

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import data, metrics
-from .teachers import TEACHERS, Context, RecordedTeacher, StudentTeacher, get_teacher
+from .teachers import TEACHERS, Context, RecordedTeacher, StudentTeacher, get_teacher, load_plugins
 
 # %% auto #0
 __all__ = ['SOURCES', 'oracle', 'simulate', 'LabelSource', 'label_source', 'parse_source', 'known_form', 'Joined', 'NoLabels',
@@ -81,6 +81,7 @@ def label_source(form: str):
 
 def parse_source(spec: str) -> LabelSource:
     "The label source `spec` names: a registered form (`form[:ARG]`), `A+B`, a teacher's name, else a run folder or labels file."
+    load_plugins()
     spec = str(spec).strip() or "none"
     if "+" in spec: return Joined(spec, spec)
     form, _, arg = spec.partition(":")

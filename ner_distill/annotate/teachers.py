@@ -18,8 +18,9 @@ from .. import data
 from ..config import Knobs, NoSettings, knob
 
 # %% auto #0
-__all__ = ['TEACHERS', 'SPACY_WHEEL', 'Context', 'Teacher', 'teacher', 'get_teacher', 'gold_or_none', 'RecordedTeacher',
-           'load_spacy', 'spacy_tags', 'spacy_docs', 'SpacyTeacher', 'GazetteerTeacher', 'type_of', 'StudentTeacher']
+__all__ = ['TEACHERS', 'SPACY_WHEEL', 'Context', 'Teacher', 'teacher', 'load_plugins', 'get_teacher', 'gold_or_none',
+           'RecordedTeacher', 'load_spacy', 'spacy_tags', 'spacy_docs', 'SpacyTeacher', 'GazetteerTeacher', 'type_of',
+           'StudentTeacher']
 
 # %% ../../nbs/03d_teachers.ipynb #bd0d0a77
 @dataclass
@@ -62,8 +63,23 @@ def teacher(name: str):
         TEACHERS[name] = cls; cls.name = name; return cls
     return deco
 
+def load_plugins() -> list[str]:
+    """Import, once, the modules that register teachers or label sources of one's own: those `$NER_DISTILL_PLUGINS`
+    names (comma-separated) and the `ner_distill.plugins` entry points of installed packages. Returns their names."""
+    global _PLUGINS
+    if _PLUGINS is None:
+        import importlib, os
+        from importlib.metadata import entry_points
+        names = [n.strip() for n in os.environ.get("NER_DISTILL_PLUGINS", "").split(",") if n.strip()]
+        names += [ep.value.split(":")[0] for ep in entry_points(group="ner_distill.plugins")]
+        _PLUGINS = []
+        for n in names: importlib.import_module(n); _PLUGINS.append(n)
+    return _PLUGINS
+_PLUGINS: list[str] | None = None
+
 def get_teacher(name: str) -> type:
     "The teacher class registered as `name`, or an error that lists the known ones."
+    load_plugins()
     if name not in TEACHERS: raise ValueError(f"unknown teacher {name!r}; known: {', '.join(TEACHERS)}")
     return TEACHERS[name]
 
