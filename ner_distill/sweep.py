@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from . import data, metrics, mixing, trust
+from .annotate.sources import parse_source
 from .train import TrainConfig
 
 # %% auto #0
@@ -281,6 +282,10 @@ def load_runs(sweep_dir):
     if "distilled" in ok:   # before `distilled` becomes the size; an annotation run's folder as a path on this machine
         ok["teacher"] = ok.distilled.map(teacher_name)
         ok["teacher_spec"] = [str(local_path(d, sweep_dir)) if Path(str(d)).is_absolute() else d for d in ok.distilled]
+        src = [parse_source(d) for d in ok.teacher_spec]      # what the label-source registry knows of each teacher
+        ok["ceiling"] = [s.synthetic and s.known_f1 == 1.0 for s in src]     # perfect labels on the same sentences
+        ok["synthetic"] = [s.synthetic for s in src]                          # made from gold: a reference
+        ok["teacher_base"] = [None if s.base is None else teacher_name(s.base) for s in src]
     if "distilled" in grid_axes(conf["grid"]):   # teachers compared: the teacher is part of the method (gold has none)
         ok["method"] = [m if s == "gold" else f"{teacher_name(t)}: {m}" for m, s, t in zip(ok.method, ok.strategy, ok.distilled)]
     cond = [k for k in grid_axes(conf["grid"]) if k not in (*_METHOD_AXES, "seed", "distilled")]
@@ -420,26 +425,25 @@ def plot_budget(ok, metric: str = "test_f1"):
 
 def teacher_label_f1(spec, dataset="conll2003") -> float | None:
     "Label F1 against gold of a distilled pool: 1 for an oracle, the target of a simulated teacher, else measured (None without gold)."
-    from ner_distill.train import load_distilled
-    s = str(spec)
-    if s.startswith("oracle"): return 1.0
-    if s.startswith("simulated:"): return float(s.split(":")[1])
+    src, s = parse_source(spec), str(spec)
+    if src.known_f1 is not None: return src.known_f1
     if (Path(s)/"quality.json").exists(): return float(json.loads((Path(s)/"quality.json").read_text())["f1"])
-    D = [x for x in load_distilled(s, dataset) if x.meta.get("gold_tags") is not None]
+    D = [x for x in src.pool(dataset) if x.meta.get("gold_tags") is not None]
     return metrics.scores([x.meta["gold_tags"] for x in D], [x.tags for x in D])["f1"] if D else None
 
 def teacher_table(ok, baseline: str = "gold"):
     """Per method with a teacher: test F1 (mean over seeds), its difference to `baseline`, and the share of the oracle's
     gain over `baseline` it recovers (the oracle run of the same method, else of the same strategy); None without an oracle."""
     import pandas as pd
-    if "teacher" not in ok or not ok.teacher.astype(str).str.startswith("oracle").any() or "test_f1" not in ok: return None
+    if "ceiling" not in ok or not ok.ceiling.any() or "test_f1" not in ok: return None
+    oracle = ok[ok.ceiling].teacher.iloc[0]
     mean = 100 * ok.groupby("method", sort=False).test_f1.mean()
     seeds = ok.groupby("method", sort=False).seed.nunique()
     g, rows = mean.get(baseline), []
     for m, r in ok[ok.strategy != baseline].groupby("method", sort=False).first().iterrows():
-        if ": " not in m or m.startswith("oracle"): continue
+        if ": " not in m or r.ceiling: continue
         t, base = m.split(": ", 1)
-        om = f"oracle: {base}" if f"oracle: {base}" in mean else f"oracle: {r.strategy}"
+        om = f"{oracle}: {base}" if f"{oracle}: {base}" in mean else f"{oracle}: {r.strategy}"
         o = mean.get(om)
         rows.append({"method": m, "seeds": int(seeds[m]), "test F1": round(mean[m], 2), f"vs {baseline}": None if g is None else round(mean[m] - g, 2),
                      "oracle": om if o is not None else "-", "oracle F1": None if o is None else round(o, 2),
@@ -455,15 +459,16 @@ def plot_teachers(ok, metric: str = "test_f1", dataset="conll2003"):
     f1 = {t: teacher_label_f1(d, dataset) for t, d in sub.groupby("teacher").teacher_spec.first().items()}
     fig, ax = plt.subplots(figsize=(7, 4.2))
     if (ok.strategy == "gold").any(): ax.axhline(100 * ok[ok.strategy == "gold"][metric].mean(), color="k", ls="--", lw=1, label="gold only")
-    bases = {str(d).split(":", 2)[2] for d in sub.teacher_spec if str(d).startswith("simulated:") and str(d).count(":") == 2}
-    family = lambda t: t.startswith(("simulated", "oracle")) or t in bases   # one real teacher mixed with gold: a line
+    kind = sub.groupby("teacher")[["synthetic", "ceiling"]].first()
+    bases = set(sub[sub.synthetic].teacher_base.dropna())
+    family = lambda t: kind.synthetic[t] or t in bases   # one real teacher mixed with gold (oracle, simulated ones): a line
     for i, (strat, grp) in enumerate(sub.groupby("strategy", sort=False)):
         pts = sorted((f1[t], 100 * g[metric].mean(), t) for t, g in grp.groupby("teacher") if f1.get(t) is not None)
         line = [p for p in pts if family(p[2])] or pts
         ax.plot([p[0] for p in line], [p[1] for p in line], "o-", color=f"C{i}", label="Simple Mix" if strat == "distilled_then_gold" else strat)
         for x, y, t in pts:
             if not family(t): ax.plot([x], [y], "s", color=f"C{i}", mfc="none", ms=8)
-            if not t.startswith("simulated"): ax.annotate(t, (x, y), textcoords="offset points", xytext=(4, 4 - 12 * i), fontsize=7, color=f"C{i}")
+            if kind.ceiling[t] or not kind.synthetic[t]: ax.annotate(t, (x, y), textcoords="offset points", xytext=(4, 4 - 12 * i), fontsize=7, color=f"C{i}")
     ax.set(xlabel="teacher label F1 (against gold, on the distilled sentences)", ylabel=metric.replace("_f1", " F1") + " of the student",
            title="How good must the teacher be?"); ax.grid(alpha=.3); ax.legend(fontsize=8)
     plt.tight_layout()
