@@ -1,7 +1,5 @@
-"""Several endpoints: annotation throughput against 1, 2 and 4 replicas of a fake OpenAI-compatible server with a
-fixed latency that answers one request at a time (as llama-cpp-python's server does), each in its own process, with
-`max_in_flight=1` per endpoint. Also the client's own overhead per request: one endpoint answering at once.
-Run it alone on an idle machine.
+"""Several endpoints: annotation throughput against 1, 2 and 4 fake OpenAI-compatible servers of fixed latency that
+answer one request at a time, each in its own process, and the client's own overhead per request. Run it alone.
 
     python bench/endpoints.py [--latency 0.1] [--requests 200]
 """
@@ -12,7 +10,10 @@ import subprocess
 import sys
 import tempfile
 
-from _common import ROOT, command, machine, write_section
+import pandas as pd
+
+from _common import command, machine, write_section
+from ner_distill import sweep
 from ner_distill.annotate.run import annotate
 
 faulthandler.dump_traceback_later(900, exit=True)   # never hang a machine
@@ -53,26 +54,9 @@ finally:
     for pr in procs: pr.stdin.close(); pr.wait(timeout=10)
 
 base = rows[0][2]
-ideal = lambda n: a.requests * a.latency / n
-lines = [f"| endpoints | wall s | requests/s | vs one endpoint | ideal s | overhead per request (ms) | requests per endpoint |",
-         "|---:|---:|---:|---:|---:|---:|---|"]
-for n, wall, rps, eps in rows:
-    per = (wall * n / a.requests - a.latency) * 1000
-    split = " / ".join(str(e["sent"]) for e in eps) if eps else str(a.requests)
-    lines.append(f"| {n} | {wall:.2f} | {rps:.1f} | **{rps / base:.2f}x** | {ideal(n):.1f} | {per:.1f} | {split} |")
-body = f"""## Several endpoints (`bench/endpoints.py`)
-
-`{command()}` on {machine()}. {a.requests} CoNLL-2003 train sentences (zero-shot prompt) annotated through
-`annotate(base_url=[...], max_in_flight=1)` (timed from the first request to the last answer) against 1, 2 and 4 fake OpenAI-compatible servers (ner_distill.annotate.fake_llm, each
-in its own process) that take {a.latency * 1000:.0f} ms per request and answer one request at a time, as
-llama-cpp-python's server does. Each request goes to the endpoint with the fewest requests in flight. The
-overhead is the time per request each endpoint's slot spends beyond the server's latency (wall x endpoints /
-requests - latency): the HTTP round trip, the openai client, parsing, the cache. Against one endpoint that
-answers at once, one request at a time, a request takes {zero / a.requests * 1000:.1f} ms end to end.
-
-{chr(10).join(lines)}
-
-Goal: 2 endpoints >= 1.8x, 4 endpoints >= 3.5x.
-"""
-write_section("endpoints", body)
-print(body)
+table = pd.DataFrame([{"endpoints": n, "wall s": f"{wall:.2f}", "requests/s": f"{rps:.1f}", "vs one endpoint": f"**{rps / base:.2f}x**",
+                       "ideal s": f"{a.requests * a.latency / n:.1f}", "overhead per request (ms)": f"{(wall * n / a.requests - a.latency) * 1000:.1f}",
+                       "requests per endpoint": " / ".join(str(e["sent"]) for e in eps) if eps else str(a.requests)}
+                      for n, wall, rps, eps in rows])
+print(write_section("endpoints", head=f"`{command()}` on {machine()}", a=a, ms=a.latency * 1000, zero=zero / a.requests * 1000,
+                    table=sweep.to_markdown(table)))

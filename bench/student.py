@@ -1,20 +1,15 @@
 """The student that sees capital letters: word shape on and off in one sweep, Viterbi against argmax, all gold, the
 4-layer student, and what word shape and Viterbi cost the runtime. Run it alone on an idle machine.
 
-    python bench/student.py run       # the `student` sweep (gold, power_decay + relabel, Simple Mix, power_decay; shape on/off;
-                                      # 3 seeds), all-gold and 4-layer runs; resumable
+    python bench/student.py run       # the `student` sweep, all-gold and 4-layer runs; resumable
     python bench/student.py speed     # words/s of the bundles with and without word shape, Viterbi and argmax, spaCy
     python bench/student.py report    # the "student" section of BENCHMARKS.md
-
-Every comparison is the sweep's: a paired bootstrap over test sentences pooled over seeds, with per-seed differences.
 """
 import json
 import os
-import statistics
 import sys
-import time
 
-from _common import ROOT, cli, command, machine, plot, write_section
+from _common import ROOT, cli, command, machine, plot, render, write_section
 
 from ner_distill import data, infer, study, sweep
 
@@ -23,6 +18,7 @@ EXTRA = ROOT / "runs" / "student-extra"        # all-gold and 4-layer runs, one 
 SPEED = ROOT / "runs" / "student-speed.json"
 ALL_GOLD_EPOCHS = (1, 2, 3)                     # candidates for the all-gold run, chosen on dev with word shape on
 SHAPES = ("on", "off")
+SPACY = "spaCy en_core_web_sm (tok2vec + ner, batch 256)"
 
 
 def extra_runs(epochs=None) -> dict:
@@ -55,14 +51,6 @@ def run():
                 with open(EXTRA / f"{name}.log", "w") as log: cli("train", *flags, "--out", EXTRA / name, log=log)
 
 
-def wps(fn, sents, n, repeats):
-    "Words/s of each pass."
-    out = []
-    for _ in range(repeats):
-        t = time.perf_counter(); fn(sents); out.append(n / (time.perf_counter() - t))
-    return out
-
-
 def speed(repeats=5):
     """Bundles of the seed-0 gold students with and without word shape (6 layers: both variants; 4 layers: the default),
     the 6-layer one with word shape also decoding by argmax, and spaCy, all in this process, in alternating passes."""
@@ -71,8 +59,8 @@ def speed(repeats=5):
     load_before = [round(x, 2) for x in os.getloadavg()]     # 1, 5 and 15 min: near 0 on an idle machine
     test = data.conll2003("test"); sents, n = test.tokens, test.n_tokens
     work = ROOT / "runs" / "student-bundles"
-    runs = {"6 layers, shape on": gold_run("on"), "6 layers, shape off": gold_run("off"),
-            "4 layers, shape on": EXTRA / "gold-4layers-on", "4 layers, shape off": EXTRA / "gold-4layers-off"}
+    runs = {**{f"6 layers, shape {cf}": study.run_dir(STUDY, strategy="gold", case_features=cf, seed=0) for cf in SHAPES},
+            **{f"4 layers, shape {cf}": EXTRA / f"gold-4layers-{cf}" for cf in SHAPES}}
     systems, f1 = {}, {}
     for k, r in runs.items():
         if not (r / "metrics.json").exists(): continue
@@ -88,25 +76,14 @@ def speed(repeats=5):
             tg = infer.Bundle(b, v).tagger; tg.decode = "argmax"
             systems[f"{k}, {v} (default), argmax"] = tg; f1[f"{k}, {v} (default), argmax"] = None
     nlp = load_spacy()
-    systems["spaCy en_core_web_sm (tok2vec + ner, batch 256)"] = None
-    for k, tg in systems.items():
-        if tg is not None: tg.tag(sents[:64])
-    list(spacy_docs(nlp, sents[:64], 256))
-    res = {k: [] for k in systems}
-    for _ in range(repeats):       # alternating: each system once per round, so drift hits all alike
-        for k, tg in systems.items():
-            fn = (lambda x: list(spacy_docs(nlp, x, 256))) if tg is None else (lambda x, tg=tg: tg.tag(x, 32))
-            res[k] += wps(fn, sents, n, 1)
+    fns = {k: (lambda x, tg=tg: tg.tag(x, 32)) for k, tg in systems.items()}
+    fns[SPACY] = lambda x: list(spacy_docs(nlp, x, 256))
+    res = study.throughput(fns, sents, n, repeats)      # alternating: each system once per round, so drift hits all alike
     data.write_json(SPEED, dict(machine=machine(), command=command(), load_before=load_before, repeats=repeats, words=n, wps=res, test_f1=f1))
     print(json.dumps({k: round(max(v)) for k, v in res.items()}, indent=1))
 
 
-def gold_run(cf: str):
-    "The seed-0 gold-only run of the sweep with word shape `cf`."
-    return study.run_dir(STUDY, strategy="gold", case_features=cf, seed=0)
-
-
-def decoding(ok) -> list[str]:
+def decoding(ok):
     "Dev F1 (the runs' dev scoring set, 1,000 sentences) of the gold and relabel runs' kept models read by argmax and by Viterbi."
     from ner_distill.student import Student, decode_tags
     dev, tags = data.conll2003("dev")[:1000], {}
@@ -114,58 +91,35 @@ def decoding(ok) -> list[str]:
         st = Student(r.run_dir)
         P = st.predict_probs(dev.tokens)
         tags[f"{r.method}, {r.student}, s{r.seed}"] = {d: decode_tags(P, st.labels, d) for d in ("argmax", "viterbi")}
-    d = study.decoding_table(dev.tags, tags)
-    mean, runs = d.iloc[-1], d.iloc[:-1]
-    return [f"Decoding, dev F1 (first 1,000 dev sentences, the kept models of the runs above): mean over the {len(runs)} runs "
-            f"argmax {mean.argmax:.2f}, Viterbi {mean.viterbi:.2f} ({mean['viterbi - argmax']:+.2f}; Viterbi at least as good "
-            f"on {(runs['viterbi - argmax'] >= 0).sum()} of {len(runs)}):", "", sweep.to_markdown(d), ""]
+    return study.decoding_table(dev.tags, tags)
 
 
-def speed_lines() -> list[str]:
+def speed_section() -> str:
     "The runtime speed paragraph and table from the measurement `speed` recorded."
-    import pandas as pd
     s = json.loads(SPEED.read_text())
-    best, med = ({k: f(v) for k, v in s["wps"].items()} for f in (max, statistics.median))
-    sp = best[next(k for k in best if k.startswith("spaCy"))]
-    key = lambda p: next(k for k in med if k.startswith(p))
-    change = lambda a, b: f"{100 * (best[a] / best[b] - 1):+.1f} % (best) / {100 * (med[a] / med[b] - 1):+.1f} % (median)"
-    ka = next(k for k in med if k.endswith(", argmax"))
-    rows = [dict(system=k, test_F1="" if s["test_f1"].get(k) is None else f"{100 * s['test_f1'][k]:.1f}",
-                 best_words_per_s=f"{best[k]:,.0f}", median=f"{med[k]:,.0f}", vs_spaCy=f"{best[k] / sp:.2f}x") for k in best]
-    return [f"Runtime speed (`{s['command']}` on {s['machine']}; run alone, nothing else on the two cores, load average "
-            f"{'/'.join(map(str, s.get('load_before', ['not recorded'])))} (1/5/15 min) when it started): bundles of the seed-0 "
-            f"gold students, all {s['words']:,} CoNLL-2003 test words pre-tokenised, batch 32, {s['repeats']} alternating passes "
-            "(each system once per round; best and median pass; the spread between passes on this shared machine is several "
-            "per cent). Words/s with word shape against without, same variant: fp32 "
-            f"{change(key('6 layers, shape on, fp32'), key('6 layers, shape off, fp32'))}, int8 "
-            f"{change(key('6 layers, shape on, int8'), key('6 layers, shape off, int8'))}; Viterbi against argmax (the same "
-            f"session): {change(ka[:-len(', argmax')], ka)}.", "", sweep.to_markdown(pd.DataFrame(rows)), ""]
+    w, key = s["wps"], lambda p: next(k for k in s["wps"] if k.startswith(p))
+    ka = next(k for k in w if k.endswith(", argmax"))
+    return render("student-speed", s=s, load="/".join(map(str, s.get("load_before", ["not recorded"]))),
+                  fp32=study.speed_change(w, key("6 layers, shape on, fp32"), key("6 layers, shape off, fp32")),
+                  int8=study.speed_change(w, key("6 layers, shape on, int8"), key("6 layers, shape off, int8")),
+                  viterbi=study.speed_change(w, ka[:-len(", argmax")], ka),
+                  table=sweep.to_markdown(study.speed_table(w, SPACY, s["test_f1"], "spaCy")))
 
 
 def report():
     ok = study.load_sweeps(STUDY)
     ok["student"] = ok.condition.str.replace("case_features ", "word shape ")
-    lines = ["## The student that sees capital letters (`bench/student.py`)", "",
-             f"`python bench/student.py run` then `report`, on {machine()}; F1 figures only, no timing from training is offered "
-             "here (tests shared the cores during part of the sweep). Sweep `ner-distill sweep --profile student --engine python`: "
-             "the demo's setting (1,000 gold CoNLL-2003 train sentences + the 5,873 recorded gpt-3.5-labelled ones, 247 steps, "
-             "lr 4e-4), each method with word shape on and off in the same sweep, 3 seeds; tags read by Viterbi under IOB2 in "
-             "both. Test F1 in points, mean ± std over seeds:", "",
-             sweep.to_markdown(sweep.results_table(ok)), "", f"![student study]({plot(ok, 'student')})", "",
-             "Word shape on against off, method by method (paired bootstrap over test sentences pooled over seeds, per-seed "
-             "differences):", "", sweep.to_markdown(sweep.condition_comparisons(ok, "case_features on", "case_features off")), ""]
-    for cf in SHAPES:
-        cmp = sweep.comparisons(ok[ok.condition == f"case_features {cf}"])
-        if len(cmp): lines += [f"Each method against `gold` with word shape {cf}:", "", sweep.to_markdown(cmp.drop(columns=["condition"])), ""]
+    vs_gold = {cf: sweep.comparisons(ok[ok.condition == f"case_features {cf}"]).drop(columns=["condition"], errors="ignore")
+               for cf in SHAPES}
     e = best_all_gold_epochs()
-    extra = study.runs_table([EXTRA / n for n in extra_runs(e)], ["layers", "word_shapes"])
-    if len(extra):
-        lines += [f"All 14,041 gold sentences for {', '.join(map(str, ALL_GOLD_EPOCHS))} epochs with word shape (the epochs chosen "
-                  f"on dev: {e}), the old student at those epochs, and the 4-layer student (layers 0, 2, 3, 5 of 6, `--layers 4`) "
-                  "at the sweep's setting; seed 0, the checkpoint of each run chosen on dev (4 evaluations):", "",
-                  sweep.to_markdown(extra), ""]
-    lines += decoding(ok) + (speed_lines() if SPEED.exists() else [])
-    write_section("student", "\n".join(lines))
+    dec = decoding(ok)
+    write_section("student", machine=machine(), results=sweep.to_markdown(sweep.results_table(ok)), figure=plot(ok, "student"),
+                  on_off=sweep.to_markdown(sweep.condition_comparisons(ok, "case_features on", "case_features off")),
+                  vs_gold_on=sweep.to_markdown(vs_gold["on"]), vs_gold_off=sweep.to_markdown(vs_gold["off"]),
+                  epochs=", ".join(map(str, ALL_GOLD_EPOCHS)), chosen=e,
+                  extra=sweep.to_markdown(study.runs_table([EXTRA / n for n in extra_runs(e)], ["layers", "word_shapes"])),
+                  n_dec=len(dec) - 1, dec=dec.iloc[-1], dec_ok=(dec.iloc[:-1]["viterbi - argmax"] >= 0).sum(),
+                  decoding=sweep.to_markdown(dec), speed=speed_section() if SPEED.exists() else "")
 
 
 if __name__ == "__main__":

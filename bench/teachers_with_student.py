@@ -1,24 +1,12 @@
-"""Distillation beyond self-training: the gold-only student as one voice of a combined teacher.
-
-The teachers study (bench/teachers_study.py) found that most of what LLM labels bought came from self-training (the
-gold-only student relabelling the distilled sentences). Does the LLM add anything once the student is part of the
-teacher? Per seed, the 247-step gold-only student labels the distilled pool, and `annotate --teacher combine` joins it
-(by its probabilities) with gpt-3.5, spaCy and a gazetteer of the seed's own gold pool (by their confusions on 200
-calibration sentences). Teachers of the same sentences, each trained into a student with Simple Mix and power_decay:
-
-  recorded  gpt-3.5 alone                                  oracle    their gold tags (the ceiling)
-  self      the gold-only student alone (self-training)    combined  gpt-3.5 + spaCy + gazetteer + the student
-  nollm     spaCy + gazetteer + the student (what the LLM adds to `combined`)
-
-at several budgets (one sweep folder each, STUDY/stepsN), against gold-only at the same steps.
+"""Distillation beyond self-training: the gold-only student as one voice of a combined teacher (`self` alone,
+`combined` with gpt-3.5, spaCy and a gazetteer, `nollm` without gpt-3.5; `recorded` and `oracle` beside them), each
+training students with Simple Mix and power_decay at several budgets (one sweep folder each, STUDY/stepsN).
 
     python bench/teachers_with_student.py run [--seeds 0 1 2] [--budgets 247 494] [--jobs 1] [--engine papermill]
     python bench/teachers_with_student.py report      # BENCHMARKS.md sections from the finished runs
 
-Both are resumable. `run --engine python --jobs 8` suits a GPU machine without Jupyter; `--spacy RUN` reuses a spaCy
-annotation run of the recorded sentences. The study folder can be copied from the machine that ran it and reported
-anywhere (sweep indexes hold run folders relative to themselves; models may stay behind: the report reads metrics and
-test predictions). Run it alone on an idle machine.
+Resumable. `run --engine python --jobs 8` suits a GPU machine without Jupyter; a study folder copied from the machine
+that ran it reports anywhere (models may stay behind). Run it alone on an idle machine.
 """
 import argparse
 import json
@@ -28,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from _common import ROOT, cli, command, machine, plot, write_section
-from ner_distill import study, sweep
+from ner_distill import data, metrics, study, sweep
 
 STUDY = ROOT / "runs" / "studies" / "teachers-with-student"
 TEACHERS = ("recorded", "oracle", "self", "combined", "nollm")
@@ -37,9 +25,9 @@ LABELS = {"self": "self: the gold-only student", "nollm": "nollm: spaCy + gazett
           "combined": "combined: gpt-3.5 + spaCy + gazetteer + student"}
 
 
-def budgets() -> dict:
-    "The study's sweep folders, {folder: its condition}, by budget."
-    return {d: f"{int(d.name[5:])} steps" for d in sorted(STUDY.glob("steps*"), key=lambda p: int(p.name[5:]))}
+def budgets(root: Path, skip=()) -> dict:
+    "A study's sweep folders, {folder: its condition}, by budget."
+    return {d: f"{int(d.name[5:])} steps" for d in sorted(root.glob("steps*"), key=lambda p: int(p.name[5:])) if d.name not in skip}
 
 
 def gold_run(seed: int) -> Path:
@@ -55,7 +43,6 @@ def pool_source(seed: int, pool: str) -> str:
     """The sentences the teachers label: `recorded` (the 5,873 with gpt-3.5 labels) or, for `train-rest`, a file of
     every CoNLL-2003 train sentence outside the seed's gold pool (gpt-3.5 votes on the 5,873 it labelled)."""
     if pool == "recorded": return "recorded"
-    from ner_distill import data
     path = teacher_dir(seed, "pool.jsonl")
     if not path.exists():
         train = data.conll2003("train")
@@ -107,8 +94,7 @@ def run(a) -> None:
 
 
 def report(a) -> None:
-    from ner_distill import data, metrics
-    loaded = study.load_sweeps(budgets())
+    loaded = study.load_sweeps(budgets(STUDY))
     ok = study.complete_seeds(loaded, min_methods=2)   # seeds every method finished; not the teachers' students alone
     seeds, short = sorted(ok.seed.unique()), study.left_out(loaded, ok)
     rec, spacy = data.recorded_llm_labels(), Path(a.spacy) if a.spacy else STUDY / "spacy"
@@ -118,41 +104,21 @@ def report(a) -> None:
         "gazetteer (the seed's gold pool)": [study.read_quality(teacher_dir(s, "combined"), "gazetteer") for s in seeds],
         **{label: [study.read_quality(teacher_dir(s, t)) for s in seeds] for t, label in LABELS.items()}},
         types=("PER", "LOC", "ORG", "MISC"))
-    whole = a.pool == "train-rest"
-    name = "teachers-all-train" if whole else "teachers-with-student"
-    where = json.loads((STUDY / "machine.json").read_text())["machine"] if (STUDY / "machine.json").exists() else machine()
-    ran = " ".join(json.loads((STUDY / "args.json").read_text())) if (STUDY / "args.json").exists() else "..."
-    pool = ("per seed, every CoNLL-2003 train sentence outside the seed's gold pool (13,041: the 5,873 with gpt-3.5 labels "
-            "and 7,168 without; gpt-3.5 votes on the ones it labelled)" if whole else "the 5,873 recorded CoNLL-2003 train sentences")
-    tables = [("The teachers' label F1** on the pool (mean ± std over the seeds where the teacher depends on the seed)", quality),
-              ("Students** (test F1, mean ± std over seeds)", sweep.results_table(ok)),
-              ("Against gold-only at the same steps** (paired bootstrap over test sentences pooled over seeds, per-seed "
-               "differences)", sweep.comparisons(ok)),
-              ("Beyond self-training**: each teacher against `self` (the gold-only student's own labels of the same pool) "
-               "with the same method and steps", study.teacher_comparisons(ok, "self")),
-              ("What the LLM adds**: the combination with gpt-3.5 against the same combination without it (`nollm`)",
-               study.teacher_comparisons(ok, "nollm", teachers=["combined"])),
-              ("Share of the oracle's gain** over gold-only (the oracle: the same sentences' gold tags, same method and "
-               "steps)", study.oracle_share(ok))]
-    body = [f"## {'The teachers over all the unlabelled train text' if whole else 'Distillation beyond self-training: the student as one voice of the teacher'} "
-            f"(`bench/teachers_with_student.py{' --pool train-rest' if whole else ''}`)", "",
-            f"`python bench/teachers_with_student.py --study {os.path.relpath(STUDY, ROOT)} run {ran}` on {where}; tables by "
-            f"`{command()}`. {len(ok)} runs, seeds {', '.join(map(str, seeds))}"
-            + (f" (left out, some of their runs unfinished: {short})" if short else "") + ".", "",
-            f"Per seed, the 247-step gold-only student labels {pool} (`annotate --teacher student`); `annotate --teacher "
-            "combine --threshold 0` joins it, by its probabilities (the likelihood ratio P(label | student) / prior), with "
-            "gpt-3.5, spaCy and a gazetteer of the names in the seed's own gold pool, each by its confusion matrix on 200 "
-            "seeded calibration sentences. 1,000 gold sentences, lr 4e-4 (chosen on dev for gold), Simple Mix "
-            f"(`distilled_then_gold`) and `power_decay` at {', '.join(ok.condition.unique())}; gold-only at the same steps is the baseline.", ""]
-    for text, table in tables:
-        if table is not None and len(table): body += [f"**{text}:", "", sweep.to_markdown(table), ""]
-    body.append(f"![students by teacher and budget]({plot(ok, name)})")
+    name = "teachers-all-train" if a.pool == "train-rest" else "teachers-with-student"
+    extra = []
     for x in a.extra_studies:   # further budgets run apart (another lease): shown as they are
-        extra = study.load_sweeps({d: f"{int(d.name[5:])} steps" for d in sorted(Path(x).glob("steps*")) if d.name != "steps247"})
-        body += ["", f"**Budgets run apart** (`--study {os.path.relpath(x, ROOT)}`): their gold-only students and teachers "
-                     "trained again for the same seeds; what finished, as it is:", "", sweep.tables_markdown(extra)]
-    write_section(name, "\n".join(body))
-    print("\n".join(body))
+        runs = study.load_sweeps(budgets(Path(x), skip=("steps247",)))
+        extra += ["", f"**Budgets run apart** (`--study {os.path.relpath(x, ROOT)}`): their gold-only students and teachers "
+                      "trained again for the same seeds; what finished, as it is:", "", sweep.tables_markdown(runs)]
+    md = lambda t: sweep.to_markdown(t) if t is not None else "(no oracle runs)"
+    print(write_section(
+        name, study=os.path.relpath(STUDY, ROOT), command=command(), runs=len(ok), seeds=", ".join(map(str, seeds)),
+        where=json.loads((STUDY / "machine.json").read_text())["machine"] if (STUDY / "machine.json").exists() else machine(),
+        ran=" ".join(json.loads((STUDY / "args.json").read_text())) if (STUDY / "args.json").exists() else "...",
+        short=f" (left out, some of their runs unfinished: {short})" if short else "", budgets=", ".join(ok.condition.unique()),
+        quality=md(quality), results=md(sweep.results_table(ok)), vs_gold=md(sweep.comparisons(ok)),
+        beyond=md(study.teacher_comparisons(ok, "self")), llm=md(study.teacher_comparisons(ok, "nollm", teachers=["combined"])),
+        share=md(study.oracle_share(ok)), figure=plot(ok, name), extra="\n".join(extra)))
 
 
 if __name__ == "__main__":

@@ -1,27 +1,16 @@
-"""Training speed: a strategy run against the plain reference loop, in one process, one after the other, on
-the same sentences (the strategy study's pools: 5,873 gpt-3.5-labelled + 1,000 gold CoNLL-2003 sentences).
+"""Training speed: a strategy run against a plain reference loop on the same sentences, before and after length
+bucketing, with its profile, and the options users expect (frozen embeddings, batch 64, fewer layers), each with
+speed and dev F1. Run it alone on an idle machine.
 
-* reference: a plain loop (forward, backward, AdamW), MiniLM-L6 unfrozen, batches of 32 sorted by length over
-  the whole pool (the best case for padding), the same number of steps as the strategy run;
-* the strategy run (`train()`, power_decay, 247 steps) as it was before length bucketing (random batches run
-  as length-sorted micro-batches of 16) and as it is now (bucketed batches of similar length), each with its
-  profile: where a step's time goes (building tensors, forward, backward, optimizer, bookkeeping), evaluation;
-* the options users expect, each with its speed and dev F1: frozen word embeddings; a larger batch (64) at
-  twice the learning rate (the same sentences, half the steps); 4 and 3 of the 6 layers.
-
-Sentences/s = training sentences / wall time of the training steps (start-up and evaluation excluded); the
-whole run's wall time is beside it. Run it alone on an idle machine.
-
-    python bench/train_speed.py [--steps 247] [--skip-options]
+    python bench/train_speed.py [--skip-options] [--fresh]
 """
 import argparse
-import json
 import random
 import time
 from pathlib import Path
 
 from _common import ROOT, command, machine, write_section
-from ner_distill import data
+from ner_distill import data, study, sweep
 from ner_distill.student import collate, encode, resolve_model, token_loss
 from ner_distill.train import TrainConfig, build_pools, train
 
@@ -61,11 +50,12 @@ def reference_loop(sentences, tags, steps, batch=32, lr=4e-4, seed=0):
     return n / (time.perf_counter() - t0), time.perf_counter() - t0
 
 
-def run(name, **kw):
-    cfg = TrainConfig(strategy="power_decay", gold_size=1000, distilled="recorded", test=False, out=str(OUT / name), **kw)
+def run(name, **kw) -> float:
+    "A power_decay run of the strategy study's setting into OUT/NAME (`kw` over the defaults); its whole wall time."
     t0 = time.perf_counter()
-    m = train(cfg, progress=False)
-    return m, time.perf_counter() - t0
+    m = train(TrainConfig(strategy="power_decay", gold_size=1000, distilled="recorded", test=False, out=str(OUT / name), **kw), progress=False)
+    print(name, m["timing"]["train_sentences_per_s"], m["dev"]["f1"], flush=True)
+    return time.perf_counter() - t0
 
 
 import torch  # noqa: E402
@@ -74,44 +64,13 @@ D, O = build_pools(TrainConfig(gold_size=1000, distilled="recorded"))
 pool = list(D) + list(O)
 S = 247
 ref_sps, ref_wall = reference_loop([s.tokens for s in pool], [s.tags for s in pool], S)
-rows = []
-configs = [("before: random batches as micro-batches of 16, all weights trained", dict(bucket_steps=1, micro_batch_size=16, freeze_embeddings=False)),
-           ("now, the defaults: bucketed over 16 steps, one pass per batch, word embeddings frozen", dict())]
+configs = {"before: random batches as micro-batches of 16, all weights trained": dict(bucket_steps=1, micro_batch_size=16, freeze_embeddings=False),
+           "now, the defaults: bucketed over 16 steps, one pass per batch, word embeddings frozen": dict()}
 if not a.skip_options:
-    configs += [("the defaults, word embeddings trained", dict(freeze_embeddings=False)),
-                ("the defaults, bucketed over 8 steps", dict(bucket_steps=8)),
-                ("the defaults, batch 64 at lr 8e-4 (half the steps)", dict(batch_size=64, lr=8e-4)),
-                ("the defaults, 4 of 6 layers", dict(layers=4)),
-                ("the defaults, 3 of 6 layers", dict(layers=3))]
-for i, (label, kw) in enumerate(configs):
-    m, wall = run(f"run{i}", **kw)
-    rows.append((label, m, wall))
-    print(label, m["timing"]["train_sentences_per_s"], m["dev"]["f1"], flush=True)
-
-parts = ("batch_s", "forward_s", "backward_s", "optimizer_s", "bookkeeping_s")
-def profile(m):
-    t = m["timing"]; tot = t["train_s"]
-    return " / ".join(f"{100 * t[k] / tot:.0f}" for k in parts) + f" | {t['eval_s']:.0f} s"
-lines = [f"| {l} | {m['steps']} | **{m['timing']['train_sentences_per_s']:.1f}** | {m['timing']['train_sentences_per_s'] / ref_sps:.2f}x | "
-         f"{100 * m['dev']['f1']:.1f} | {profile(m)} | {wall / 60:.1f} min |" for l, m, wall in rows]
-write_section("train-speed", f"""## Training speed: strategy runs against the plain loop (`bench/train_speed.py`)
-
-`{command()}` on {machine()}, {threads} torch threads; every row measured in the same process, one after
-another, on the same sentences: the strategy study's pools (5,873 gpt-3.5-labelled and 1,000 gold CoNLL-2003
-train sentences), MiniLM-L6, AdamW. Sentences/s = training sentences divided by the wall time of the
-training steps (start-up and evaluation excluded); dev F1 on the whole CoNLL-2003 dev set, checkpoint chosen
-on its first 1,000 sentences.
-
-Reference, the plain loop (unfrozen, batches of 32 sorted by length over the whole pool, {S} steps):
-**{ref_sps:.1f} sentences/s** ({ref_wall:.0f} s).
-
-| `power_decay` run | steps | sentences/s | vs reference | dev F1 | profile: % of step time in tensors / forward / backward / optimizer / bookkeeping, and evaluation | whole run |
-|---|---|---|---|---|---|---|
-{chr(10).join(lines)}
-
-AdamW is torch's fused implementation in the strategy runs (one kernel; 6x faster than the default per step here) and
-torch's default in the reference loop, as the reference is defined: a plain loop. The first run of this script, before AdamW was fused in the strategy runs (same machine, same code otherwise): reference
-104.0, before 63.4, bucketed over 8 steps 85.1 sentences/s, the optimizer then 9-12 % of a step. The profile comes from timers in the training loop (`metrics.json`, `timing`). Mixed precision (`mixed_precision=bf16|fp16`,
-through accelerate) is for GPUs; no GPU was lent to this machine, so it is untested here.
-""")
-print(json.dumps({"reference": ref_sps, **{l: m["timing"]["train_sentences_per_s"] for l, m, _ in rows}}, indent=1))
+    configs.update({"the defaults, word embeddings trained": dict(freeze_embeddings=False), "the defaults, bucketed over 8 steps": dict(bucket_steps=8),
+                    "the defaults, batch 64 at lr 8e-4 (half the steps)": dict(batch_size=64, lr=8e-4),
+                    "the defaults, 4 of 6 layers": dict(layers=4), "the defaults, 3 of 6 layers": dict(layers=3)})
+walls = {label: run(f"run{i}", **kw) for i, (label, kw) in enumerate(configs.items())}
+table = study.timing_table({label: OUT / f"run{i}" for i, label in enumerate(configs)}, ref_sps).assign(**{"whole run": [f"{w / 60:.1f} min" for w in walls.values()]})
+write_section("train-speed", head=f"`{command()}` on {machine()}", threads=threads, S=S, ref_sps=ref_sps, ref_wall=ref_wall,
+              table=sweep.to_markdown(table))

@@ -15,7 +15,9 @@ from . import data, metrics, sweep
 # %% auto #0
 __all__ = ['run_dir', 'load_sweeps', 'sweep_summary', 'complete_seeds', 'complete_methods', 'left_out', 'choose_on_dev',
            'teacher_comparisons', 'oracle_share', 'teacher_curve', 'read_quality', 'label_quality', 'runs_table',
-           'decoding_table']
+           'per_type_table', 'timing_table', 'decoding_table', 'throughput', 'latency', 'speed_table',
+           'cold_warm_table', 'plot_speed', 'speed_change', 'machine', 'service_load', 'load_table', 'split_agreement',
+           'disagreements', 'join_kinds', 'offset_errors']
 
 # %% ../nbs/12_study.ipynb #296343bb
 def run_dir(sweep_dir, axes=None, **cfg) -> Path:
@@ -143,18 +145,22 @@ def read_quality(run, source: str | None = None) -> dict | None:
     q = json.loads(p.read_text())
     return q if source is None else q.get("quality", {}).get(source)
 
-def label_quality(reports: dict, types=None):
+def label_quality(reports: dict, types=None, detail: bool = False):
     """The teachers' label F1 against gold, overall and per type: {teacher: a quality report, or one per seed}, mean ±
-    std over a teacher's reports (those that are None left out, a teacher without any too)."""
+    std over a teacher's reports (those that are None left out, a teacher without any too). `detail`: the sentences,
+    precision, recall and the type and boundary errors beside F1 too (summed over a teacher's reports)."""
     import pandas as pd
     cell = lambda v: f"{np.mean(v):.3f}" + (f" ± {np.std(v, ddof=1):.3f}" if len(v) > 1 else "")
     rows = []
     for name, rs in reports.items():
         rs = [r for r in (rs if isinstance(rs, (list, tuple)) else [rs]) if r]
         if not rs: continue
-        ts = types or list(rs[0]["per_type"])
-        rows.append({"teacher": name, "seeds": len(rs), "F1": cell([r["f1"] for r in rs]),
-                     **{t: cell([r["per_type"][t]["f1"] for r in rs]) for t in ts}})
+        ts, err = types or list(rs[0]["per_type"]), lambda k: sum(r.get("errors", {}).get(k, 0) for r in rs)
+        more = dict(sentences=f"{sum(r['sentences'] for r in rs):,}", precision=cell([r["precision"] for r in rs]),
+                    recall=cell([r["recall"] for r in rs])) if detail else {}
+        rows.append({"teacher": name, "seeds": len(rs), **more, "F1": cell([r["f1"] for r in rs]),
+                     **{t: cell([r["per_type"][t]["f1"] for r in rs]) for t in ts},
+                     **({"type / boundary errors": f"{err('type_error'):,} / {err('boundary_error'):,}"} if detail else {})})
     return pd.DataFrame(rows)
 
 # %% ../nbs/12_study.ipynb #03a06421
@@ -170,6 +176,30 @@ def runs_table(run_dirs, fields=()):
                          dev_F1=round(100 * m["dev"]["f1"], 1), test_F1=round(100 * m["test"]["f1"], 1) if "test" in m else None))
     return pd.DataFrame(rows)
 
+def per_type_table(scores: dict, counts: dict | None = None, names=("precision", "recall", "F1")):
+    """One row per type of a run's scores (`metrics.scores`, e.g. metrics.json's `test`): its entity counts from `counts`
+    ({column: {type: entities}}), then precision, recall and F1 in points (the F1 in bold), under the column `names`."""
+    import pandas as pd
+    pt = lambda t, k: f"{100 * scores['per_type'].get(t, {}).get(k, 0):.1f}"
+    types = list(scores["per_type"]) if not counts else list(dict.fromkeys(t for c in counts.values() for t in c))
+    return pd.DataFrame([{"type": t, **{c: f"{n.get(t, 0):,}" for c, n in (counts or {}).items()}, names[0]: pt(t, "precision"),
+                          names[1]: pt(t, "recall"), names[2]: f"**{pt(t, 'f1')}**"} for t in types])
+
+def timing_table(runs: dict, reference: float):
+    """Training runs' speed, {label: run folder}: steps, training sentences/s (the training steps' wall time: start-up
+    and evaluation excluded) and against `reference` sentences/s, dev F1, where a step's time goes (metrics.json's
+    timers, in per cent), the evaluation's seconds."""
+    import pandas as pd
+    parts = ("batch_s", "forward_s", "backward_s", "optimizer_s", "bookkeeping_s")
+    rows = []
+    for label, rd in runs.items():
+        m = json.loads((Path(rd)/"metrics.json").read_text()); t = m["timing"]
+        rows.append({"run": label, "steps": m["steps"], "sentences/s": f"**{t['train_sentences_per_s']:.1f}**",
+                     "vs reference": f"{t['train_sentences_per_s'] / reference:.2f}x", "dev F1": f"{100 * m['dev']['f1']:.1f}",
+                     "% of step time in tensors / forward / backward / optimizer / bookkeeping": " / ".join(f"{100 * t[k] / t['train_s']:.0f}" for k in parts),
+                     "evaluation": f"{t['eval_s']:.0f} s"})
+    return pd.DataFrame(rows)
+
 def decoding_table(gold, tags: dict):
     """F1 (points) of each run's tags under each decoder against `gold` (tag lists): `tags` is {run: {decoder: tag
     lists}}, every run with the same decoders; the last decoder minus the first beside them; the mean over runs last."""
@@ -180,3 +210,175 @@ def decoding_table(gold, tags: dict):
     df[f"{b} - {a}"] = (df[b] - df[a]).round(2)
     return pd.concat([df, pd.DataFrame([{"run": f"mean over {len(df)} runs", **df.iloc[:, 1:].mean().round(2)}])],
                      ignore_index=True)
+
+# %% ../nbs/12_study.ipynb #5f0e7a12
+def throughput(systems: dict, items, n: int, passes: int = 3, warmup: int = 64) -> dict:
+    """{name: words/s of each pass}: each system (a function of a list of items) over all `items` (`n` words in
+    all), `passes` rounds in alternation, each system once per round, after one warm-up call on the first `warmup` items."""
+    import time
+    for fn in systems.values(): fn(items[:warmup])
+    out = {k: [] for k in systems}
+    for _ in range(passes):
+        for k, fn in systems.items():
+            t = time.perf_counter(); fn(items); out[k].append(n / (time.perf_counter() - t))
+    return out
+
+def latency(fn, items) -> tuple[float, float]:
+    "(median, 99th percentile) in milliseconds of `fn` called on one item at a time."
+    import time
+    lat = []
+    for x in items:
+        t = time.perf_counter(); fn([x]); lat.append(1000 * (time.perf_counter() - t))
+    lat.sort()
+    return float(np.median(lat)), lat[int(0.99 * (len(lat) - 1))]
+
+def speed_table(wps: dict, reference: str, test_f1: dict | None = None, name: str | None = None):
+    """Per system of `throughput`'s result: its test F1 (points, from `test_f1` where given), best and median words/s,
+    and its best against the `reference` system's best (the column named `vs NAME`, `name` default `reference`)."""
+    import pandas as pd
+    ref = max(wps[reference])
+    return pd.DataFrame([dict(system=k, test_F1="" if (test_f1 or {}).get(k) is None else f"{100 * test_f1[k]:.1f}",
+                              best_words_per_s=f"{max(v):,.0f}", median=f"{np.median(v):,.0f}",
+                              **{f"vs {name or reference}": f"{max(v) / ref:.2f}x"}) for k, v in wps.items()])
+
+def cold_warm_table(wps: dict, reference: str):
+    """Per system of `throughput`'s result (run without a warm-up): words/s of its first pass (cold caches) and of its
+    best later pass (warm), each against the `reference` system's."""
+    import pandas as pd
+    warm = lambda v: max(v[1:] or v)
+    ref = wps[reference]
+    return pd.DataFrame([{"system": k, "words/s, cold": f"{v[0]:,.0f}", "words/s, warm": f"{warm(v):,.0f}",
+                          f"vs {reference}, cold": f"{v[0] / ref[0]:.2f}x", "warm": f"{warm(v) / warm(ref):.2f}x"} for k, v in wps.items()])
+
+def plot_speed(points: dict, reference: str, xlabel: str = "words/s"):
+    """Test F1 against words/s, one point per system ({name: (words/s, F1)}), with the `reference` system's speed x 1.2
+    and F1 + 15 points drawn as the lines a system should pass; fp32 systems blue, int8 orange, the reference red."""
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    for label, (wps, f1) in points.items():
+        ax.scatter(wps, 100 * f1, s=30, color="C3" if label == reference else ("C0" if "fp32" in label else "C1"))
+        ax.annotate(label, (wps, 100 * f1), fontsize=7, xytext=(4, 3), textcoords="offset points")
+    wps, f1 = points[reference]
+    ax.axvline(1.2 * wps, color="grey", ls=":", lw=1, label=f"1.2x {reference}'s words/s")
+    ax.axhline(100 * f1 + 15, color="grey", ls="--", lw=1, label=f"{reference}'s F1 + 15")
+    ax.set(xlabel=xlabel, ylabel="test F1", title="F1 against speed, one run"); ax.legend(fontsize=7, loc="lower right")
+    plt.tight_layout()
+    return fig
+
+def speed_change(wps: dict, a: str, b: str) -> str:
+    "System `a`'s words/s against system `b`'s, in per cent (negative: `a` is slower), best and median passes."
+    best, med = max(wps[a]) / max(wps[b]) - 1, np.median(wps[a]) / np.median(wps[b]) - 1
+    return f"{100 * best:+.1f} % (best) / {100 * med:+.1f} % (median)"
+
+# %% ../nbs/12_study.ipynb #8c3e2d42
+def machine() -> str:
+    "This machine in words: cores, CPU (model, family/model, clock, vector extensions), GPU, Python and torch versions."
+    import os, platform
+    import torch
+    info = {}
+    try:
+        for line in open("/proc/cpuinfo"):
+            k, _, v = line.partition(":"); info.setdefault(k.strip(), v.strip())
+        vec = [f for f in info.get("flags", "").split() if f.startswith(("avx", "amx")) or "vnni" in f]
+        cpu = (f"{info.get('model name', 'unknown CPU')}, family {info.get('cpu family', '?')} model {info.get('model', '?')}, "
+               f"{float(info.get('cpu MHz', 'nan')):.0f} MHz; vector extensions: {' '.join(vec) or 'none above SSE'}")
+    except OSError: cpu = platform.processor() or "unknown CPU"
+    gpu = f"GPU {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else "no GPU"
+    return f"{os.cpu_count()} cores ({cpu}), {gpu}, Python {platform.python_version()}, torch {torch.__version__}"
+
+# %% ../nbs/12_study.ipynb #7b2d1c32
+def service_load(port: int, texts, clients: int, size: int, seconds: float, max_requests: int, host: str = "127.0.0.1") -> dict:
+    """`clients` threads, each on one keep-alive connection, POST {"texts": `size` of `texts`} to /predict until `seconds`
+    pass or `max_requests` are sent: requests, requests/s answered, p50 and p99 latency (ms), failures and their kinds."""
+    import http.client, threading, time
+    lat, fails, lock, count = [], [], threading.Lock(), [0]
+    stop_at = time.perf_counter() + seconds
+    def client(k):
+        conn, i = http.client.HTTPConnection(host, port, timeout=60), k * 7919
+        while time.perf_counter() < stop_at:
+            with lock:
+                if count[0] >= max_requests: return
+                count[0] += 1
+            body = json.dumps({"texts": [texts[(i + j) % len(texts)] for j in range(size)]}).encode(); i += size
+            t = time.perf_counter()
+            try:
+                conn.request("POST", "/predict", body, {"Content-Type": "application/json"})
+                r = conn.getresponse(); r.read()
+                ok = r.status == 200
+                if r.getheader("Connection", "").lower() == "close": conn.close(); conn = http.client.HTTPConnection(host, port, timeout=60)
+            except Exception as e:
+                ok = False; conn.close(); conn = http.client.HTTPConnection(host, port, timeout=60); r = e
+            with lock: (lat if ok else fails).append(1000 * (time.perf_counter() - t) if ok else getattr(r, "status", type(r).__name__))
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+    for t in threads: t.start()
+    for t in threads: t.join()
+    wall, lat = time.perf_counter() - t0, sorted(lat)
+    return dict(clients=clients, size=size, requests=len(lat) + len(fails), rps=len(lat) / wall,
+                p50=float(np.median(lat)) if lat else None, p99=lat[int(0.99 * (len(lat) - 1))] if lat else None,
+                failures=len(fails), failure_kinds=sorted(set(map(str, fails))))
+
+def load_table(loads: list):
+    "`service_load` results as a table: sentences per request, clients, requests, requests/s, sentences/s, p50, p99, failures."
+    import pandas as pd
+    ms = lambda x: "-" if x is None else f"{x:.1f}"
+    return pd.DataFrame([{"sentences per request": r["size"], "concurrent clients": r["clients"], "requests": f"{r['requests']:,}",
+                          "requests/s": f"**{r['rps']:.1f}**", "sentences/s": f"{r['rps'] * r['size']:.0f}", "p50 ms": ms(r["p50"]),
+                          "p99 ms": ms(r["p99"]), "failed": r["failures"]} for r in loads])
+
+# %% ../nbs/12_study.ipynb #6a1c0b22
+def _regions(ref, ours):
+    "The stretches of text two word splits cut differently: (the reference's words there, ours), by character offsets."
+    R, O = {(a, b) for _, a, b in ref}, {(a, b) for _, a, b in ours}
+    loose = sorted([(a, b, 0, w) for w, a, b in ref if (a, b) not in O] + [(a, b, 1, w) for w, a, b in ours if (a, b) not in R])
+    regions = []
+    for a, b, side, w in loose:
+        if regions and a < regions[-1][1]: regions[-1][1] = max(regions[-1][1], b)
+        else: regions.append([a, b, [], []])
+        regions[-1][2 + side].append(w)
+    return [(r[2], r[3]) for r in regions]
+
+def split_agreement(split, refs, texts) -> dict:
+    """`split` (a function of a text giving (word, start, end) tuples) against a reference's words of the same texts
+    (`refs`, the same tuples): `matched`, the reference's words it reproduces; `hyphen`, the reference's words inside
+    hyphen joins, and `joins`, a Counter of the joined words; `other`, a Counter of the other disagreements, (the
+    reference's words, the splitter's) weighted by the reference's words."""
+    from collections import Counter
+    from difflib import SequenceMatcher
+    out = dict(matched=0, hyphen=0, joins=Counter(), other=Counter())
+    for ref, text in zip(refs, texts):
+        ours = split(text)
+        if ours == ref: out["matched"] += len(ref); continue
+        a, b = [w for w, _, _ in ref], [w for w, _, _ in ours]
+        out["matched"] += sum(m.size for m in SequenceMatcher(None, a, b, autojunk=False).get_matching_blocks())
+        for x, y in _regions(ref, ours):
+            if "".join(x) == "".join(y) and len(y) < len(x) and all("-" in w for w in y if w not in x):
+                out["hyphen"] += len(x); out["joins"].update(w for w in y if w not in x)
+            else: out["other"][(" ".join(x), " ".join(y))] += max(len(x), 1)
+    return out
+
+def disagreements(counter, k: int, names=("spaCy", "runtime")):
+    "The `k` most common disagreements of `split_agreement` as a table: each side's words and the reference's words involved."
+    import pandas as pd
+    rows = [{names[0]: f"`{s or '(nothing)'}`", names[1]: f"`{o or '(nothing)'}`", "words": f"{n:,}"} for (s, o), n in counter.most_common(k)]
+    return pd.DataFrame(rows or [{names[0]: "(none: every word agrees)", names[1]: "", "words": ""}])
+
+def join_kinds(joins):
+    "Hyphen joins (`split_agreement`'s `joins`) by kind: digits-digits, letters-letters, or letters and digits mixed."
+    import pandas as pd
+    from collections import Counter
+    kind = lambda w: ("digits-digits (scores, ranges, dates)" if all(x.isdigit() for x in w.split("-")) else
+                      "letters-letters (compounds, double-barrelled names)" if all(x.isalpha() for x in w.split("-")) else "letters and digits")
+    kinds = Counter()
+    for w, n in joins.items(): kinds[kind(w)] += n
+    return pd.DataFrame([{"joined word": k, "joined words": f"{n:,}"} for k, n in kinds.most_common()])
+
+def offset_errors(split, texts) -> tuple[int, int, int]:
+    "(words, words whose offsets do not give them back, texts whose words do not cover their non-space characters once)."
+    import re
+    words = wrong = uncovered = 0
+    for text in texts:
+        ws = split(text)
+        words += len(ws); wrong += sum(text[s:e] != w for w, s, e in ws)
+        uncovered += "".join(w for w, _, _ in ws) != re.sub(r"\s+", "", text) or any(e > s2 for (_, _, e), (_, s2, _) in zip(ws, ws[1:]))
+    return words, wrong, uncovered
