@@ -108,14 +108,14 @@ def budgets(ok, both, soft, beta) -> None:
              sweep_into("teachers-2x-soft", "--grid", f"strategy={bs.strategy}", "trust=soft", "seed=0,1,2", f"distilled={bs.teacher_spec}",
                         "--param", f"steps={steps2}", gold_student(), f"soft_weight={beta}")]
     twice = pd.concat(twice, ignore_index=True).assign(condition=f"{steps2} steps")
-    pick, _ = study.choose_on_dev(twice[(twice.method != "gold") & (twice.teacher != "oracle")], by="method")
+    pick, _ = study.choose_on_dev(twice[(twice.method != "gold") & ~twice.ceiling.fillna(False).astype(bool)], by="method")
     r = twice[twice.method == pick].iloc[0]
     extra = [gold_student()] + ([f"soft_weight={beta}"] if r.trust == "soft" else [])
     four = [sweep_into("teachers-4x-gold", "--grid", "strategy=gold", "distilled=recorded", "seed=0,1,2", "--param", f"steps={2 * steps2}"),
             sweep_into("teachers-4x-best", "--grid", f"strategy={r.strategy}", f"trust={r.trust}", f"distilled={r.teacher_spec}",
                        "seed=0,1,2", "--param", f"steps={2 * steps2}", *extra)]
     one = both[both.method.isin(["gold"]) | both.method.str.contains(r"relabel|soft")]
-    one = pd.concat([ok[ok.method.isin(["oracle: distilled_then_gold", "oracle: power_decay"])], one]).drop_duplicates("run_dir")
+    one = pd.concat([ok[ok.ceiling.fillna(False).astype(bool) & ok.strategy.isin(["distilled_then_gold", "power_decay"])], one]).drop_duplicates("run_dir")
     runs = pd.concat([one.assign(condition=f"{steps2 // 2} steps"), twice,
                       pd.concat(four, ignore_index=True).assign(condition=f"{2 * steps2} steps")], ignore_index=True)
     write_section("teachers-budget", head=HEAD, steps1=steps2 // 2, steps2=steps2, steps4=2 * steps2, best=best.method, beta=beta,

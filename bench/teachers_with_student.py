@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from _common import ROOT, cli, command, machine, plot, write_section
+from ner_distill.annotate.sources import known_form
 from ner_distill import data, metrics, study, sweep
 
 STUDY = ROOT / "runs" / "studies" / "teachers-with-student"
@@ -71,9 +72,9 @@ def run_budget(a, budget: int, teachers) -> None:
     "One sweep folder per budget: gold-only, then each strategy with each teacher (per-seed teachers by {seed})."
     grid = [dict(strategy=["gold"], distilled=["recorded"], seed=list(a.seeds))]
     if teachers:
-        if a.pool != "recorded" and {"recorded", "oracle"} & set(teachers):
+        if a.pool != "recorded" and any(map(known_form, teachers)):
             raise SystemExit("teachers recorded and oracle name the 5,873 recorded sentences: not with --pool train-rest")
-        specs = [t if t in ("recorded", "oracle") else str(STUDY / "teachers" / "s{seed}" / t) for t in teachers]
+        specs = [t if known_form(t) else str(STUDY / "teachers" / "s{seed}" / t) for t in teachers]   # a label source, or per seed
         grid.append(dict(strategy=list(a.strategies), distilled=specs, seed=list(a.seeds)))
     params = {"dev_size": 1000, **({} if budget == 247 else {"steps": budget}), **a.extra}
     idx = sweep.sweep(STUDY / f"steps{budget}", grid, params, "study", a.jobs, progress=False, engine=a.engine)
