@@ -27,21 +27,24 @@ export-check: $(STAMP)
 	@if ! diff -r -x __pycache__ /tmp/ner-distill-export-check ner_distill; then \
 	  echo "nbdev_export changed ner_distill/: edit the notebooks, export, and commit both." >&2; exit 1; fi
 
-# Every cell of every notebook, `#| slow` ones included (training, export).
+# Every cell of every notebook, `#| slow` ones included (training, export), by nbdev's runner. Not part of `make test`:
+# there tests/test_notebooks.py already runs each notebook once, every cell, as JupyterLab's Run All does.
 nbtest: $(STAMP)
 	$(BIN)/nbdev_test --do_print --timing --flags slow
 
+# Every test, the slow ones included (they train, export, run a notebook or start a server); the 30 slowest are listed.
 pytest: $(STAMP)
-	$(BIN)/python -m pytest -q tests/
+	$(BIN)/python -m pytest -q --durations=30 tests/
 
-test: export-check nbtest pytest
+# Each notebook runs once (about 10 minutes on 2 cores).
+test: export-check pytest
 
-# Quick checks while editing: notebooks without their `#| slow` cells, tests not marked slow.
+# Quick checks while editing (a few minutes): notebooks without their `#| slow` cells, tests not marked slow.
 nbtest-fast: $(STAMP)
 	$(BIN)/nbdev_test --timing
 
 pytest-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow" tests/
+	$(BIN)/python -m pytest -q -m "not slow" --durations=10 tests/
 
 test-fast: export-check nbtest-fast pytest-fast
 

@@ -15,8 +15,6 @@ from ner_distill.train import TrainConfig, train
 
 from tiny_encoders import ARCHITECTURES, build
 
-pytestmark = pytest.mark.slow
-
 
 def probe_sentences() -> list[list[str]]:
     "50 sentences: real CoNLL-2003 dev ones holding apostrophes, digits and hyphens, accented words, and one longer than a window."
@@ -49,6 +47,7 @@ def trained(tmp_path_factory):
 
 
 @pytest.mark.parametrize("arch", ARCHITECTURES)
+@pytest.mark.slow
 def test_the_runtime_feeds_what_training_fed_and_gets_pytorchs_logits(trained, arch):
     run, bundle = trained[arch]
     man = infer.verify_bundle(bundle)
@@ -73,6 +72,7 @@ def test_the_runtime_feeds_what_training_fed_and_gets_pytorchs_logits(trained, a
 
 
 @pytest.mark.parametrize("arch", ARCHITECTURES)
+@pytest.mark.slow
 def test_int8_runs_in_the_bundle(trained, arch):
     "The quantised model runs through the bundle and mostly agrees with fp32 (it is the same model, rounded)."
     _, bundle = trained[arch]
@@ -85,6 +85,7 @@ def test_int8_runs_in_the_bundle(trained, arch):
     assert all(res[0]["text"][e["start"]:e["end"]] == e["text"] for e in res[0]["entities"])
 
 
+@pytest.mark.slow
 def test_tokenizers_say_whether_they_lose_case(trained):
     assert lowercases(Student(trained["bert-uncased"][0]).tokenizer)
     for arch in ("bert", "roberta", "deberta-v2"): assert not lowercases(Student(trained[arch][0]).tokenizer), arch

@@ -15,9 +15,8 @@ from ner_distill import data, infer
 from ner_distill.export import export_bundle
 from ner_distill.train import TrainConfig, train
 
-pytestmark = pytest.mark.slow     # every test here trains a model (or uses one trained by a fixture)
 
-
+@pytest.mark.slow
 def test_bundle_contents_and_manifest(bundle):
     man = json.loads((bundle / "manifest.json").read_text())
     for f in ("model.onnx", "model_int8.onnx", "tokenizer.json", "labels.json", "ner_distill_infer.py", infer.WORD_RULES,
@@ -37,6 +36,7 @@ def test_bundle_contents_and_manifest(bundle):
     assert "import torch" not in src and "transformers" not in src.replace("no transformers", "")
 
 
+@pytest.mark.slow
 def test_installed_offline_without_torch_matches_exporter(bundle, tmp_path):
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
@@ -71,6 +71,7 @@ def test_installed_offline_without_torch_matches_exporter(bundle, tmp_path):
     assert [(e["type"], e["start"], e["end"]) for e in out["entities"]] == [(e["type"], e["start"], e["end"]) for e in want["entities"]]
 
 
+@pytest.mark.slow
 def test_wheelhouse_is_the_lock_byte_for_byte(bundle, tmp_path):
     "Only the three wheels the runtime imports, as locked; two wheelhouses built from the same commit are identical."
     from ner_distill.export import build_wheelhouse, runtime_lock, this_target
@@ -84,6 +85,7 @@ def test_wheelhouse_is_the_lock_byte_for_byte(bundle, tmp_path):
     assert all(f"--hash=sha256:{h}" in (bundle / "requirements.txt").read_text() for h in lock.values())
 
 
+@pytest.mark.slow
 def test_changed_byte_is_refused(bundle, tmp_path):
     bad = tmp_path / "bad"
     shutil.copytree(bundle, bad, ignore=shutil.ignore_patterns("wheelhouse"))
@@ -100,6 +102,7 @@ def test_changed_byte_is_refused(bundle, tmp_path):
     assert r.returncode == 3 and "refusing" in r.stderr
 
 
+@pytest.mark.slow
 def test_long_text_goes_through_windows_not_truncated(bundle):
     b = infer.Bundle(bundle)
     b.tagger.max_length = 32                              # force many overlapping windows
@@ -111,6 +114,7 @@ def test_long_text_goes_through_windows_not_truncated(bundle):
     assert all(text[e["start"]:e["end"]] == e["text"] for e in res["entities"])
 
 
+@pytest.mark.slow
 def test_batched_runtime_matches_one_sentence_at_a_time(bundle):
     "200 test sentences and some longer than one window: fp32 batched tags equal one-at-a-time tags; int8 agreement reported."
     test = data.conll2003("test")

@@ -14,8 +14,6 @@ import time
 
 import pytest
 
-pytestmark = pytest.mark.slow      # uses the session's exported bundle
-
 
 def start(bundle, *args):
     "The server in its own process; returns (process, port) once /ready answers 200."
@@ -57,6 +55,7 @@ def stop(p):
 JSON = {"Content-Type": "application/json"}
 
 
+@pytest.mark.slow
 def test_every_malformed_request_gets_a_4xx_with_a_json_error(bundle, tmp_path):
     log = tmp_path / "access.jsonl"
     p, port = start(bundle, "--max-bytes", "20000", "--access-log", str(log))
@@ -96,6 +95,7 @@ def test_every_malformed_request_gets_a_4xx_with_a_json_error(bundle, tmp_path):
     assert "Bonn" not in log.read_text()          # no request text in the log unless --log-text
 
 
+@pytest.mark.slow
 def test_a_burst_of_256_from_64_clients_ends_in_200s_and_503s_only(bundle):
     p, port = start(bundle, "--max-concurrency", "2", "--max-queue", "4")
     outcomes = []
@@ -117,6 +117,7 @@ def test_a_burst_of_256_from_64_clients_ends_in_200s_and_503s_only(bundle):
     assert counts.get(200, 0) > 0 and len(busy) == counts.get(503, 0)
 
 
+@pytest.mark.slow
 def test_a_request_past_its_deadline_gets_504(bundle):
     p, port = start(bundle, "--timeout", "0.001")
     try:
@@ -127,6 +128,7 @@ def test_a_request_past_its_deadline_gets_504(bundle):
         assert stop(p) == 0
 
 
+@pytest.mark.slow
 def test_sigterm_during_a_burst_answers_every_accepted_request(bundle, tmp_path):
     """32 clients send requests back to back, SIGTERM arrives in the middle: every request the server read (its access
     log has a line for each) got its response (200 before, 503 while draining), and the process exits 0. A connection

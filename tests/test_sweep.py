@@ -98,17 +98,15 @@ def test_shards_fill_one_index(tmp_path):
 
 
 @pytest.mark.slow
-def test_budget_sweep_draws_the_curve(tmp_path):
-    "LLM budgets x selections: random and student-uncertainty subsets of the real gpt-3.5 labels, same steps per budget."
+def test_budget_sweep_draws_the_curve(gold_run, small_pool, tmp_path):
+    """LLM budgets x selections: random and student-uncertainty subsets of 300 real gpt-3.5 labels (the session's
+    pool: an uncertainty run scores its whole pool with the student), the session's gold run as the student, same
+    steps per budget."""
     from ner_distill import sweep
-    student = tmp_path / "gold"
-    r = subprocess.run(CLI + ["train", "--strategy", "gold", "--gold-size", "32", "--distilled", "none", "--steps", "4",
-                              "--batch-size", "8", "--evals", "1", "--select-dev-size", "30", "--dev-size", "30", "--no-test",
-                              "--out", str(student)], capture_output=True, text=True, env=ENV, timeout=300)
-    assert r.returncode == 0, r.stderr[-2000:]
+    student = gold_run
     out = tmp_path / "sweep"
     r = subprocess.run(CLI + ["sweep", "--profile", "tiny", "--strategies", "distilled_then_gold", "--budgets", "16", "32",
-                              "--selections", "random", "uncertainty", "--param", f"trust_student={student}", "--quiet",
+                              "--selections", "random", "uncertainty", "--param", f"trust_student={student}", f"distilled={small_pool}", "--quiet",
                               "--out", str(out)], capture_output=True, text=True, env=ENV, timeout=900)
     assert r.returncode == 0, r.stderr[-3000:]
     idx = pd.read_csv(out / "index.csv")

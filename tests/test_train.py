@@ -13,11 +13,10 @@ from ner_distill import data
 from ner_distill.student import LABELS, Student, encode, resolve_model
 from ner_distill.train import TrainConfig, train
 
-pytestmark = pytest.mark.slow     # every test here trains a model (or uses one trained by a fixture)
-
 TINY = dict(gold_size=48, distilled_size=48, batch_size=8, steps=6, evals=2, dev_size=40, test=False)
 
 
+@pytest.mark.slow
 def test_run_folder_is_complete_and_reloads(tmp_path):
     out = tmp_path / "run"
     m = train(TrainConfig(strategy="concat", out=str(out), **TINY), progress=False)
@@ -41,6 +40,7 @@ def test_run_folder_is_complete_and_reloads(tmp_path):
     assert train(TrainConfig(strategy="concat", out=str(out), **TINY), progress=False) == m
 
 
+@pytest.mark.slow
 def test_interrupted_run_resumes_from_checkpoint(tmp_path):
     out = tmp_path / "run"
     cfg = TrainConfig(strategy="sigmoid", out=str(out), save_every=3, **TINY)
@@ -80,6 +80,7 @@ def test_distilled_from_an_annotation_run_folder(tmp_path):
         load_distilled(str(tmp_path / "nothing"))
 
 
+@pytest.mark.slow
 def test_two_cpu_processes_with_torchrun(tmp_path):
     script = tmp_path / "ddp.py"
     script.write_text(
@@ -95,6 +96,7 @@ def test_two_cpu_processes_with_torchrun(tmp_path):
     assert json.loads((tmp_path / "run" / "config.json").read_text())["processes"] == 2
 
 
+@pytest.mark.slow
 def test_cli_train(tmp_path):
     from ner_distill.cli import main
     out = tmp_path / "cli-run"

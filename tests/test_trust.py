@@ -16,26 +16,15 @@ from ner_distill import data, metrics, trust
 from ner_distill.student import LABELS, collate, encode, resolve_model, token_loss
 from ner_distill.train import TrainConfig, run_plan, train
 
-pytestmark = pytest.mark.slow     # every test here trains a model (or uses one trained by a fixture)
-
 from ner_distill.annotate.fake_llm import FakeLLM
 
 TINY = dict(batch_size=8, steps=4, evals=1, select_dev_size=30, dev_size=30, test=False)
 
 
-@pytest.fixture(scope="module")
-def gold_student(tmp_path_factory):
-    "A gold-trained MiniLM student (a few steps on 48 real CoNLL sentences): stands for the `gold` run of a study."
-    out = tmp_path_factory.mktemp("gold") / "run"
-    train(TrainConfig(strategy="gold", gold_size=48, distilled="none", out=str(out), **TINY), progress=False)
-    return out
-
-
-@pytest.fixture(scope="module")
-def small_pool(tmp_path_factory):
-    "300 of the real gpt-3.5-labelled sentences, with their gold tags, as a labels file a user would pass."
-    p = tmp_path_factory.mktemp("pool") / "labels.jsonl"
-    return data.write_jsonl(data.recorded_llm_labels()[:300], p)
+@pytest.fixture
+def gold_student(gold_run):
+    "The session's gold-trained MiniLM run (tests/conftest.py): stands for the `gold` run of a study."
+    return gold_run
 
 
 def test_type_trust_agrees_with_seqeval_on_real_labels():
@@ -115,6 +104,7 @@ def test_trust_keeps_steps_and_gold_equal(tmp_path):
         assert all(w[j] == pytest.approx(pr["O" if t == "O" else t[2:]]) for j, t in enumerate(tags))
 
 
+@pytest.mark.slow
 def test_uncertainty_selection_picks_the_most_uncertain(gold_student, small_pool, tmp_path):
     cfg = dict(strategy="distilled_then_gold", gold_size=48, distilled=str(small_pool), distilled_size=40,
                trust_student=str(gold_student), out=str(tmp_path))
@@ -131,6 +121,7 @@ def test_uncertainty_selection_picks_the_most_uncertain(gold_student, small_pool
         run_plan(TrainConfig(selection="uncertainty", **{**cfg, "trust_student": None}))
 
 
+@pytest.mark.slow
 def test_joined_sources_with_repeated_ids_keep_student_scores_aligned(gold_student, small_pool, tmp_path):
     "Sentence ids repeat across joined sources (CoNLL and BBC both count from 0): probabilities go by position."
     copy = data.Corpus([s.with_tags(s.tags) for s in data.read_jsonl(small_pool)[:120]])
@@ -148,6 +139,7 @@ def test_dev_and_test_sentences_never_enter_training(tmp_path):
         run_plan(TrainConfig(distilled=str(dev), gold_size=10, out=str(tmp_path)))
 
 
+@pytest.mark.slow
 def test_relabel_takes_the_students_confident_labels(gold_student, small_pool, tmp_path):
     p = run_plan(TrainConfig(strategy="distilled", gold_size=48, distilled=str(small_pool), distilled_size=50, trust="relabel",
                              trust_student=str(gold_student), student_confidence=0.0, out=str(tmp_path)))
@@ -159,6 +151,7 @@ def test_relabel_takes_the_students_confident_labels(gold_student, small_pool, t
     assert sum(t != s.tags for t, s in zip(p["tags"], p["D"])) > 0
 
 
+@pytest.mark.slow
 def test_soft_targets_blend_the_teachers_label_with_the_students_distribution(gold_student, small_pool, tmp_path):
     base = dict(strategy="distilled", gold_size=48, distilled=str(small_pool), distilled_size=50, trust="soft",
                 trust_student=str(gold_student), out=str(tmp_path / "r"), **TINY)
@@ -201,6 +194,7 @@ def test_selection_never_exceeds_its_budget(small_pool):
         trust.select(pool, -1, "random")
 
 
+@pytest.mark.slow
 def test_select_command_writes_a_pool_for_annotate(gold_student, small_pool, tmp_path):
     out = tmp_path / "sel.jsonl"
     r = subprocess.run([sys.executable, "-m", "ner_distill.cli", "select", "--source", str(small_pool), "--budget", "500",
@@ -216,6 +210,7 @@ def test_select_command_writes_a_pool_for_annotate(gold_student, small_pool, tmp
     assert r.returncode == 2 and "student" in r.stderr
 
 
+@pytest.mark.slow
 def test_trust_run_trains_and_records_what_it_did(gold_student, small_pool, tmp_path):
     out = tmp_path / "run"
     m = train(TrainConfig(strategy="distilled_then_gold", gold_size=48, distilled=str(small_pool), distilled_size=64,
