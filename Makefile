@@ -6,19 +6,27 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.ner-distill-installed
+# JupyterLab settings of this venv only (never ~/.jupyter): no "get notified about official Jupyter news?" prompt
+# and no update check, so `make lab` opens without reaching for the network.
+LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PYTHONHASHSEED := 0
 
 .PHONY: install test test-fast export-check nbtest nbtest-fast pytest pytest-fast demo lab clean-nbs lock-runtime word-rules
 
-install: $(STAMP)
+install: $(STAMP) $(LAB_OVERRIDES)
 
 $(STAMP): settings.ini setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check "torch==2.13.0"
 	$(BIN)/python -m pip install -q --disable-pip-version-check -e ".[dev]"
 	touch $@
+
+# A file target of its own, so that a venv installed before it existed gets it too; rewriting it changes nothing.
+$(LAB_OVERRIDES): Makefile | $(STAMP)
+	mkdir -p $(@D)
+	echo '{"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": false}}' > $@
 
 # The package is generated from the notebooks: exporting must change nothing that is committed.
 export-check: $(STAMP)
@@ -33,7 +41,7 @@ nbtest: $(STAMP)
 	$(BIN)/nbdev_test --do_print --timing --flags slow
 
 # Every test, the slow ones included (they train, export, run a notebook or start a server); the 30 slowest are listed.
-pytest: $(STAMP)
+pytest: $(STAMP) $(LAB_OVERRIDES)
 	$(BIN)/python -m pytest -q --durations=30 tests/
 
 # Each notebook runs once (about 10 minutes on 2 cores).
@@ -43,7 +51,7 @@ test: export-check pytest
 nbtest-fast: $(STAMP)
 	$(BIN)/nbdev_test --timing
 
-pytest-fast: $(STAMP)
+pytest-fast: $(STAMP) $(LAB_OVERRIDES)
 	$(BIN)/python -m pytest -q -m "not slow" --durations=10 tests/
 
 test-fast: export-check nbtest-fast pytest-fast
@@ -65,7 +73,7 @@ demo: $(STAMP)
 	  print(f\"\nbundle export/demo/: the best demo student by dev F1 ({m['source_run']}), {v}: test F1 {100 * m['variants'][v]['test_f1']:.1f} ({m['evaluated_on']})\")"
 	@echo "report: $(DEMO)/sweep/report.html"; echo "bundle: export/demo/ (archive export/demo.tar.gz)"
 
-lab: $(STAMP)
+lab: $(STAMP) $(LAB_OVERRIDES)
 	@token=$$($(BIN)/python -c 'import secrets; print(secrets.token_hex(16))'); \
 	echo "JupyterLab: http://127.0.0.1:8888/lab?token=$$token"; \
 	$(BIN)/jupyter lab --ip 127.0.0.1 --port 8888 --no-browser --allow-root --IdentityProvider.token=$$token --notebook-dir nbs

@@ -1,6 +1,7 @@
 """Every notebook runs top to bottom, every cell included, as JupyterLab's Run All does: each one
 in nbs/ and nbs/experiments/ is executed with papermill and its default parameters, from its own
-folder. (nbdev_test skips cells that carry flags; this does not.)"""
+folder (nbdev_test skips cells that carry flags; this does not). This is the one place `make test` runs them.
+JupyterLab opens each with its kernel, and without a prompt that reaches for the network."""
 import shutil
 from pathlib import Path
 
@@ -32,3 +33,26 @@ def test_notebook_names_its_kernel(nb):
     assert "python3" in KernelSpecManager().find_kernel_specs()
     jt = md.get("jupytext", {}).get("notebook_metadata_filter", "")
     assert "-all" not in jt or {"kernelspec", "language_info"} <= set(jt.split(",")), f"{nb.name}: jupytext would strip them"
+
+
+def test_jupyterlab_asks_nothing_of_the_network():
+    """`make lab` opens without the "get notified about official Jupyter news?" prompt and checks for no update: this
+    environment's own JupyterLab settings (sys.prefix/share/jupyter/lab/settings/overrides.json, written by the
+    Makefile, never the user's home) set both off, with values the installed JupyterLab's schema accepts."""
+    import json
+    import sys
+    import jsonschema
+    from jupyterlab.commands import get_app_dir
+    from jupyterlab_server.settings_utils import _get_overrides, get_settings
+    app = Path(get_app_dir())
+    assert app == Path(sys.prefix) / "share" / "jupyter" / "lab"
+    assert (app / "settings" / "overrides.json").exists(), "run `make install` (it writes the JupyterLab overrides)"
+    plugin = "@jupyterlab/apputils-extension:notification"
+    overrides, error = _get_overrides(str(app / "settings"))
+    assert not error and overrides[plugin] == {"fetchNews": "false", "checkForUpdates": False}
+    schema = json.loads((app / "schemas" / "@jupyterlab" / "apputils-extension" / "notification.json").read_text())
+    jsonschema.validate(overrides[plugin], schema)
+    # what JupyterLab's settings API serves as the defaults, with no user settings at all
+    got, _ = get_settings(str(app / "settings"), str(app / "schemas"), str(ROOT / "no-user-settings"), plugin, overrides=overrides)
+    props = got["schema"]["properties"]
+    assert props["fetchNews"]["default"] == "false" and props["checkForUpdates"]["default"] is False
