@@ -126,7 +126,7 @@ def test_failing_run_is_recorded_and_the_sweep_goes_on(tmp_path):
                        capture_output=True, text=True, env=ENV, timeout=300)
     assert r.returncode != 0 and "failed" in r.stderr
     idx = pd.read_csv(out / "index.csv")
-    assert list(idx.status) == ["failed"] and "no distilled labels" in idx.error[0]
+    assert list(idx.status) == ["failed"] and "no label source" in idx.error[0]
     assert (out / idx.run_dir[0] / "error.txt").exists()
 
 
