@@ -58,7 +58,7 @@ def analysis(chosen: float):
                                    "spaCy": study.read_quality(STUDY / "spacy"), f"combined (t={chosen})": study.read_quality(STUDY / "combined")},
                                   types=("PER", "LOC", "ORG", "MISC"))
     c = json.loads((STUDY / "combined" / "combine.json").read_text())
-    sweep.plot_teachers(ok[ok.seed == 0]).savefig(ROOT / "bench" / "results" / "teacher-quality.png", dpi=110)
+    study.plot_teachers(ok[ok.seed == 0]).savefig(ROOT / "bench" / "results" / "teacher-quality.png", dpi=110)
     write_section("teachers-analysis", head=HEAD, share=sweep.to_markdown(study.oracle_share(ok)), c=c, chosen=chosen,
                   abstained=100 * c["abstained_tokens"] / c["tokens"], quality=sweep.to_markdown(quality),
                   curve=sweep.to_markdown(study.teacher_curve(ok[ok.seed == 0])))

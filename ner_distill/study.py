@@ -10,14 +10,15 @@ from pathlib import Path
 
 import numpy as np
 
+from .annotate.sources import parse_source
 from . import data, metrics, sweep
 
 # %% auto #0
 __all__ = ['run_dir', 'load_sweeps', 'sweep_summary', 'complete_seeds', 'complete_methods', 'left_out', 'choose_on_dev',
-           'teacher_comparisons', 'oracle_share', 'teacher_curve', 'read_quality', 'label_quality', 'runs_table',
-           'per_type_table', 'timing_table', 'decoding_table', 'throughput', 'latency', 'speed_table',
-           'cold_warm_table', 'plot_speed', 'speed_change', 'machine', 'service_load', 'load_table', 'split_agreement',
-           'disagreements', 'join_kinds', 'offset_errors']
+           'teacher_label_f1', 'teacher_table', 'plot_teachers', 'teacher_comparisons', 'oracle_share', 'teacher_curve',
+           'read_quality', 'label_quality', 'runs_table', 'per_type_table', 'timing_table', 'decoding_table',
+           'throughput', 'latency', 'speed_table', 'cold_warm_table', 'plot_speed', 'speed_change', 'machine',
+           'service_load', 'load_table', 'split_agreement', 'disagreements', 'join_kinds', 'offset_errors']
 
 # %% ../nbs/12_study.ipynb #296343bb
 def run_dir(sweep_dir, axes=None, **cfg) -> Path:
@@ -91,6 +92,59 @@ def choose_on_dev(ok, by: str = "method"):
     table = table.rename(columns={"dev_F1": "dev F1", "test_F1": "test F1 (not used)"}).reset_index()
     return table.loc[table["dev F1"].idxmax(), by], table
 
+# %% ../nbs/12_study.ipynb #ee9e7eb3
+def teacher_label_f1(spec, dataset="conll2003") -> float | None:
+    "Label F1 against gold of a distilled pool: 1 for an oracle, the target of a simulated teacher, else measured (None without gold)."
+    src, s = parse_source(spec), str(spec)
+    if src.known_f1 is not None: return src.known_f1
+    if (Path(s)/"quality.json").exists(): return float(json.loads((Path(s)/"quality.json").read_text())["f1"])
+    D = [x for x in src.pool(dataset) if x.meta.get("gold_tags") is not None]
+    return metrics.scores([x.meta["gold_tags"] for x in D], [x.tags for x in D])["f1"] if D else None
+
+def teacher_table(ok, baseline: str = "gold"):
+    """Per method with a teacher: test F1 (mean over seeds), its difference to `baseline`, and the share of the oracle's
+    gain over `baseline` it recovers (the oracle run of the same method, else of the same strategy); None without an oracle."""
+    import pandas as pd
+    if "ceiling" not in ok or not ok.ceiling.any() or "test_f1" not in ok: return None
+    oracle = ok[ok.ceiling].teacher.iloc[0]
+    mean = 100 * ok.groupby("method", sort=False).test_f1.mean()
+    seeds = ok.groupby("method", sort=False).seed.nunique()
+    g, rows = mean.get(baseline), []
+    for m, r in ok[ok.strategy != baseline].groupby("method", sort=False).first().iterrows():
+        if ": " not in m or r.ceiling: continue
+        t, base = m.split(": ", 1)
+        om = f"{oracle}: {base}" if f"{oracle}: {base}" in mean else f"{oracle}: {r.strategy}"
+        o = mean.get(om)
+        rows.append({"method": m, "seeds": int(seeds[m]), "test F1": round(mean[m], 2), f"vs {baseline}": None if g is None else round(mean[m] - g, 2),
+                     "oracle": om if o is not None else "-", "oracle F1": None if o is None else round(o, 2),
+                     "share of the oracle's gain": "-" if o is None or g is None or o <= g else f"{100 * (mean[m] - g) / (o - g):.0f} %"})
+    return pd.DataFrame(rows)
+
+def plot_teachers(ok, metric: str = "test_f1", dataset="conll2003"):
+    "Student F1 against the teacher's label F1, one line per strategy (no trust), gold-only as a line; None with fewer than 3 teachers."
+    import matplotlib.pyplot as plt
+    if "teacher" not in ok: return None
+    sub = ok[(ok.strategy != "gold") & (ok.trust == "none")]
+    if sub.teacher.nunique() < 3: return None
+    f1 = {t: teacher_label_f1(d, dataset) for t, d in sub.groupby("teacher").teacher_spec.first().items()}
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    if (ok.strategy == "gold").any(): ax.axhline(100 * ok[ok.strategy == "gold"][metric].mean(), color="k", ls="--", lw=1, label="gold only")
+    kind = sub.groupby("teacher")[["synthetic", "ceiling"]].first()
+    bases = set(sub[sub.synthetic].teacher_base.dropna())
+    family = lambda t: kind.synthetic[t] or t in bases   # one real teacher mixed with gold (oracle, simulated ones): a line
+    for i, (strat, grp) in enumerate(sub.groupby("strategy", sort=False)):
+        pts = sorted((f1[t], 100 * g[metric].mean(), t) for t, g in grp.groupby("teacher") if f1.get(t) is not None)
+        line = [p for p in pts if family(p[2])] or pts
+        ax.plot([p[0] for p in line], [p[1] for p in line], "o-", color=f"C{i}", label="Simple Mix" if strat == "distilled_then_gold" else strat)
+        for x, y, t in pts:
+            if not family(t): ax.plot([x], [y], "s", color=f"C{i}", mfc="none", ms=8)
+            if kind.ceiling[t] or not kind.synthetic[t]: ax.annotate(t, (x, y), textcoords="offset points", xytext=(4, 4 - 12 * i), fontsize=7, color=f"C{i}")
+    ax.set(xlabel="teacher label F1 (against gold, on the distilled sentences)", ylabel=metric.replace("_f1", " F1") + " of the student",
+           title="How good must the teacher be?"); ax.grid(alpha=.3); ax.legend(fontsize=8)
+    plt.tight_layout()
+    return fig
+
+
 # %% ../nbs/12_study.ipynb #b2621f7e
 def _recipe(ok) -> list[str]:
     "Each run's method without its teacher."
@@ -111,16 +165,16 @@ def teacher_comparisons(ok, reference: str, teachers=None, n: int = 2000):
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 def oracle_share(ok, baseline: str = "gold"):
-    """Per condition, `sweep.teacher_table`: each method with a teacher, its test F1, its difference to `baseline` and
+    """Per condition, `teacher_table`: each method with a teacher, its test F1, its difference to `baseline` and
     the share of the oracle's gain over `baseline` it recovers; None without an oracle in any condition."""
     import pandas as pd
-    parts = [(c, sweep.teacher_table(g, baseline)) for c, g in ok.groupby("condition", sort=False)]
+    parts = [(c, teacher_table(g, baseline)) for c, g in ok.groupby("condition", sort=False)]
     parts = [t.assign(condition=c)[["condition", *t.columns]] for c, t in parts if t is not None and len(t)]
     return pd.concat(parts, ignore_index=True) if parts else None
 
 # %% ../nbs/12_study.ipynb #984e26fb
 def teacher_curve(ok, baseline: str = "gold", dataset="conll2003"):
-    """Per condition and teacher (runs without a trust method): the teacher's label F1 (`sweep.teacher_label_f1`) and,
+    """Per condition and teacher (runs without a trust method): the teacher's label F1 (`teacher_label_f1`) and,
     per strategy, the student's test F1 (mean over seeds, points) with its difference to `baseline`; by label F1."""
     import pandas as pd
     if "teacher" not in ok or "test_f1" not in ok: return None
@@ -128,7 +182,7 @@ def teacher_curve(ok, baseline: str = "gold", dataset="conll2003"):
     for cond, grp in ok.groupby("condition", sort=False):
         g, part = 100 * grp[grp.method == baseline].test_f1.mean(), []
         for t, tg in grp[(grp.strategy != "gold") & (grp.trust == "none")].groupby("teacher", sort=False):
-            f = sweep.teacher_label_f1(tg.teacher_spec.iloc[0], dataset)
+            f = teacher_label_f1(tg.teacher_spec.iloc[0], dataset)
             row = {"condition": cond, "teacher": t, "label F1": None if f is None else round(f, 3)}
             for s, sg in tg.groupby("strategy", sort=False):
                 row[f"{s} (vs {baseline})"] = f"{100 * sg.test_f1.mean():.1f} ({100 * sg.test_f1.mean() - g:+.1f})"

@@ -21,10 +21,9 @@ from .train import TrainConfig
 
 # %% auto #0
 __all__ = ['PROFILES', 'ENGINES', 'notebook_path', 'run_name', 'grids', 'grid_axes', 'check_grid', 'expand', 'shard_of', 'sweep',
-           'write_index', 'in_sweep', 'local_path', 'read_index', 'teacher_name', 'method_label', 'load_runs',
-           'results_table', 'comparisons', 'condition_comparisons', 'reference_table', 'to_markdown', 'study_markdown',
-           'tables_markdown', 'plot_results', 'plot_budget', 'teacher_label_f1', 'teacher_table', 'plot_teachers',
-           'render_report']
+           'progress_line', 'write_index', 'in_sweep', 'local_path', 'read_index', 'teacher_name', 'method_label',
+           'load_runs', 'results_table', 'comparisons', 'condition_comparisons', 'reference_table', 'to_markdown',
+           'study_markdown', 'tables_markdown', 'plot_results', 'plot_budget', 'render_report']
 
 # %% ../nbs/09_sweep.ipynb #696e9e99
 PROFILES = {
@@ -209,13 +208,26 @@ def sweep(out, grid: dict | None = None, params: dict | None = None, profile: st
     mine = shard_of(runs, shard)
     data.write_json(out/"sweep.json", dict(profile=profile, grid=grid, params=params, runs=len(runs),
                                            **({"reference": prof["reference"]} if "reference" in prof else {})))
-    executed = set()
+    executed, t0 = set(), time.time()
+    todo = sum(not (Path(c["out"])/"metrics.json").exists() for c in mine)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as ex, tqdm(total=len(mine), desc="sweep", disable=not progress) as bar:
-        futs = {ex.submit(_execute, c, engine): c["out"] for c in mine}
+        futs = {ex.submit(_execute, c, engine): c for c in mine}
         for fut in as_completed(futs):
-            if fut.result(): executed.add(futs[fut])
+            if fut.result():
+                executed.add(futs[fut]["out"])
+                (bar.write if progress else print)(progress_line(futs[fut], len(executed), todo, time.time() - t0), flush=True)
             bar.update(1)
     return write_index(out, runs, grid, executed)
+
+def progress_line(cfg: dict, done: int, todo: int, elapsed: float) -> str:
+    "One line for a run just finished: its name, dev and test F1 (or its error), its time, and the time the rest should take."
+    rd, f1 = Path(cfg["out"]), lambda m, k: f"{100 * m[k]['f1']:.1f}" if k in m else "-"
+    wall = json.loads((rd/"run.json").read_text())["wall_s"] if (rd/"run.json").exists() else float("nan")
+    if (rd/"metrics.json").exists():
+        m = json.loads((rd/"metrics.json").read_text()); what = f"dev F1 {f1(m, 'dev')}, test F1 {f1(m, 'test')}"
+    else: what = "FAILED (see error.txt)"
+    left = elapsed / done * (todo - done)
+    return f"[{done}/{todo}] {rd.name}: {what}, {wall / 60:.1f} min" + (f"; about {left / 60:.0f} min left" if todo > done else "")
 
 def write_index(out, runs: list[dict], grid: dict, executed=()):
     """Write `index.csv` for every run of the grid, whatever shard ran it, each run folder relative to the sweep folder;
@@ -420,57 +432,6 @@ def plot_budget(ok, metric: str = "test_f1"):
         agg = sub.groupby("n")[metric].agg(["mean", "std"]).sort_index()
         ax.errorbar(agg.index, 100 * agg["mean"], yerr=100 * agg["std"].fillna(0), marker="o", capsize=3, label=m)
     ax.set(xscale="log", xlabel="distilled (LLM-labelled) sentences", ylabel=metric.replace("_f1", " F1")); ax.legend(fontsize=7)
-    plt.tight_layout()
-    return fig
-
-def teacher_label_f1(spec, dataset="conll2003") -> float | None:
-    "Label F1 against gold of a distilled pool: 1 for an oracle, the target of a simulated teacher, else measured (None without gold)."
-    src, s = parse_source(spec), str(spec)
-    if src.known_f1 is not None: return src.known_f1
-    if (Path(s)/"quality.json").exists(): return float(json.loads((Path(s)/"quality.json").read_text())["f1"])
-    D = [x for x in src.pool(dataset) if x.meta.get("gold_tags") is not None]
-    return metrics.scores([x.meta["gold_tags"] for x in D], [x.tags for x in D])["f1"] if D else None
-
-def teacher_table(ok, baseline: str = "gold"):
-    """Per method with a teacher: test F1 (mean over seeds), its difference to `baseline`, and the share of the oracle's
-    gain over `baseline` it recovers (the oracle run of the same method, else of the same strategy); None without an oracle."""
-    import pandas as pd
-    if "ceiling" not in ok or not ok.ceiling.any() or "test_f1" not in ok: return None
-    oracle = ok[ok.ceiling].teacher.iloc[0]
-    mean = 100 * ok.groupby("method", sort=False).test_f1.mean()
-    seeds = ok.groupby("method", sort=False).seed.nunique()
-    g, rows = mean.get(baseline), []
-    for m, r in ok[ok.strategy != baseline].groupby("method", sort=False).first().iterrows():
-        if ": " not in m or r.ceiling: continue
-        t, base = m.split(": ", 1)
-        om = f"{oracle}: {base}" if f"{oracle}: {base}" in mean else f"{oracle}: {r.strategy}"
-        o = mean.get(om)
-        rows.append({"method": m, "seeds": int(seeds[m]), "test F1": round(mean[m], 2), f"vs {baseline}": None if g is None else round(mean[m] - g, 2),
-                     "oracle": om if o is not None else "-", "oracle F1": None if o is None else round(o, 2),
-                     "share of the oracle's gain": "-" if o is None or g is None or o <= g else f"{100 * (mean[m] - g) / (o - g):.0f} %"})
-    return pd.DataFrame(rows)
-
-def plot_teachers(ok, metric: str = "test_f1", dataset="conll2003"):
-    "Student F1 against the teacher's label F1, one line per strategy (no trust), gold-only as a line; None with fewer than 3 teachers."
-    import matplotlib.pyplot as plt
-    if "teacher" not in ok: return None
-    sub = ok[(ok.strategy != "gold") & (ok.trust == "none")]
-    if sub.teacher.nunique() < 3: return None
-    f1 = {t: teacher_label_f1(d, dataset) for t, d in sub.groupby("teacher").teacher_spec.first().items()}
-    fig, ax = plt.subplots(figsize=(7, 4.2))
-    if (ok.strategy == "gold").any(): ax.axhline(100 * ok[ok.strategy == "gold"][metric].mean(), color="k", ls="--", lw=1, label="gold only")
-    kind = sub.groupby("teacher")[["synthetic", "ceiling"]].first()
-    bases = set(sub[sub.synthetic].teacher_base.dropna())
-    family = lambda t: kind.synthetic[t] or t in bases   # one real teacher mixed with gold (oracle, simulated ones): a line
-    for i, (strat, grp) in enumerate(sub.groupby("strategy", sort=False)):
-        pts = sorted((f1[t], 100 * g[metric].mean(), t) for t, g in grp.groupby("teacher") if f1.get(t) is not None)
-        line = [p for p in pts if family(p[2])] or pts
-        ax.plot([p[0] for p in line], [p[1] for p in line], "o-", color=f"C{i}", label="Simple Mix" if strat == "distilled_then_gold" else strat)
-        for x, y, t in pts:
-            if not family(t): ax.plot([x], [y], "s", color=f"C{i}", mfc="none", ms=8)
-            if kind.ceiling[t] or not kind.synthetic[t]: ax.annotate(t, (x, y), textcoords="offset points", xytext=(4, 4 - 12 * i), fontsize=7, color=f"C{i}")
-    ax.set(xlabel="teacher label F1 (against gold, on the distilled sentences)", ylabel=metric.replace("_f1", " F1") + " of the student",
-           title="How good must the teacher be?"); ax.grid(alpha=.3); ax.legend(fontsize=8)
     plt.tight_layout()
     return fig
 

@@ -28,6 +28,9 @@ def test_tiny_study_tables_report_and_resume(tmp_path):
              "--param", "calibration_size=8", "max_length=256", "--quiet"]
     r = subprocess.run(CLI + sweep + ["--out", str(out)], capture_output=True, text=True, env=ENV, timeout=1200)
     assert r.returncode == 0, r.stderr[-3000:]
+    lines = [l for l in r.stdout.splitlines() if l.startswith("[")]      # --quiet still says each run as it finishes
+    assert len(lines) == 6 and lines[0].startswith("[1/6] ") and "test F1" in lines[0] and "min left" in lines[0]
+    assert lines[-1].startswith("[6/6] ") and "left" not in lines[-1]
     from ner_distill import sweep as S
     idx = S.read_index(out)                          # run folders relative to the sweep folder, read as paths here
     assert not Path(pd.read_csv(out / "index.csv").run_dir[0]).is_absolute()
