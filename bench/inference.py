@@ -20,7 +20,8 @@ from ner_distill.metrics import scores
 from ner_distill.student import Student
 
 p = argparse.ArgumentParser()
-p.add_argument("--runs", nargs="+", default=[str(ROOT / "runs" / "train-speed" / r) for r in ("run1", "run5", "run6")])   # 6, 4, 3 layers
+p.add_argument("--runs", nargs="+", default=[str(ROOT / "runs" / "demo" / "sweep" / "runs" / "gold-g1000-s0")] +   # the demo's bundle
+               [str(ROOT / "runs" / "student-extra" / f"gold-{k}layers-on") for k in (4, 3)])            # 4 and 3 layers, word shape on
 p.add_argument("--batch-size", type=int, default=32)
 p.add_argument("--latency-sentences", type=int, default=300)
 a = p.parse_args()
@@ -35,13 +36,20 @@ def best(fn, items) -> float:
     return max(study.throughput({"": fn}, items, n_words)[""])
 
 
-def row(system, f1, dev, wps, raw, lat):
-    "A system's row: F1 in points, words/s (a number: spaCy's ratio comes last), raw-text words/s, batch-1 latency."
+def row(system, f1, dev, wps, raw, lat, work=None):
+    """A system's row: F1 in points, words/s (a number: spaCy's ratio comes last), raw-text words/s, batch-1 latency, and
+    for a model: sub-tokens per word, achieved GFLOP/s and its share of the matrix-multiply ceiling of its precision."""
     pts = lambda x: "-" if x is None else f"{100 * x:.1f}"
-    return {"system": system, "test F1": pts(f1), "dev F1": pts(dev), "words/s": wps, "raw-text words/s": "-" if raw is None else f"{raw:,.0f}",
-            "p50 ms (batch 1)": f"{lat[0]:.1f}", "p99 ms (batch 1)": f"{lat[1]:.1f}"}
+    r = {"system": system, "test F1": pts(f1), "dev F1": pts(dev), "words/s": wps, "raw-text words/s": "-" if raw is None else f"{raw:,.0f}",
+         "p50 ms (batch 1)": f"{lat[0]:.1f}", "p99 ms (batch 1)": f"{lat[1]:.1f}"}
+    if work:
+        gf = wps * work["subtokens_per_word"] * work["flops"] / 1e9
+        r.update({"sub-tokens/word": f"{work['subtokens_per_word']:.2f}", "GFLOP/s": f"{gf:.0f}",
+                  "of ceiling": f"{100 * gf / ceiling[work['precision']]:.0f} % ({work['precision']})"})
+    return r
 
 
+ceiling = study.matmul_ceiling(1024)       # GFLOP/s of one large fp32 and int8 matrix multiply on these cores
 nlp = load_spacy()
 spacy_f1 = scores(test.tags, [spacy_tags(d) for d in spacy_docs(nlp, sents, 256)])["f1"]
 spacy_wps = {b: best(lambda x, b=b: list(spacy_docs(nlp, x, b)), sents) for b in (a.batch_size, 256)}
@@ -65,18 +73,21 @@ for i, run in enumerate(map(Path, a.runs)):
                                "weights": "per channel" if QUANTISATIONS.get(v, (0, False))[1] else ("per tensor" if v != "fp32" else "-"),
                                "dev F1": f"{100 * m[v]['dev']['f1']:.2f}", "test F1": f"{100 * m[v]['test']['f1']:.2f}",
                                "words/s": f"{best(lambda x: tg.tag(x, a.batch_size), sents):,.0f}"})
-    for v in ("fp32", "int8"):
+    mcfg = json.loads((run / "model" / "config.json").read_text())
+    for v in man["variants"]:
         bd = infer.Bundle(b, v)
+        wk = study.work_per_word(bd.tagger, sents)
+        wk.update(flops=study.encoder_flops(mcfg, wk["window"]), precision="fp32" if v == "fp32" else "int8")
         rows.append(row(f"{name} ONNX {v}{' (default)' if man['default_variant'] == v else ''}", man["variants"][v]["test_f1"],
                         man["variants"][v]["dev_f1"], best(lambda x: bd.tagger.tag(x, a.batch_size), sents),
-                        best(lambda x: bd.predict_texts(x, a.batch_size), texts), study.latency(lambda x: bd.tagger.tag(x, 1), lat_sents)))
+                        best(lambda x: bd.predict_texts(x, a.batch_size), texts), study.latency(lambda x: bd.tagger.tag(x, 1), lat_sents), wk))
         points[f"{name} {v}"] = (rows[-1]["words/s"], man["variants"][v]["test_f1"])
     print(name, "done", flush=True)
 
 study.plot_speed(points, "spaCy", "words/s (CoNLL-2003 test, pre-tokenised, batch 32)").savefig(ROOT / "bench" / "results" / "inference.png", dpi=120)
-table = pd.DataFrame(rows)
+table = pd.DataFrame(rows).fillna("-")
 table.insert(4, "vs spaCy", [f"**{w / rows[0]['words/s']:.2f}x**" for w in table["words/s"]])
 table["words/s"] = table["words/s"].map("{:,.0f}".format)
 print(write_section("inference", head=f"`{command()}` on {machine()}", minutes=(time.time() - t_start) / 60, a=a, n_words=n_words,
                     runs=", ".join(f"`{Path(r).name}`" for r in a.runs), spacy_batch=spacy_wps[a.batch_size], spacy_256=spacy_wps[256],
-                    latency=len(lat_sents), table=sweep.to_markdown(table), candidates=sweep.to_markdown(pd.DataFrame(candidates))))
+                    latency=len(lat_sents), ceiling=f"{ceiling['fp32']:,.0f} GFLOP/s fp32, {ceiling['int8']:,.0f} GFLOP/s int8", table=sweep.to_markdown(table), candidates=sweep.to_markdown(pd.DataFrame(candidates))))

@@ -18,7 +18,8 @@ __all__ = ['run_dir', 'load_sweeps', 'sweep_summary', 'complete_seeds', 'complet
            'teacher_label_f1', 'teacher_table', 'plot_teachers', 'teacher_comparisons', 'oracle_share', 'teacher_curve',
            'read_quality', 'label_quality', 'runs_table', 'per_type_table', 'timing_table', 'decoding_table',
            'throughput', 'latency', 'speed_table', 'cold_warm_table', 'plot_speed', 'speed_change', 'machine',
-           'service_load', 'load_table', 'split_agreement', 'disagreements', 'join_kinds', 'offset_errors']
+           'encoder_flops', 'work_per_word', 'matmul_ceiling', 'service_load', 'load_table', 'split_agreement',
+           'disagreements', 'join_kinds', 'offset_errors']
 
 # %% ../nbs/12_study.ipynb #296343bb
 def run_dir(sweep_dir, axes=None, **cfg) -> Path:
@@ -339,6 +340,39 @@ def machine() -> str:
     except OSError: cpu = platform.processor() or "unknown CPU"
     gpu = f"GPU {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else "no GPU"
     return f"{os.cpu_count()} cores ({cpu}), {gpu}, Python {platform.python_version()}, torch {torch.__version__}"
+
+# %% ../nbs/12_study.ipynb #5f261d25
+def encoder_flops(config: dict, window: float) -> float:
+    """Floating-point operations per sub-token of a BERT-style token classifier (`config`: its config.json as a dict)
+    at mean window length `window`: 2 x the multiply-adds of the projections, feed-forward, attention and head."""
+    h, i, L = config["hidden_size"], config["intermediate_size"], config["num_hidden_layers"]
+    return 2.0 * (L * (4 * h * h + 2 * h * i + 2 * window * h) + h * len(config.get("id2label", {0: 0})))
+
+def work_per_word(tagger, sentences) -> dict:
+    "Sub-tokens fed per word and mean window length of a runtime `Tagger` on `sentences` (lists of words)."
+    jobs = tagger.windows(sentences)
+    sub = sum(len(j[3]) for j in jobs)
+    return dict(subtokens_per_word=sub / max(1, sum(map(len, sentences))), window=sub / max(1, len(jobs)))
+
+def matmul_ceiling(n: int = 1024, threads: int | None = None, passes: int = 5) -> dict:
+    """GFLOP/s of one n x n x n matrix multiply in onnxruntime on `threads` (default: every core), fp32 (`MatMul`) and
+    int8 (`MatMulInteger`, uint8 activations x int8 weights, the weights constant as a model's are): the best of `passes`."""
+    import os, time
+    import onnxruntime as ort
+    from onnx import TensorProto as T, helper, numpy_helper
+    rng, out = np.random.default_rng(0), {}
+    for kind, op, ta, tc in (("fp32", "MatMul", T.FLOAT, T.FLOAT), ("int8", "MatMulInteger", T.UINT8, T.INT32)):
+        B = rng.standard_normal((n, n), dtype=np.float32) if kind == "fp32" else rng.integers(-127, 128, (n, n), dtype=np.int8)
+        A = rng.standard_normal((n, n), dtype=np.float32) if kind == "fp32" else rng.integers(0, 256, (n, n), dtype=np.uint8)
+        g = helper.make_graph([helper.make_node(op, ["A", "B"], ["C"])], kind, [helper.make_tensor_value_info("A", ta, [n, n])],
+                              [helper.make_tensor_value_info("C", tc, [n, n])], [numpy_helper.from_array(B, "B")])
+        model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]); model.ir_version = 8
+        so = ort.SessionOptions(); so.intra_op_num_threads = threads or os.cpu_count() or 1
+        sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+        sess.run(None, {"A": A})
+        best = min((lambda t: (sess.run(None, {"A": A}), time.perf_counter() - t)[1])(time.perf_counter()) for _ in range(passes))
+        out[kind] = 2 * n ** 3 / best / 1e9
+    return out
 
 # %% ../nbs/12_study.ipynb #7b2d1c32
 def service_load(port: int, texts, clients: int, size: int, seconds: float, max_requests: int, host: str = "127.0.0.1") -> dict:
