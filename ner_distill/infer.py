@@ -23,11 +23,12 @@ from typing import Sequence
 import numpy as np
 
 # %% auto #0
-__all__ = ['WORD_RULES', 'SPLITTER_VERSION', 'HYPHENS', 'DEFAULT_HYPHENS', 'SHAPES', 'DECODERS', 'BundleError', 'file_sha256',
-           'verify_bundle', 'word_rules_path', 'WordSplitter', 'word_splitter', 'split_words', 'splitter_version',
-           'word_shape', 'special_edges', 'iob2_transitions', 'viterbi', 'spans_from_tags', 'overlapping_windows',
-           'edge_distance', 'Tagger', 'entities_for', 'Bundle', 'read_inputs', 'Service', 'make_server', 'serve',
-           'default_bundle_dir', 'main']
+__all__ = ['CPU_CLASSES', 'WORD_RULES', 'SPLITTER_VERSION', 'HYPHENS', 'DEFAULT_HYPHENS', 'SHAPES', 'DECODERS', 'BundleError',
+           'file_sha256', 'verify_bundle', 'cpu_class', 'cpu_name', 'words_per_second', 'bundle_variant',
+           'word_rules_path', 'WordSplitter', 'word_splitter', 'split_words', 'splitter_version', 'word_shape',
+           'special_edges', 'iob2_transitions', 'viterbi', 'spans_from_tags', 'overlapping_windows', 'edge_distance',
+           'Tagger', 'entities_for', 'Bundle', 'read_inputs', 'Service', 'make_server', 'serve', 'default_bundle_dir',
+           'main']
 
 # %% ../nbs/07_infer.ipynb #f991ccc5
 class BundleError(RuntimeError):
@@ -53,6 +54,54 @@ def verify_bundle(root) -> dict:
     if bad:
         raise BundleError(f"{root}: refusing a bundle that does not match its manifest:\n  " + "\n  ".join(bad[:10]))
     return manifest
+
+# %% ../nbs/07_infer.ipynb #c55e768f
+CPU_CLASSES = ("vnni", "avx512", "avx2", "baseline")   # what int8 matrix products run on, fastest first
+
+def cpu_class(flags=None) -> str:
+    """This CPU's class for int8 (see `CPU_CLASSES`) from `flags` (a string or a set of CPU flags; default:
+    `/proc/cpuinfo`): `vnni` (AVX-512 VNNI, AVX-VNNI or AMX), `avx512` (AVX-512F without VNNI), `avx2`,
+    `baseline` (an x86 CPU below AVX2); `unknown` where there are no flags to read."""
+    if flags is None:
+        try:
+            with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+                flags = next((l.split(":", 1)[1] for l in f if l.split(":")[0].strip() == "flags"), None)
+        except OSError: flags = None
+        if flags is None: return "unknown"
+    fs = set(flags.split()) if isinstance(flags, str) else set(flags)
+    if fs & {"avx512_vnni", "avx_vnni"} or any(f.startswith("amx") for f in fs): return "vnni"
+    if "avx512f" in fs: return "avx512"
+    return "avx2" if "avx2" in fs else "baseline"
+
+def cpu_name() -> str:
+    "The CPU's model name (`/proc/cpuinfo`), or what the platform says."
+    try: return next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
+    except (OSError, StopIteration):
+        import platform
+        return platform.processor() or "unknown CPU"
+
+def words_per_second(taggers: dict, sentences, rounds: int = 3, batch_size: int = 32) -> dict:
+    """Words/s of each `Tagger` on `sentences` at its threads, in alternating passes (each one once a round, its best pass
+    kept, so load from elsewhere hurts all alike), and the CPU (and class) they ran on."""
+    n, best = sum(map(len, sentences)), dict.fromkeys(taggers, 0.0)
+    for tg in taggers.values(): tg.tag(sentences[:batch_size], batch_size)          # warm-up
+    for _ in range(rounds):
+        for v, tg in taggers.items():
+            t = time.perf_counter(); tg.tag(sentences, batch_size); best[v] = max(best[v], n / (time.perf_counter() - t))
+    return dict(words_per_s=best, sentences=len(sentences), words=n, rounds=rounds, batch_size=batch_size,
+                cpu_class=cpu_class(), cpu=cpu_name(), cores=os.cpu_count())
+
+def bundle_variant(manifest: dict, variant: str | None = "default", cpu: str | None = None) -> tuple[str, str]:
+    """The variant a bundle loads and why: `variant` when named; else the manifest's choice for CPU class `cpu`
+    (default: this CPU's); else, for a class it has no choice for or a bundle without per-CPU choices, its default."""
+    if variant not in (None, "default"): return variant, "named by the caller (--variant)"
+    cpu = cpu or cpu_class()
+    entry = manifest.get("cpu_variants", {}).get(cpu)
+    if entry and entry.get("variant") in manifest["variants"]:
+        return entry["variant"], f"chosen for CPU class {cpu}: {entry['reason']}"
+    why = "no choice for CPU class " + cpu if "cpu_variants" in manifest else "a bundle without per-CPU choices"
+    return manifest["default_variant"], f"the bundle's default ({why}): {manifest.get('default_reason', '')}".rstrip(": ")
+
 
 # %% ../nbs/07_infer.ipynb #997f5cfc
 WORD_RULES = "en_word_rules.json"
@@ -414,11 +463,11 @@ def entities_for(text: str | None, words: Sequence[tuple[str, int, int]] | Seque
     return out
 
 class Bundle:
-    "A verified deployment bundle: `Bundle(path).predict_texts([...])`."
-    def __init__(self, path, variant: str = "default", threads: int | None = None, verify: bool = True):
+    "A verified deployment bundle: `Bundle(path).predict_texts([...])`; `variant` None or `default`: the manifest's choice for this CPU."
+    def __init__(self, path, variant: str | None = "default", threads: int | None = None, verify: bool = True):
         self.root = Path(path)
         self.manifest = verify_bundle(self.root) if verify else json.loads((self.root/"manifest.json").read_text())
-        v = self.manifest["default_variant"] if variant == "default" else variant
+        v, self.variant_reason = bundle_variant(self.manifest, variant)
         if v not in self.manifest["variants"]:
             raise BundleError(f"no variant {v!r} in this bundle; it has {', '.join(self.manifest['variants'])}")
         self.variant = v
@@ -546,7 +595,7 @@ def make_server(service: Service, host: str = "127.0.0.1", port: int = 8080, max
             if self.path == "/health": return self._send(200, {"status": "ok"})
             if self.path == "/ready":
                 if service.ready.is_set() and not service.draining:
-                    return self._send(200, {"status": "ready", "variant": service.bundle.variant,
+                    return self._send(200, {"status": "ready", "variant": service.bundle.variant, "why": service.bundle.variant_reason,
                                             "source_run": service.bundle.manifest.get("source_run")})
                 return self._send(503, {"status": "draining" if service.draining else "loading"}, [("Retry-After", "1")])
             self._send(404, {"error": f"no such path {self.path!r}: POST /predict, GET /health, GET /ready"})
@@ -600,7 +649,7 @@ def serve(bundle_dir, variant: str = "default", threads: int | None = None, host
           max_bytes: int = 1 << 20, max_concurrency: int = 2, max_queue: int = 64, timeout: float = 30.0,
           access_log: str | None = None, log_text: bool = False) -> int:
     "Verify the bundle, listen, load the model, and serve until SIGTERM or Ctrl-C; then drain and return."
-    verify_bundle(bundle_dir)                       # a bundle that does not match is refused before anything listens
+    manifest = verify_bundle(bundle_dir)            # a bundle that does not match is refused before anything listens
     service = Service(max_concurrency, max_queue, timeout)
     log = open(access_log, "a", encoding="utf-8") if access_log else None
     srv = make_server(service, host, port, max_bytes, log, log_text)
@@ -608,7 +657,6 @@ def serve(bundle_dir, variant: str = "default", threads: int | None = None, host
         try: service.bundle = Bundle(bundle_dir, variant, threads, verify=False); service.ready.set()
         except Exception as e:
             service.error = e; threading.Thread(target=srv.shutdown, daemon=True).start()
-    threading.Thread(target=load, daemon=True).start()
     def drain(*_):
         if service.draining: return
         service.draining = True
@@ -621,6 +669,8 @@ def serve(bundle_dir, variant: str = "default", threads: int | None = None, host
         threading.Thread(target=finish, daemon=True).start()
     signal.signal(signal.SIGTERM, drain)
     print(f"listening on http://{host}:{srv.server_address[1]} (POST /predict, GET /health, GET /ready)", file=sys.stderr, flush=True)
+    print("variant {} ({})".format(*bundle_variant(manifest, variant)), file=sys.stderr, flush=True)
+    threading.Thread(target=load, daemon=True).start()
     try: srv.serve_forever(poll_interval=0.1)
     except KeyboardInterrupt: pass
     srv.socket.setblocking(False)                   # connections already queued in the backlog get their 503 too
@@ -645,7 +695,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="ner-distill-infer", description="Label entities with a ner-distill ONNX bundle (offline).")
     p.add_argument("inputs", nargs="*", help="files to read ('-' for stdin); with --text, the texts themselves")
     p.add_argument("--bundle", default=None, help="bundle folder (default: the one this runtime lives in)")
-    p.add_argument("--variant", default="default", help="fp32, int8 or default (the manifest's choice)")
+    p.add_argument("--variant", default="default", help="a variant the bundle ships (fp32, int8, ...) or default (the manifest's choice for this CPU)")
     p.add_argument("--format", choices=["text", "jsonl", "conll"], default="text", help="input format")
     p.add_argument("--text", action="store_true", help="treat the positional arguments as texts, not files")
     p.add_argument("--batch-size", type=int, default=32)
@@ -666,6 +716,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return serve(root, a.variant, a.threads, a.host, a.port, a.max_bytes, a.max_concurrency, a.max_queue,
                          a.timeout, a.access_log, a.log_text)
         bundle = Bundle(root, a.variant, a.threads)
+        print(f"ner-distill-infer: variant {bundle.variant} ({bundle.variant_reason})", file=sys.stderr)
     except BundleError as e:
         print(f"ner-distill-infer: {e}", file=sys.stderr); return 3
     try:

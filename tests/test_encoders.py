@@ -1,7 +1,7 @@
 """Any Hugging Face encoder: tiny random-weight BERT (cased and uncased), RoBERTa, DeBERTa-v2, DistilBERT and ELECTRA
-models (tests/tiny_encoders.py) train a few steps with the word-shape input, export through optimum, quantise and run
-in the bundle; the runtime feeds each window exactly what training's `collate` builds, and its fp32 logits at every
-word's first sub-token equal PyTorch's."""
+models (tests/tiny_encoders.py) train a few steps with the word-shape input, export through optimum, quantise
+(dynamic and static int8) and run in the bundle; the runtime feeds each window exactly what training's `collate`
+builds, and its fp32 logits at every word's first sub-token equal PyTorch's."""
 import json
 
 import numpy as np
@@ -9,11 +9,14 @@ import pytest
 import torch
 
 from ner_distill import data, infer
-from ner_distill.export import export_bundle, training_feed
+from ner_distill.export import _dims, export_bundle, fuse, static_variant, training_feed
 from ner_distill.student import Student, keep_layers, load_tokenizer, lowercases
 from ner_distill.train import TrainConfig, train
 
 from tiny_encoders import ARCHITECTURES, build
+
+
+STATIC = static_variant(infer.cpu_class())        # the static int8 this CPU's class is offered, shipped in every test bundle
 
 
 def probe_sentences() -> list[list[str]]:
@@ -42,7 +45,7 @@ def trained(tmp_path_factory):
         train(TrainConfig(strategy="gold", gold_size=400, distilled="none", model=str(folder), steps=120, batch_size=16,
                           lr=3e-3, warmup_ratio=0.0, freeze_embeddings=False, case_features="on", evals=1,
                           select_dev_size=50, dev_size=50, test=False, out=str(run)), progress=False)
-        out[arch] = (run, export_bundle(run, root/"export", arch, limit=40, wheelhouse=False, pack=False))
+        out[arch] = (run, export_bundle(run, root/"export", arch, limit=40, wheelhouse=False, pack=False, ship=(STATIC,)))
     return out
 
 
@@ -83,6 +86,32 @@ def test_int8_runs_in_the_bundle(trained, arch):
     assert agree > 0.9 and len(set(int8)) >= 2, (arch, agree, set(int8))
     res = infer.Bundle(bundle, "int8").predict_texts(["Peter Blackburn met EU officials in Zürich on Monday."])
     assert all(res[0]["text"][e["start"]:e["end"]] == e["text"] for e in res[0]["entities"])
+
+
+@pytest.mark.parametrize("arch", ARCHITECTURES)
+@pytest.mark.slow
+def test_static_int8_runs_in_the_bundle(trained, arch):
+    "Static int8 (QDQ, calibrated on training sentences) runs through the bundle and mostly agrees with fp32."
+    _, bundle = trained[arch]
+    man = infer.verify_bundle(bundle)
+    recipe = man["variants"][STATIC]["quantisation"]
+    assert recipe["scales"] == "static" and recipe["format"] == "QDQ" and recipe["matmuls_kept_fp32"] >= 4, recipe
+    words = [s.tokens for s in data.conll2003("dev")[:300]]
+    fp32 = [t for s, _ in infer.Bundle(bundle, "fp32").tagger.tag(words) for t in s]
+    static = [t for s, _ in infer.Bundle(bundle, STATIC).tagger.tag(words) for t in s]
+    agree = sum(a == b for a, b in zip(fp32, static)) / len(fp32)
+    assert agree > 0.9 and len(set(static)) >= 2, (arch, agree, set(static))
+
+
+@pytest.mark.slow
+def test_fusion_falls_back_where_it_does_not_apply(trained, tmp_path):
+    "onnxruntime's BERT fusion applies to BERT; DeBERTa-v2's relative attention it does not fuse, and the unfused graph is used."
+    for arch, want in (("bert", "fused"), ("deberta-v2", "unfused")):
+        run, bundle = trained[arch]
+        cfg = json.loads((run/"model"/"config.json").read_text())
+        assert all(_dims(cfg)), cfg
+        got, what = fuse(bundle/"model.onnx", tmp_path/f"{arch}.onnx", cfg)
+        assert what.startswith(want) and (got == bundle/"model.onnx") == (want == "unfused"), (arch, what)
 
 
 @pytest.mark.slow

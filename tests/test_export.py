@@ -12,7 +12,7 @@ import urllib.request
 import pytest
 
 from ner_distill import data, infer
-from ner_distill.export import export_bundle
+from ner_distill.export import export_bundle, static_variant
 from ner_distill.train import TrainConfig, train
 
 
@@ -27,6 +27,17 @@ def test_bundle_contents_and_manifest(bundle):
     assert man["default_variant"] in ("fp32", "int8") and man["default_reason"]
     drop = man["variants"]["fp32"]["dev_f1"] - man["variants"]["int8"]["dev_f1"]   # chosen on dev, never on test
     assert (man["default_variant"] == "int8") == (drop <= 0.005)
+    # per CPU class: timed here on this class only; the others take the default, said to be unmeasured
+    here, static = infer.cpu_class(), static_variant(infer.cpu_class())
+    assert list(man["cpu_variants"]) == list(infer.CPU_CLASSES) and man["metrics"]["speed"]["cpu_class"] == here
+    for c, e in man["cpu_variants"].items():
+        assert e["measured"] == (c == here) and e["reason"]
+        if c != here: assert e["variant"] == man["default_variant"] and "not measured" in e["reason"]
+    # the static candidate was made, measured and recorded, shipped only if some class loads it
+    assert man["quantisations"][static]["scales"] == "static" and "train" in man["quantisations"][static]["calibration"]
+    assert {"dev", "test"} <= set(man["metrics"][static]) and man["metrics"]["speed"]["words_per_s"][static] > 0
+    assert set(man["variants"]) == {"fp32", "int8"} | {e["variant"] for e in man["cpu_variants"].values()}
+    assert all(v["file"] in man["files"] for v in man["variants"].values())
     assert man["metrics"]["max_abs_logit_diff_fp32_vs_torch"] < 1e-3
     assert (bundle.parent / "tiny.tar.gz").exists()
     digest = (bundle.parent / "tiny.tar.gz.sha256").read_text().split()[0]
@@ -102,6 +113,51 @@ def test_changed_byte_is_refused(bundle, tmp_path):
     assert r.returncode == 3 and "refusing" in r.stderr
 
 
+def test_cpu_class_from_flags():
+    "The int8 class of a CPU from its flags: VNNI in any form (or AMX) first, then AVX-512, AVX2, anything older."
+    assert [infer.cpu_class(f) for f in ("fpu sse4_2 avx avx2 fma", "avx2 avx512f avx512bw avx512vl", "avx2 avx512f avx512_vnni",
+                                         "avx2 avx_vnni", "avx2 avx512f amx_tile amx_int8", "fpu sse sse2", "")] == \
+           ["avx2", "avx512", "vnni", "vnni", "vnni", "baseline", "baseline"]
+    assert infer.cpu_class({"avx2", "avx512f"}) == "avx512" and infer.cpu_class() in infer.CPU_CLASSES + ("unknown",)
+
+
+def test_variant_per_cpu_class_and_bundles_without_it():
+    "A manifest's choice for each class; the default for a class it has none for, for a manifest from before the choices, and a named one wins."
+    man = {"default_variant": "int8", "default_reason": "within tolerance", "variants": dict.fromkeys(["fp32", "int8", "int8-static-reduced"]),
+           "cpu_variants": {"vnni": {"variant": "int8", "reason": "fastest here"}, "avx2": {"variant": "int8-static-reduced", "reason": "r"},
+                            "avx512": {"variant": "int8-static", "reason": "not shipped"}}}
+    assert [infer.bundle_variant(man, cpu=c)[0] for c in ("vnni", "avx2", "avx512", "baseline", "unknown")] == \
+           ["int8", "int8-static-reduced", "int8", "int8", "int8"]
+    assert "CPU class avx2" in infer.bundle_variant(man, None, "avx2")[1]
+    assert infer.bundle_variant(man, "fp32", "avx2")[0] == "fp32"
+    old = {k: v for k, v in man.items() if k != "cpu_variants"}
+    assert {infer.bundle_variant(old, cpu=c)[0] for c in infer.CPU_CLASSES} == {"int8"}
+    assert "without per-CPU choices" in infer.bundle_variant(old)[1]
+
+
+@pytest.mark.slow
+def test_bundle_loads_the_variant_of_its_cpu_class(bundle, tmp_path, monkeypatch):
+    "A real bundle loads what its manifest maps this CPU's class to, another class's choice when the CPU is another, its default without the map."
+    b = tmp_path / "b"
+    shutil.copytree(bundle, b, ignore=shutil.ignore_patterns("wheelhouse"))
+    man = json.loads((b / "manifest.json").read_text())
+    man["files"] = {k: v for k, v in man["files"].items() if not k.startswith("wheelhouse/")}
+    other = "int8" if man["default_variant"] == "fp32" else "fp32"
+    man["cpu_variants"][infer.cpu_class()] = dict(variant=other, measured=True, reason="test")
+    man["cpu_variants"]["avx2"] = dict(variant=man["default_variant"], measured=False, reason="test")
+    (b / "manifest.json").write_text(json.dumps(man))
+    assert infer.Bundle(b).variant == other
+    r = subprocess.run([sys.executable, str(b / "ner_distill_infer.py"), "--bundle", str(b), "--text", "Bonn"], capture_output=True, text=True)
+    assert r.returncode == 0 and f"variant {other} (chosen for CPU class {infer.cpu_class()}: test)" in r.stderr
+    monkeypatch.setattr(infer, "cpu_class", lambda flags=None: "avx2")
+    assert infer.Bundle(b).variant == man["default_variant"]
+    monkeypatch.undo()
+    del man["cpu_variants"]
+    (b / "manifest.json").write_text(json.dumps(man))                      # a bundle made before per-CPU choices
+    assert infer.Bundle(b).variant == man["default_variant"]
+    assert infer.Bundle(b).predict_texts(["Peter Blackburn visited Bonn."])[0]["text"] == "Peter Blackburn visited Bonn."
+
+
 @pytest.mark.slow
 def test_long_text_goes_through_windows_not_truncated(bundle):
     b = infer.Bundle(bundle)
@@ -144,7 +200,7 @@ def test_three_layer_student_trains_exports_and_runs(tmp_path):
     tagger = infer.Bundle(b).tagger
     assert not tagger.shapes and "shape_ids" not in tagger.feed(tagger.windows([["Bonn"]]))
     man = json.loads((b / "manifest.json").read_text())
-    for k in ("decode", "encoding"): man.pop(k)
+    for k in ("decode", "encoding", "cpu_variants"): man.pop(k)
     (b / "manifest.json").write_text(json.dumps(man))
     old = infer.Bundle(b)
     assert old.tagger.decode == "argmax" and old.tagger.pad == old.tagger.tok.token_to_id("[PAD]")
