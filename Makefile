@@ -69,8 +69,8 @@ demo: $(STAMP)
 	test -f export/demo/manifest.json || $(BIN)/ner-distill export --run $(DEMO)/sweep --name demo
 	printf 'Peter Blackburn met European Commission officials in Brussels on Monday.\nShares in Time Warner rose 2%% in New York after the AOL deal.\n' \
 	  | $(BIN)/python export/demo/ner_distill_infer.py --bundle export/demo
-	@$(BIN)/python -c "import json; m = json.load(open('export/demo/manifest.json')); v = m['default_variant']; \
-	  print(f\"\nbundle export/demo/: the best demo student by dev F1 ({m['source_run']}), {v}: test F1 {100 * m['variants'][v]['test_f1']:.1f} ({m['evaluated_on']})\")"
+	@$(BIN)/python -c "import json; from ner_distill import infer; m = json.load(open('export/demo/manifest.json')); v, why = infer.bundle_variant(m, None); \
+	  print(f\"\nbundle export/demo/: the best demo student by dev F1 ({m['source_run']}); this CPU ({infer.cpu_class()}) loads {v}: test F1 {100 * m['variants'][v]['test_f1']:.1f} ({m['evaluated_on']}); {why}\")"
 	@echo "report: $(DEMO)/sweep/report.html"; echo "bundle: export/demo/ (archive export/demo.tar.gz)"
 
 lab: $(STAMP) $(LAB_OVERRIDES)

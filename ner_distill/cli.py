@@ -11,7 +11,7 @@ import json
 import os
 import sys
 
-from . import data, export, mixing, sweep, trust
+from . import data, export, infer, mixing, sweep, trust
 from .annotate import prompts, run
 from .annotate.teachers import TEACHERS, get_teacher, load_plugins
 from .train import TrainConfig, train
@@ -119,8 +119,10 @@ def add_annotate_parser(sub):
 def cmd_export(args):
     b = export.export_bundle(args.run, args.out, args.name, args.limit, not args.no_wheelhouse, args.target, dataset=args.dataset)
     man = json.loads((b/"manifest.json").read_text())
+    here, why = infer.bundle_variant(man, None)          # what this machine's CPU class loads
     print(json.dumps(dict(bundle=str(b), archive=str(b) + ".tar.gz", default_variant=man["default_variant"],
-                          reason=man["default_reason"],
+                          reason=man["default_reason"], this_cpu=dict(cpu_class=infer.cpu_class(), variant=here, why=why),
+                          cpu_variants={k: v["variant"] for k, v in man.get("cpu_variants", {}).items()},
                           test_f1={k: round(v["test_f1"], 4) for k, v in man["variants"].items()})))
 
 def add_export_parser(sub):
