@@ -36,19 +36,7 @@ def best(fn, items) -> float:
     return max(study.throughput({"": fn}, items, n_words)[""])
 
 
-def row(system, f1, dev, wps, raw, lat, work=None):
-    """A system's row: F1 in points, words/s (a number: spaCy's ratio comes last), raw-text words/s, batch-1 latency, and
-    for a model: sub-tokens per word, achieved GFLOP/s and its share of the matrix-multiply ceiling of its precision."""
-    pts = lambda x: "-" if x is None else f"{100 * x:.1f}"
-    r = {"system": system, "test F1": pts(f1), "dev F1": pts(dev), "words/s": wps, "raw-text words/s": "-" if raw is None else f"{raw:,.0f}",
-         "p50 ms (batch 1)": f"{lat[0]:.1f}", "p99 ms (batch 1)": f"{lat[1]:.1f}"}
-    if work:
-        gf = wps * work["subtokens_per_word"] * work["flops"] / 1e9
-        r.update({"sub-tokens/word": f"{work['subtokens_per_word']:.2f}", "GFLOP/s": f"{gf:.0f}",
-                  "of ceiling": f"{100 * gf / ceiling[work['precision']]:.0f} % ({work['precision']})"})
-    return r
-
-
+row = study.system_row
 ceiling = study.matmul_ceiling(1024)       # GFLOP/s of one large fp32 and int8 matrix multiply on these cores
 nlp = load_spacy()
 spacy_f1 = scores(test.tags, [spacy_tags(d) for d in spacy_docs(nlp, sents, 256)])["f1"]
@@ -65,22 +53,21 @@ for i, run in enumerate(map(Path, a.runs)):
         rows.append(row(f"{name} PyTorch eager (fp32)", man["metrics"]["torch"]["test"]["f1"], man["metrics"]["torch"]["dev"]["f1"],
                         best(lambda x: stu.predict(x, batch_size=a.batch_size), sents), None,
                         study.latency(lambda x: stu.predict(x, batch_size=1), lat_sents)))
-        files = to_onnx(run / "model", work / "candidates", quantisations=tuple(QUANTISATIONS))
+        files = to_onnx(run / "model", work / "candidates", quantisations=tuple(QUANTISATIONS), recipes=(recipes := {}))
         m = measure(run / "model", files, labels)
         for v, f in files.items():
-            tg = infer.Tagger(f, run / "model" / "tokenizer.json", labels)
-            candidates.append({"variant": v, "graph": "fused" if QUANTISATIONS.get(v, (False,))[0] else "-",
-                               "weights": "per channel" if QUANTISATIONS.get(v, (0, False))[1] else ("per tensor" if v != "fp32" else "-"),
+            tg, r = infer.Tagger(f, run / "model" / "tokenizer.json", labels), recipes.get(v, {})
+            candidates.append({"variant": v, **{k: r.get(k, "-") for k in ("scales", "graph", "weights")},
                                "dev F1": f"{100 * m[v]['dev']['f1']:.2f}", "test F1": f"{100 * m[v]['test']['f1']:.2f}",
                                "words/s": f"{best(lambda x: tg.tag(x, a.batch_size), sents):,.0f}"})
     mcfg = json.loads((run / "model" / "config.json").read_text())
     for v in man["variants"]:
         bd = infer.Bundle(b, v)
-        wk = study.work_per_word(bd.tagger, sents)
-        wk.update(flops=study.encoder_flops(mcfg, wk["window"]), precision="fp32" if v == "fp32" else "int8")
+        wps = best(lambda x: bd.tagger.tag(x, a.batch_size), sents)
         rows.append(row(f"{name} ONNX {v}{' (default)' if man['default_variant'] == v else ''}", man["variants"][v]["test_f1"],
-                        man["variants"][v]["dev_f1"], best(lambda x: bd.tagger.tag(x, a.batch_size), sents),
-                        best(lambda x: bd.predict_texts(x, a.batch_size), texts), study.latency(lambda x: bd.tagger.tag(x, 1), lat_sents), wk))
+                        man["variants"][v]["dev_f1"], wps, best(lambda x: bd.predict_texts(x, a.batch_size), texts),
+                        study.latency(lambda x: bd.tagger.tag(x, 1), lat_sents),
+                        study.limit_columns(wps, bd.tagger, sents, mcfg, "fp32" if v == "fp32" else "int8", ceiling)))
         points[f"{name} {v}"] = (rows[-1]["words/s"], man["variants"][v]["test_f1"])
     print(name, "done", flush=True)
 

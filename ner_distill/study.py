@@ -18,8 +18,8 @@ __all__ = ['run_dir', 'load_sweeps', 'sweep_summary', 'complete_seeds', 'complet
            'teacher_label_f1', 'teacher_table', 'plot_teachers', 'teacher_comparisons', 'oracle_share', 'teacher_curve',
            'read_quality', 'label_quality', 'runs_table', 'per_type_table', 'timing_table', 'decoding_table',
            'throughput', 'latency', 'speed_table', 'cold_warm_table', 'plot_speed', 'speed_change', 'machine',
-           'encoder_flops', 'work_per_word', 'matmul_ceiling', 'service_load', 'load_table', 'split_agreement',
-           'disagreements', 'join_kinds', 'offset_errors']
+           'encoder_flops', 'work_per_word', 'matmul_ceiling', 'limit_columns', 'system_row', 'service_load',
+           'load_table', 'split_agreement', 'disagreements', 'join_kinds', 'offset_errors']
 
 # %% ../nbs/12_study.ipynb #296343bb
 def run_dir(sweep_dir, axes=None, **cfg) -> Path:
@@ -373,6 +373,21 @@ def matmul_ceiling(n: int = 1024, threads: int | None = None, passes: int = 5) -
         best = min((lambda t: (sess.run(None, {"A": A}), time.perf_counter() - t)[1])(time.perf_counter()) for _ in range(passes))
         out[kind] = 2 * n ** 3 / best / 1e9
     return out
+
+def limit_columns(wps: float, tagger, sentences, config: dict, precision: str, ceiling: dict) -> dict:
+    """A model's distance to the limit as table columns: sub-tokens fed per word, the GFLOP/s it achieves at `wps`
+    words/s, and their share of `ceiling[precision]` (`matmul_ceiling`'s GFLOP/s)."""
+    w = work_per_word(tagger, sentences)
+    gf = wps * w["subtokens_per_word"] * encoder_flops(config, w["window"]) / 1e9
+    return {"sub-tokens/word": f"{w['subtokens_per_word']:.2f}", "GFLOP/s": f"{gf:.0f}",
+            "of ceiling": f"{100 * gf / ceiling[precision]:.0f} % ({precision})"}
+
+def system_row(system: str, f1, dev, wps: float, raw, lat: tuple, limit: dict | None = None) -> dict:
+    """One system's row of an inference table: test and dev F1 in points, words/s (a number, so ratios can follow), raw-text
+    words/s, batch-1 latency (`latency`), and for a model its distance to the limit (`limit_columns`)."""
+    pts = lambda x: "-" if x is None else f"{100 * x:.1f}"
+    return {"system": system, "test F1": pts(f1), "dev F1": pts(dev), "words/s": wps, "raw-text words/s": "-" if raw is None else f"{raw:,.0f}",
+            "p50 ms (batch 1)": f"{lat[0]:.1f}", "p99 ms (batch 1)": f"{lat[1]:.1f}", **(limit or {})}
 
 # %% ../nbs/12_study.ipynb #7b2d1c32
 def service_load(port: int, texts, clients: int, size: int, seconds: float, max_requests: int, host: str = "127.0.0.1") -> dict:
