@@ -6,6 +6,7 @@ Run it alone on an idle machine.
 """
 import argparse
 import json
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -25,7 +26,7 @@ p.add_argument("--runs", nargs="+", default=[str(ROOT / "runs" / "demo" / "sweep
 p.add_argument("--batch-size", type=int, default=32)
 p.add_argument("--latency-sentences", type=int, default=300)
 a = p.parse_args()
-t_start = time.time()
+t_start, load_before = time.time(), os.getloadavg()
 test = data.conll2003("test")
 sents, n_words, lat_sents = test.tokens, test.n_tokens, test.tokens[: a.latency_sentences]
 texts = [" ".join(s) for s in sents]
@@ -75,6 +76,6 @@ study.plot_speed(points, "spaCy", "words/s (CoNLL-2003 test, pre-tokenised, batc
 table = pd.DataFrame(rows).fillna("-")
 table.insert(4, "vs spaCy", [f"**{w / rows[0]['words/s']:.2f}x**" for w in table["words/s"]])
 table["words/s"] = table["words/s"].map("{:,.0f}".format)
-print(write_section("inference", head=f"`{command()}` on {machine()}", minutes=(time.time() - t_start) / 60, a=a, n_words=n_words,
+print(write_section("inference", head=f"`{command()}` on {machine()}", load=f"Load average before the run: {load_before[0]:.2f}; nothing else heavy ran beside it.", minutes=(time.time() - t_start) / 60, a=a, n_words=n_words,
                     runs=", ".join(f"`{Path(r).name}`" for r in a.runs), spacy_batch=spacy_wps[a.batch_size], spacy_256=spacy_wps[256],
                     latency=len(lat_sents), ceiling=f"{ceiling['fp32']:,.0f} GFLOP/s fp32, {ceiling['int8']:,.0f} GFLOP/s int8", table=sweep.to_markdown(table), candidates=sweep.to_markdown(pd.DataFrame(candidates))))

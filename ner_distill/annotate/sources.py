@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 
 from .. import data, metrics
-from .teachers import TEACHERS, Context, RecordedTeacher, StudentTeacher, get_teacher, load_plugins
+from .teachers import TEACHERS, Context, RecordedTeacher, StudentTeacher, get_teacher, load_plugins, registrar
 
 # %% auto #0
-__all__ = ['SOURCES', 'oracle', 'simulate', 'LabelSource', 'label_source', 'parse_source', 'known_form', 'Joined', 'NoLabels',
+__all__ = ['SOURCES', 'label_source', 'oracle', 'simulate', 'LabelSource', 'parse_source', 'known_form', 'Joined', 'NoLabels',
            'Recorded', 'Oracle', 'Simulated', 'TrainedStudent', 'TeacherByName', 'LabelsFile']
 
 # %% ../../nbs/03g_sources.ipynb #b6720c91
@@ -72,12 +72,7 @@ class LabelSource:
 
 SOURCES: dict[str, type] = {}
 
-def label_source(form: str):
-    "Register a `LabelSource` subclass as the spec form `form` (`form` or `form:ARG`)."
-    def deco(cls):
-        if not issubclass(cls, LabelSource): raise TypeError(f"label source {form!r}: {cls.__name__} is not a LabelSource")
-        SOURCES[form] = cls; cls.form = form; return cls
-    return deco
+label_source = registrar(SOURCES, LabelSource, "form")   # @label_source("form"): the spec form `form` or `form:ARG`
 
 def parse_source(spec: str) -> LabelSource:
     "The label source `spec` names: a registered form (`form[:ARG]`), `A+B`, a teacher's name, else a run folder or labels file."

@@ -18,7 +18,7 @@ from .. import data
 from ..config import Knobs, NoSettings, knob
 
 # %% auto #0
-__all__ = ['TEACHERS', 'SPACY_WHEEL', 'Context', 'Teacher', 'teacher', 'load_plugins', 'get_teacher', 'gold_or_none',
+__all__ = ['TEACHERS', 'teacher', 'SPACY_WHEEL', 'Context', 'Teacher', 'registrar', 'load_plugins', 'get_teacher', 'gold_or_none',
            'RecordedTeacher', 'load_spacy', 'spacy_tags', 'spacy_docs', 'SpacyTeacher', 'GazetteerTeacher', 'type_of',
            'StudentTeacher']
 
@@ -56,12 +56,17 @@ class Teacher:
 
 TEACHERS: dict[str, type] = {}
 
-def teacher(name: str):
-    "Register a `Teacher` subclass under `name`."
-    def deco(cls):
-        if not issubclass(cls, Teacher): raise TypeError(f"teacher {name!r}: {cls.__name__} is not a Teacher")
-        TEACHERS[name] = cls; cls.name = name; return cls
-    return deco
+def registrar(table: dict, base: type, attr: str):
+    "A decorator factory that registers a `base` subclass in `table` under a name, kept on the class as `attr`."
+    def register(name: str):
+        def deco(cls):
+            if not issubclass(cls, base): raise TypeError(f"{base.__name__} {name!r}: {cls.__name__} is not a {base.__name__}")
+            table[name] = cls; setattr(cls, attr, name); return cls
+        return deco
+    return register
+
+teacher = registrar(TEACHERS, Teacher, "name")
+teacher.__doc__ = "Register a `Teacher` subclass under `name`."
 
 def load_plugins() -> list[str]:
     """Import, once, the modules that register teachers or label sources of one's own: those `$NER_DISTILL_PLUGINS`
