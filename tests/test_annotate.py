@@ -311,3 +311,36 @@ def test_several_endpoints_share_the_work_and_a_run_completes_with_one_down(tmp_
     assert dead["sent"] <= 5                                                   # rested, not hammered
     cfg = json.loads((out / "config.json").read_text())
     assert len(cfg["base_url"]) == 3
+
+
+def test_a_gateways_hiccups_are_retried_and_every_sentence_labelled_in_one_run(tmp_path, monkeypatch):
+    """What a proxy or gateway in front of a server returns on a hiccup: a 200 whose body is an HTML page (labelled
+    JSON or not), a cut-off JSON body, a 200 carrying an error object, an HTML 502. The fake server gives one to a
+    seeded 20 % of first requests (picked by the prompt's hash, so the test cannot flake): each is an endpoint fault,
+    retried, counted in the parse report and never cached; every sentence is labelled in one run and a rerun sends
+    nothing. A sentence whose every answer is not JSON still fails after max_retries."""
+    from ner_distill.annotate.fake_llm import GARBLED
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    sents = [f"Trip {i} to Bonn and Paris ." for i in range(80)]
+    stuck = "NOTJSON reply about Lima ."
+    src, out = fixture_file(tmp_path, sents + [stuck]), tmp_path / "run"
+    with FakeLLM(garble=0.2) as srv:
+        r = annotate(str(src), "openai", out=str(out), base_url=srv.base_url, model="fake", prompt="zero-shot",
+                     max_retries=2, progress=False)
+        asked, shapes = dict(srv.requests), Counter(srv.garbled)
+    hit = [s for s in sents if asked[s] > 1]
+    assert 8 <= len(hit) <= 24 and set(shapes) == set(GARBLED), shapes              # each shape, about a fifth
+    assert all(asked[s] == 2 for s in hit) and asked[stuck] == 3                      # one retry each; 1 + max_retries
+    assert sum(shapes.values()) == len(hit) + 3
+    recs = _by_text(out)
+    assert all(recs[s].meta["status"] == "ok" and recs[s].tags.count("B-LOC") == 2 for s in sents)
+    assert recs[stuck].meta["status"] == "failed" and recs[stuck].meta["faults"] == {"not_json": 3}
+    assert "HTML page" in recs[stuck].meta["error"] or "not JSON" in recs[stuck].meta["error"]
+    not_json = shapes["html_as_json"] + shapes["html_page"] + shapes["cut_off_json"]
+    assert r["parse"]["faults"] == {"not_json": not_json, "not_a_completion": shapes["error_200"], "http_502": shapes["html_502"]}
+    assert r["parse"]["status"] == {"ok": 80, "failed": 1}
+    assert all(sum(recs[s].meta["faults"].values()) == 1 for s in hit) and not any("faults" in recs[s].meta for s in sents if s not in hit)
+    with FakeLLM(garble=0.2) as srv2:                                                   # a rerun sends only what failed
+        annotate(str(src), "openai", out=str(out), base_url=srv2.base_url, model="fake", prompt="zero-shot",
+                 max_retries=0, progress=False)
+        assert dict(srv2.requests) == {stuck: 1}

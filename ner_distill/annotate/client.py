@@ -17,7 +17,7 @@ from pathlib import Path
 # %% auto #0
 __all__ = ['ANSWER_TOKENS', 'MAX_ANSWER_TOKENS', 'request_key', 'RequestCache', 'UnknownPrice', 'price_source', 'price_of',
            'cost', 'estimate_tokens', 'RateLimiter', 'run_sync', 'EndpointFault', 'Endpoint', 'Endpoints',
-           'BudgetExceeded', 'ServerFault', 'NotAnswered', 'answer_of']
+           'completion_fault', 'BudgetExceeded', 'ServerFault', 'NotAnswered', 'answer_of']
 
 # %% ../../nbs/03b_client.ipynb #daf40b94
 def request_key(model: str, messages: list[dict], params: dict) -> str:
@@ -123,7 +123,8 @@ def run_sync(coro):
     return box["value"]
 
 class EndpointFault(Exception):
-    "A request an endpoint could not serve (connection, timeout, 408/409/429, 5xx): the endpoint is rested, the request retried."
+    """A request an endpoint could not serve (connection, timeout, 408/409/429, 5xx, a 200 that is no chat completion):
+    the endpoint is rested, the request retried."""
     def __init__(self, kind: str, msg: str, retry_after: float | None = None):
         self.kind, self.retry_after = kind, retry_after; super().__init__(msg)
 
@@ -133,6 +134,10 @@ class EndpointFault(Exception):
         import openai
         if isinstance(e, openai.APITimeoutError): return cls("timeout", f"timeout at {url}")
         if isinstance(e, openai.APIConnectionError): return cls("connection", f"{type(e).__name__} at {url}: {e}")
+        if isinstance(e, (json.JSONDecodeError, UnicodeDecodeError)):    # a 200 labelled JSON that is not: an HTML page, cut off
+            return cls("not_json", f"a 200 whose body is not JSON at {url}: {e}"[:300])
+        if isinstance(e, openai.APIResponseValidationError):             # a client with strict response validation
+            return cls("not_a_completion", f"a 200 that is no chat completion at {url}: {e}"[:300])
         code = getattr(e, "status_code", None)
         if code in (408, 409, 429) or (code or 0) >= 500:
             try: ra = min(60.0, float(e.response.headers.get("retry-after")))
@@ -184,6 +189,18 @@ class Endpoints:
 
     def report(self) -> list[dict]:
         return [dict(url=e.url, sent=e.sent, faults=e.faults) for e in self.eps]
+
+def completion_fault(r, url: str) -> EndpointFault | None:
+    "The endpoint fault a response that is no chat completion stands for (text, JSON of another shape), else None."
+    if isinstance(r, (str, bytes)):              # the client's answer to a 200 whose body is not labelled JSON
+        head = (r.decode(errors="replace") if isinstance(r, bytes) else r).strip()
+        what = "an HTML page" if head.startswith("<") else "text" if head else "empty"
+        return EndpointFault("not_json", f"a 200 whose body is {what}, not JSON, at {url}: {head[:120]!r}")
+    choices = getattr(r, "choices", None)
+    if not isinstance(choices, list) or not all(hasattr(c, "finish_reason") and hasattr(c, "message") and
+                                                (c.message is None or hasattr(c.message, "content")) for c in choices):
+        return EndpointFault("not_a_completion", f"a 200 that is no chat completion at {url}: {str(r)[:120]!r}")
+    return None
 
 # %% ../../nbs/03b_client.ipynb #3ff87a60
 class BudgetExceeded(Exception): pass

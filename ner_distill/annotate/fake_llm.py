@@ -5,6 +5,7 @@
 # %% ../../nbs/03c_fake_llm.ipynb #c301fb0a
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import threading
@@ -13,11 +14,24 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 # %% auto #0
-__all__ = ['MARKERS', 'FakeBatches', 'FakeLLM', 'main']
+__all__ = ['MARKERS', 'GARBLED', 'garbled', 'FakeBatches', 'FakeLLM', 'main']
 
 # %% ../../nbs/03c_fake_llm.ipynb #25f24b73
 MARKERS = ("RATE", "BOOM", "DOWN", "SLOW", "MALFORMED", "PROSE", "GHOST", "UNKNOWNTYPE", "UNSURE", "FLAKY",
-           "EMPTY", "NOCONTENT", "LENGTH", "FILTER", "STUBBORN", "BATCHFAIL")
+           "EMPTY", "NOCONTENT", "LENGTH", "FILTER", "STUBBORN", "BATCHFAIL", "NOTJSON")
+
+GARBLED = {   # what a proxy or gateway in front of a server returns on a hiccup: (status, content type, body)
+    "html_as_json": (200, "application/json", b"<html><head><title>502 Bad Gateway</title></head><body>502 Bad Gateway</body></html>"),
+    "html_page": (200, "text/html; charset=utf-8", b"<!DOCTYPE html><html><body><h1>Service temporarily unavailable</h1></body></html>"),
+    "cut_off_json": (200, "application/json", b'{"id": "chatcmpl-x", "object": "chat.completion", "choices": [{"index": 0, "mes'),
+    "error_200": (200, "application/json", b'{"error": {"message": "upstream overloaded", "code": 503}}'),
+    "html_502": (502, "text/html", b"<html><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>"),
+}
+
+def garbled(prompt: str, share: float) -> str | None:
+    "The `GARBLED` shape the first answer to `prompt` gets when a `share` of first answers get one: by the prompt's hash, never by chance."
+    h = int.from_bytes(hashlib.sha256(prompt.encode()).digest()[:8], "big")
+    return list(GARBLED)[(h // 10_000) % len(GARBLED)] if h % 10_000 < share * 10_000 else None
 
 def _answer(sentence: str, seed=None, entity_type="LOC", types_by_word=None) -> str:
     words = sentence.split()
@@ -37,9 +51,10 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *a): pass
 
     def _send(self, code, obj, headers=()):
-        body = json.dumps(obj).encode()
+        "`obj` as JSON, or raw bytes whose content type is among `headers`."
+        body = obj if isinstance(obj, bytes) else json.dumps(obj).encode()
         self.send_response(code)
-        self.send_header("Content-Type", "application/json")
+        if not isinstance(obj, bytes): self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         for k, v in headers: self.send_header(k, v)
         self.end_headers()
@@ -124,8 +139,10 @@ class FakeBatches:
 class FakeLLM(FakeBatches):
     "An OpenAI-compatible server on 127.0.0.1 with the faults of real ones (see the marker words above)."
     def __init__(self, delay: float = 0.0, json_mode: bool = True, max_requests: int = 2000, max_seconds: float = 300,
-                 entity_type: str = "LOC", types_by_word: dict | None = None, serial: bool = False, batch_seconds: float = 0.5):
-        self.delay, self.json_mode, self.max_requests = delay, json_mode, max_requests
+                 entity_type: str = "LOC", types_by_word: dict | None = None, serial: bool = False, batch_seconds: float = 0.5,
+                 garble: float = 0.0):
+        self.delay, self.json_mode, self.max_requests, self.garble = delay, json_mode, max_requests, garble
+        self.garbled = Counter()           # GARBLED shapes sent
         self.serial, self.batch_seconds = threading.Lock() if serial else None, batch_seconds
         self.files, self.batches = {}, {}   # the Batch API's state
         self.batch_created = 0
@@ -155,6 +172,12 @@ class FakeLLM(FakeBatches):
             return 503, {"error": {"message": "test server request bound reached"}}, []
         if "response_format" in req and not self.json_mode:
             return 400, {"error": {"message": "response_format is not supported"}}, []
+        shape = ("html_as_json" if "NOTJSON" in words else
+                 garbled(req["messages"][-1]["content"], self.garble) if n == 1 and self.garble else None)
+        if shape and not in_batch:
+            with self.lock: self.garbled[shape] += 1
+            code, ctype, body = GARBLED[shape]
+            return code, body, [("Content-Type", ctype)]
         if "RATE" in words and n == 1:
             return 429, {"error": {"message": "rate limited"}}, [("Retry-After", "1")]
         if (("BOOM" in words and n == 1) or "DOWN" in words or ("FLAKY" in words and (req.get("seed") or 0) % 3 == 2)

@@ -16,7 +16,7 @@ from typing import Callable, Sequence
 from .. import data
 from .batch import BatchRunner
 from .client import (ANSWER_TOKENS, MAX_ANSWER_TOKENS, BudgetExceeded, EndpointFault, Endpoints, NotAnswered,
-                                         RateLimiter, RequestCache, ServerFault, UnknownPrice, answer_of, cost, estimate_tokens,
+                                         RateLimiter, RequestCache, ServerFault, UnknownPrice, answer_of, completion_fault, cost, estimate_tokens,
                                          price_of, price_source, request_key, run_sync)
 from .prompts import PROMPT_STYLES, align, build_messages, parse_answer, pick_demos, vote
 from .teachers import Teacher, gold_or_none, teacher
@@ -178,9 +178,11 @@ class Asker:
         t = self.t
         await limiter.acquire(estimate_tokens(msgs) + params["max_tokens"])
         ep, fault = await pool.acquire(), None
-        try: r, sent = await self.call(ep.client, msgs, params, sample)
+        try:
+            r, sent = await self.call(ep.client, msgs, params, sample)
+            if bad := completion_fault(r, ep.url): raise bad      # a 200 that is no chat completion (a gateway's HTML page)
         except Exception as e:
-            fault = EndpointFault.of(e, ep.url)
+            fault = e if isinstance(e, EndpointFault) else EndpointFault.of(e, ep.url)
             if fault is None: raise
             faults[fault.kind] += 1
             raise fault from None
