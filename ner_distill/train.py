@@ -97,12 +97,15 @@ def build_pools(cfg: TrainConfig, subset: bool = True) -> tuple[data.Corpus, dat
         raise ValueError(f"the distilled pool holds {dict(leak)} sentences: dev chooses checkpoints and test scores them, "
                          "so neither may be trained on; label train, unlabelled text or other text instead")
     excl = {s.sent_id for s in D if s.source == f"{ds.name}-train"} if cfg.gold_disjoint else set()
+    joins = [s for s in D if s.meta.get("gold_pool")]       # reviewed sentences that join the gold pool
+    if joins: D = data.Corpus([s for s in D if not s.meta.get("gold_pool")], D.name)
     if cfg.distilled_size is not None and subset:
         if cfg.distilled_size > len(D): raise ValueError(f"distilled_size {cfg.distilled_size} > {len(D)} sentences available")
         D = data.gold_pool(D, cfg.distilled_size, cfg.seed)   # a seeded subset, in corpus order
     if cfg.gold_size == 0: O = data.Corpus([], "gold0")
     elif not ds.has("train"): raise ValueError(f"dataset {ds.name} has no train split: set gold_size=0 (distilled only)")
     else: O = data.gold_pool(ds.split("train"), cfg.gold_size, cfg.seed, exclude=excl)
+    if joins: O = data.Corpus(joins + list(O), f"{O.name}+reviewed{len(joins)}")   # first: calibration gives up O's last
     return D, O
 
 # %% ../nbs/06_train.ipynb #52f83f06

@@ -132,14 +132,17 @@ def parse_methods(spec: str | None) -> list[str]:
     return names
 
 def apply_trust(corpus: data.Corpus, methods: str | Sequence[str], ctx: TrustContext) -> tuple[list[list[str]], list[np.ndarray]]:
-    "Tags and per-token loss weights of every sentence of `corpus` after `methods`, in order."
+    """Tags and per-token loss weights of every sentence of `corpus` after `methods`, in order. A sentence a person
+    reviewed (`meta['reviewed']`) keeps its tags and full weight: no method second-guesses a person."""
     names = parse_methods(methods) if isinstance(methods, str) else list(methods)
     if any(n in NEEDS_CALIBRATION for n in names) and ctx.trust is None:
         raise ValueError(f"trust methods {', '.join(n for n in names if n in NEEDS_CALIBRATION)} need a trust table (a calibration sample)")
     tags_out, w_out = [], []
     for i, s in enumerate(corpus):
         tags, w = list(s.tags), np.ones(len(s))
-        for n in names: tags, w = TRUST_METHODS[n](tags, w, s, i, ctx)
+        if s.meta.get("reviewed"): ctx.counts["reviewed_sentences"] += 1
+        else:
+            for n in names: tags, w = TRUST_METHODS[n](tags, w, s, i, ctx)
         tags_out.append(tags); w_out.append(w)
     ctx.counts["tokens"] += sum(len(w) for w in w_out)
     ctx.counts["tokens_weight0"] += int(sum((w == 0).sum() for w in w_out))
@@ -161,7 +164,8 @@ def calibrate(D: data.Corpus, O: data.Corpus, n: int, seed: int = 0,
     if n > len(O):
         raise ValueError(f"the calibration sample ({n} sentences) is taken out of the gold pool ({len(O)} sentences): "
                          "lower calibration_size or raise gold_size")
-    eligible = [i for i, s in enumerate(D) if gold_of(s) is not None and not s.source.endswith(("-dev", "-test"))]
+    eligible = [i for i, s in enumerate(D) if gold_of(s) is not None and not s.source.endswith(("-dev", "-test"))
+                and not s.meta.get("reviewed")]      # a person's tags say nothing of the teacher's
     if len(eligible) < n:
         raise ValueError(f"a calibration sample of {n} sentences needs distilled sentences with gold tags; "
                          f"{D.name or 'the distilled pool'} has {len(eligible)} (annotate a gold corpus, or lower calibration_size)")

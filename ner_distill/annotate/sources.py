@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +16,10 @@ from .. import data, metrics
 from .teachers import TEACHERS, Context, RecordedTeacher, StudentTeacher, get_teacher, load_plugins, registrar
 
 # %% auto #0
-__all__ = ['SOURCES', 'label_source', 'oracle', 'simulate', 'LabelSource', 'parse_source', 'known_form', 'Joined', 'NoLabels',
-           'Recorded', 'Oracle', 'Simulated', 'TrainedStudent', 'TeacherByName', 'LabelsFile']
+__all__ = ['SOURCES', 'label_source', 'IDENTITY', 'oracle', 'simulate', 'LabelSource', 'parse_source', 'known_form', 'Joined',
+           'NoLabels', 'Recorded', 'Oracle', 'Simulated', 'TrainedStudent', 'TeacherByName', 'LabelsFile', 'identity',
+           'text_offsets', 'onto_words', 'export_files', 'read_reviews', 'apply_reviews', 'Reviewed', 'ReviewedGold',
+           'Predictions']
 
 # %% ../../nbs/03g_sources.ipynb #b6720c91
 def oracle(corpus: data.Corpus) -> data.Corpus:
@@ -170,3 +173,142 @@ class LabelsFile(LabelSource):
         ctx = ctx or Context()
         p = self._path(ctx.dataset)
         return super().label(corpus, ctx) if self._ours(p) else RecordedTeacher(ctx=ctx, labels=str(p)).label(corpus)
+
+# %% ../../nbs/03g_sources.ipynb #acc0c835
+IDENTITY = "ner_distill"     # the key that carries a sentence's identity into an annotation tool and back
+
+def identity(s: data.Sentence) -> dict:
+    "What names a sentence across files and tools: its source, document and sentence id."
+    return {"source": s.source, "doc_id": s.doc_id, "sent_id": s.sent_id}
+
+def text_offsets(s: data.Sentence) -> tuple[str, list[list[int]]]:
+    "The sentence's text and each word's `[start, end)` in it: the text it was read from, else its words joined by spaces."
+    if "text" in s.meta and "offsets" in s.meta: return s.meta["text"], [list(o) for o in s.meta["offsets"]]
+    text, offs, pos = " ".join(s.tokens), [], 0
+    for w in s.tokens: offs.append([pos, pos + len(w)]); pos += len(w) + 1
+    return text, offs
+
+def onto_words(read: data.Sentence, target: data.Sentence, report: Counter) -> list[str]:
+    """The entities of `read` (the same text read back from a tool, in the runtime's words) as IOB2 tags on the words of
+    `target`, by character offsets. An entity whose edges fall inside a word of `target` is widened to it and counted
+    (`widened_to_words`); one that then overlaps another is lost and counted (`lost_collision`)."""
+    text, offs = text_offsets(target)
+    rtext, roffs = text_offsets(read)
+    if rtext != text:
+        if list(read.tokens) == list(target.tokens): return list(read.tags)
+        raise ValueError(f"its text {rtext[:60]!r} is not the text of {target.source}#{target.sent_id} ({text[:60]!r})")
+    tags = ["O"] * len(target)
+    for ty, a, b in read.entities():
+        s, e = roffs[a][0], roffs[b][1]
+        idx = [i for i, (x, y) in enumerate(offs) if x < e and y > s]
+        if not idx: report["lost_no_word"] += 1; continue
+        if offs[idx[0]][0] != s or offs[idx[-1]][1] != e: report["widened_to_words"] += 1
+        if any(tags[i] != "O" for i in idx): report["lost_collision"] += 1; continue
+        for j, i in enumerate(idx): tags[i] = ("B-" if j == 0 else "I-") + ty
+    return tags
+
+def export_files(path) -> list[Path]:
+    "The export files `path` names: a file, a folder of them, or a review folder (its `corrected/` subfolder)."
+    p = Path(path)
+    if p.is_dir() and (p/"corrected").is_dir(): p = p/"corrected"
+    if p.is_file(): return [p]
+    files = sorted(f for f in p.glob("*") if f.is_file() and f.suffix.lower() in (".json", ".jsonl", ".conll", ".spacy")) if p.is_dir() else []
+    if not files: raise FileNotFoundError(f"{path}: no export file there (Label Studio .json, Prodigy/doccano/Argilla .jsonl, "
+                                          ".conll, spaCy .spacy)")
+    return files
+
+def read_reviews(path, base: data.Corpus, schema: data.Schema, predictions: bool = False) -> tuple[dict, dict]:
+    """({position in `base`: the sentence with the tags read back}, report) for every record of the exports at `path`,
+    found in `base` by its identity (else by its text). A record of no sentence of `base`, or a sentence read twice, is
+    an error naming the file; what the readers skipped (cancelled, rejected, ignored) is counted, not read."""
+    from ner_distill.exports import read_export
+    by_id = {(s.source, s.sent_id): i for i, s in enumerate(base)}
+    by_text: dict[str, list[int]] = {}
+    for i, s in enumerate(base): by_text.setdefault(text_offsets(s)[0], []).append(i)
+    out, where, report = {}, {}, Counter()
+    for f in export_files(path):
+        got = read_export(f, schema, predictions=predictions)
+        for k, v in got.report.items():
+            if isinstance(v, int): report[k] += v
+        for n, r in enumerate(got, 1):
+            ident = r.meta.get(IDENTITY)
+            if isinstance(ident, dict): i = by_id.get((ident.get("source"), ident.get("sent_id")))
+            else: i = (lambda c: c[0] if len(c) == 1 else None)(by_text.get(text_offsets(r)[0], []))
+            if i is None:
+                raise ValueError(f"{f}: record {n} ({ident or repr(text_offsets(r)[0][:50])}) is not a sentence of {base.name} "
+                                 "(or its text is there more than once)")
+            if i in out: raise ValueError(f"{f}: record {n} reviews {base[i].source}#{base[i].sent_id} again (also in {where[i]}): "
+                                          "keep one annotator's answer (exports.read_export's annotator)")
+            try: tags = onto_words(r, base[i], report)
+            except ValueError as e: raise ValueError(f"{f}: record {n}: {e}") from None
+            out[i], where[i] = base[i].with_tags(tags), f.name
+    report.update(files=len(export_files(path)), sentences=len(out),
+                  changed=sum(out[i].tags != base[i].tags for i in out))
+    return {i: (s, where[i]) for i, s in out.items()}, dict(report)
+
+_TEACHER_ONLY = ("abstain", "token_confidence", "status", "calibration")   # what a teacher said of its own tags
+
+def apply_reviews(base: data.Corpus, reviews: dict, report: dict | None = None, to_gold: bool = False) -> data.Corpus:
+    """`base` with each reviewed sentence's tags replaced by the person's (`teacher_tags` keeps the teacher's), marked
+    `reviewed`; with `to_gold` also `gold_pool`, which training reads as 'this one joins the gold pool'."""
+    out = []
+    for i, s in enumerate(base):
+        if i not in reviews: out.append(s); continue
+        r, fname = reviews[i]
+        meta = {k: v for k, v in s.meta.items() if k not in _TEACHER_ONLY}
+        meta.update(status="ok", reviewed=True, review_file=fname, teacher_tags=list(s.tags), **({"gold_pool": True} if to_gold else {}))
+        out.append(data.Sentence(list(s.tokens), list(r.tags), s.doc_id, s.sent_id, s.source, meta))
+    c = data.Corpus(out, f"{base.name}+reviewed{len(reviews)}")
+    c.report = dict(report or {})
+    return c
+
+# %% ../../nbs/03g_sources.ipynb #3fde1307
+def _review_base(path) -> str | None:
+    "The labels a review folder was written from (its `review.json`), if `path` is one."
+    p = Path(path)
+    return json.loads((p/"review.json").read_text())["labels"] if (p/"review.json").exists() else None
+
+@label_source("reviewed")
+class Reviewed(LabelSource):
+    "`reviewed:EXPORT[:BASE]`: BASE's pool with the sentences a person corrected in EXPORT carrying the person's tags."
+    to_gold = False
+    def __init__(self, spec, arg):
+        super().__init__(spec, arg)
+        self.path, _, base = arg.partition(":")
+        if not self.path: raise ValueError(f"label source {spec!r}: expected {self.form}:EXPORT[:BASE], e.g. {self.form}:runs/review:recorded")
+        self.base = base or _review_base(self.path) or "recorded"
+    def pool(self, dataset="conll2003") -> data.Corpus:
+        ds = data.load_dataset(dataset)
+        base = parse_source(self.base).pool(ds)
+        reviews, report = read_reviews(self.path, base, ds.schema)
+        return apply_reviews(base, reviews, report, self.to_gold)
+
+@label_source("reviewed-gold")
+class ReviewedGold(Reviewed):
+    "`reviewed-gold:EXPORT[:BASE]`: as `reviewed`, the corrected sentences marked to join the gold pool."
+    to_gold = True
+
+@label_source("predictions")
+class Predictions(LabelSource):
+    """`predictions:EXPORT`: the predictions an export holds, as a teacher's labels. A record whose identity names a
+    split of the dataset gets that sentence's words, ids and gold tags."""
+    def pool(self, dataset="conll2003") -> data.Corpus:
+        from ner_distill.exports import read_export
+        ds, out, report = data.load_dataset(dataset), [], Counter()
+        splits = {f"{ds.name}-{sp}": sp for sp in data.SPLITS if ds.has(sp)}
+        for f in export_files(self.arg):
+            got = read_export(f, ds.schema, predictions=True)
+            for k, v in got.report.items():
+                if isinstance(v, int): report[k] += v
+            for n, r in enumerate(got, 1):
+                ident = r.meta.get(IDENTITY) or {}
+                sp = splits.get(ident.get("source"))
+                if sp is None: out.append(r.with_tags(r.tags, status="ok", teacher=self.spec)); continue
+                g = ds.split(sp).by_id().get(ident.get("sent_id"))
+                if g is None: raise ValueError(f"{f}: record {n} names {ident}, which is not a sentence of {ds.name} {sp}")
+                try: tags = onto_words(r, g, report)
+                except ValueError as e: raise ValueError(f"{f}: record {n}: {e}") from None
+                out.append(g.with_tags(tags, status="ok", teacher=self.spec, gold_tags=list(g.tags)))
+        c = data.Corpus(out, f"predictions:{Path(self.arg).name}")
+        c.report = dict(report)
+        return c
