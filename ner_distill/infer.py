@@ -522,15 +522,20 @@ def read_inputs(paths: Sequence[str], fmt: str, texts: Sequence[str] = ()) -> tu
 
 # %% ../nbs/07_infer.ipynb #003b4712
 class Service:
-    "Bounded model calls: `max_concurrency` running, `max_queue` waiting, each with a deadline."
-    def __init__(self, max_concurrency: int = 2, max_queue: int = 64, timeout: float = 30.0):
+    """Bounded model calls: `max_concurrency` running, `max_queue` waiting, each with a deadline; a refused request
+    is answered `busy_delay` seconds later (its `Retry-After`), so refusing costs one answer per waiting client per
+    second, not a storm of them."""
+    def __init__(self, max_concurrency: int = 2, max_queue: int = 64, timeout: float = 30.0, busy_delay: float = 1.0):
         self.pool = ThreadPoolExecutor(max_concurrency, thread_name_prefix="model")
-        self.limit, self.timeout = max_concurrency + max_queue, timeout
+        self.limit, self.timeout, self.busy_delay = max_concurrency + max_queue, timeout, busy_delay
         self.lock, self.pending, self.draining = threading.Lock(), 0, False
         self.bundle, self.ready, self.error = None, threading.Event(), None
 
     def _done(self, _):
         with self.lock: self.pending -= 1
+
+    @property
+    def full(self) -> bool: return self.pending >= self.limit
 
     def call(self, fn, *args) -> tuple[str, object]:
         "`('ok', result)`, `('busy', None)` when the queue is full, `('timeout', None)` past the deadline."
@@ -559,8 +564,9 @@ def _request_error(req) -> str | None:
     return None
 
 def make_server(service: Service, host: str = "127.0.0.1", port: int = 8080, max_bytes: int = 1 << 20,
-                access_log=None, log_text: bool = False, socket_timeout: float = 10.0):
-    "A threading HTTP server answering `/predict`, `/health` and `/ready` through `service`."
+                access_log=None, log_text: bool = False, socket_timeout: float = 10.0, max_connections: int = 1024):
+    """A threading HTTP server answering `/predict`, `/health` and `/ready` through `service`; at most
+    `max_connections` connections are open at once (more wait in the listen backlog, costing nothing)."""
     log_lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
@@ -599,6 +605,9 @@ def make_server(service: Service, host: str = "127.0.0.1", port: int = 8080, max
                                             "source_run": service.bundle.manifest.get("source_run")})
                 return self._send(503, {"status": "draining" if service.draining else "loading"}, [("Retry-After", "1")])
             self._send(404, {"error": f"no such path {self.path!r}: POST /predict, GET /health, GET /ready"})
+        def _busy(self):
+            time.sleep(service.busy_delay)           # a sleeping thread costs no CPU; an instant refusal is resent at once
+            self._send(503, {"error": "busy: too many requests waiting"}, [("Retry-After", f"{max(1, round(service.busy_delay))}")])
         def _not_allowed(self):
             self._t0 = time.perf_counter(); self.close_connection = True
             self._send(405, {"error": f"method {self.command} not allowed"}, [("Allow", "GET, POST")])
@@ -621,6 +630,7 @@ def make_server(service: Service, host: str = "127.0.0.1", port: int = 8080, max
             if len(raw) < n: self.close_connection = True; return self._send(400, {"error": "body shorter than its Content-Length"})
             if ctype != "application/json": return self._send(415, {"error": f"send Content-Type: application/json, not {ctype or 'nothing'}"})
             if not raw.strip(): return self._send(400, {"error": "empty body: send a JSON object"})
+            if service.full and service.ready.is_set() and not service.draining: return self._busy()   # shed before parsing
             try: req = json.loads(raw.decode("utf-8"))
             except UnicodeDecodeError as e: return self._send(400, {"error": f"body is not valid UTF-8 (byte {e.start})"})
             except json.JSONDecodeError as e: return self._send(400, {"error": f"not valid JSON: {e.msg} (line {e.lineno}, column {e.colno})"})
@@ -636,23 +646,36 @@ def make_server(service: Service, host: str = "127.0.0.1", port: int = 8080, max
                 self._n_texts = len(texts); fn, arg = b.predict_texts, texts
             try: status, res = service.call(fn, arg)
             except Exception as e: return self._send(500, {"error": f"{type(e).__name__}: {e}"[:500]})
-            if status == "busy": return self._send(503, {"error": "busy: too many requests waiting"}, [("Retry-After", "1")])
+            if status == "busy": return self._busy()
             if status == "timeout": return self._send(504, {"error": f"no answer within {service.timeout:g} s"})
             self._send(200, {"results": res})
 
     class Server(ThreadingHTTPServer):
         daemon_threads = False                      # server_close() waits for the requests in flight
-        request_queue_size = max(128, 2 * service.limit)   # the listen backlog: deeper than the queue
+        request_queue_size = min(4096, max(128, 2 * service.limit, max_connections))   # the listen backlog
+        open_connections, stopping, gate = 0, False, threading.Condition()
+        def get_request(self):                      # past `max_connections`, accept nothing until one closes
+            with self.gate:
+                while self.open_connections >= max_connections and not self.stopping: self.gate.wait(0.1)
+                self.open_connections += 1
+            try: return super().get_request()
+            except OSError: self._closed(); raise
+        def shutdown_request(self, request):
+            super().shutdown_request(request); self._closed()
+        def _closed(self):
+            with self.gate: self.open_connections -= 1; self.gate.notify()
+        def handle_error(self, request, client_address):   # a client that hung up is not the server's error
+            if not isinstance(sys.exc_info()[1], ConnectionError): super().handle_error(request, client_address)
     return Server((host, port), Handler)
 
 def serve(bundle_dir, variant: str = "default", threads: int | None = None, host: str = "127.0.0.1", port: int = 8080,
           max_bytes: int = 1 << 20, max_concurrency: int = 2, max_queue: int = 64, timeout: float = 30.0,
-          access_log: str | None = None, log_text: bool = False) -> int:
+          access_log: str | None = None, log_text: bool = False, busy_delay: float = 1.0, max_connections: int = 1024) -> int:
     "Verify the bundle, listen, load the model, and serve until SIGTERM or Ctrl-C; then drain and return."
     manifest = verify_bundle(bundle_dir)            # a bundle that does not match is refused before anything listens
-    service = Service(max_concurrency, max_queue, timeout)
+    service = Service(max_concurrency, max_queue, timeout, busy_delay)
     log = open(access_log, "a", encoding="utf-8") if access_log else None
-    srv = make_server(service, host, port, max_bytes, log, log_text)
+    srv = make_server(service, host, port, max_bytes, log, log_text, max_connections=max_connections)
     def load():
         try: service.bundle = Bundle(bundle_dir, variant, threads, verify=False); service.ready.set()
         except Exception as e:
@@ -673,9 +696,10 @@ def serve(bundle_dir, variant: str = "default", threads: int | None = None, host
     threading.Thread(target=load, daemon=True).start()
     try: srv.serve_forever(poll_interval=0.1)
     except KeyboardInterrupt: pass
+    srv.stopping = True; service.busy_delay = 0.0   # nothing is held back any more
     srv.socket.setblocking(False)                   # connections already queued in the backlog get their 503 too
     for _ in range(srv.request_queue_size):         # at most what the backlog held when the loop stopped
-        try: conn, addr = srv.socket.accept()
+        try: conn, addr = srv.get_request()
         except OSError: break
         conn.setblocking(True); srv.process_request(conn, addr)
     srv.server_close(); service.pool.shutdown(wait=True)
@@ -707,6 +731,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--max-concurrency", type=int, default=2, help="model calls at once")
     p.add_argument("--max-queue", type=int, default=64, help="requests waiting for a model call; more get 503")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds a request may take; past it, 504")
+    p.add_argument("--busy-delay", type=float, default=1.0, help="seconds before a refused request gets its 503 (its Retry-After)")
+    p.add_argument("--max-connections", type=int, default=1024, help="connections open at once; more wait in the listen backlog")
     p.add_argument("--access-log", default=None, help="append one JSON line per request to this file")
     p.add_argument("--log-text", action="store_true", help="include the request body in the access log")
     a = p.parse_args(argv)
@@ -714,7 +740,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if a.serve:
             return serve(root, a.variant, a.threads, a.host, a.port, a.max_bytes, a.max_concurrency, a.max_queue,
-                         a.timeout, a.access_log, a.log_text)
+                         a.timeout, a.access_log, a.log_text, a.busy_delay, a.max_connections)
         bundle = Bundle(root, a.variant, a.threads)
         print(f"ner-distill-infer: variant {bundle.variant} ({bundle.variant_reason})", file=sys.stderr)
     except BundleError as e:

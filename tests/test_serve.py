@@ -158,3 +158,49 @@ def test_sigterm_during_a_burst_answers_every_accepted_request(bundle, tmp_path)
     assert set(outcomes) <= {200, 503, "refused", "reset"}, counts
     assert counts.get(200, 0) > 0 and counts.get(503, 0) > 0
     assert sorted(answered) == sorted(o for o in outcomes if isinstance(o, int))   # every request read got its answer
+
+
+@pytest.mark.slow
+def test_a_refusal_is_held_for_its_retry_after_and_costs_no_model_time(bundle, tmp_path):
+    """One model slot, no queue: a request arriving while the slot is busy gets its 503 only after `--busy-delay`
+    (a client told to retry at once would otherwise resend at once, and under overload the process would spend its
+    cores refusing), with `Retry-After`; the request in the slot is answered as usual."""
+    log = tmp_path / "access.jsonl"
+    p, port = start(bundle, "--max-concurrency", "1", "--max-queue", "0", "--busy-delay", "0.6", "--access-log", str(log))
+    slow = json.dumps({"texts": ["Peter Blackburn visited Bonn. " * 60] * 24}).encode()
+    first = []
+    try:
+        t = threading.Thread(target=lambda: first.append(request(port, "POST", "/predict", slow, JSON)[0])); t.start()
+        time.sleep(0.05)
+        t0 = time.perf_counter()
+        status, out, headers = request(port, "POST", "/predict", json.dumps({"text": "Bonn"}).encode(), JSON)
+        waited = time.perf_counter() - t0
+        t.join()
+    finally:
+        assert stop(p) == 0
+    assert first == [200]
+    assert status == 503 and "busy" in json.loads(out)["error"] and headers["Retry-After"] == "1"
+    assert waited >= 0.55, waited
+    busy = [r for r in map(json.loads, log.read_text().splitlines()) if r["status"] == 503 and r["path"] == "/predict"]
+    assert len(busy) == 1 and busy[0]["latency_ms"] >= 550
+
+
+@pytest.mark.slow
+def test_connections_past_the_limit_wait_in_the_backlog_not_refused(bundle):
+    """`--max-connections 1`: while one keep-alive connection is open, a second is left in the kernel's listen backlog
+    (no thread, no parsing) and is answered as soon as the first closes."""
+    p, port = start(bundle, "--max-connections", "1")
+    body = json.dumps({"text": "Peter Blackburn visited Bonn."}).encode()
+    req = b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+    try:
+        a = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        a.request("POST", "/predict", body, JSON); r = a.getresponse(); assert r.status == 200; r.read()   # A stays open
+        b = socket.create_connection(("127.0.0.1", port), timeout=1.0)
+        b.sendall(req)
+        with pytest.raises(socket.timeout): b.recv(1)          # not answered while A holds the only connection
+        a.close()
+        b.settimeout(30)
+        assert b.recv(64).startswith(b"HTTP/1.1 200")
+        b.close()
+    finally:
+        assert stop(p) == 0
