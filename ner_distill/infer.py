@@ -24,7 +24,7 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['CPU_CLASSES', 'WORD_RULES', 'SPLITTER_VERSION', 'HYPHENS', 'DEFAULT_HYPHENS', 'SHAPES', 'DECODERS', 'BundleError',
-           'file_sha256', 'verify_bundle', 'cpu_class', 'cpu_name', 'words_per_second', 'bundle_variant',
+           'file_sha256', 'verify_bundle', 'cpu_class', 'cpu_name', 'throughput', 'words_per_second', 'bundle_variant',
            'word_rules_path', 'WordSplitter', 'word_splitter', 'split_words', 'splitter_version', 'word_shape',
            'special_edges', 'iob2_transitions', 'viterbi', 'spans_from_tags', 'overlapping_windows', 'edge_distance',
            'Tagger', 'entities_for', 'Bundle', 'read_inputs', 'Service', 'make_server', 'serve', 'default_bundle_dir',
@@ -80,15 +80,22 @@ def cpu_name() -> str:
         import platform
         return platform.processor() or "unknown CPU"
 
+def throughput(systems: dict, items, n: int, passes: int = 3, warmup: int = 64) -> dict:
+    """{name: words/s of each pass}: each system (a function of a list of items) over all `items` (`n` words in
+    all), `passes` rounds in alternation, each system once per round (so load from elsewhere hurts all alike), after
+    one warm-up call on the first `warmup` items."""
+    for fn in systems.values(): fn(items[:warmup])
+    out = {k: [] for k in systems}
+    for _ in range(passes):
+        for k, fn in systems.items():
+            t = time.perf_counter(); fn(items); out[k].append(n / (time.perf_counter() - t))
+    return out
+
 def words_per_second(taggers: dict, sentences, rounds: int = 3, batch_size: int = 32) -> dict:
-    """Words/s of each `Tagger` on `sentences` at its threads, in alternating passes (each one once a round, its best pass
-    kept, so load from elsewhere hurts all alike), and the CPU (and class) they ran on."""
-    n, best = sum(map(len, sentences)), dict.fromkeys(taggers, 0.0)
-    for tg in taggers.values(): tg.tag(sentences[:batch_size], batch_size)          # warm-up
-    for _ in range(rounds):
-        for v, tg in taggers.items():
-            t = time.perf_counter(); tg.tag(sentences, batch_size); best[v] = max(best[v], n / (time.perf_counter() - t))
-    return dict(words_per_s=best, sentences=len(sentences), words=n, rounds=rounds, batch_size=batch_size,
+    "Words/s of each `Tagger` on `sentences` at its threads (the best of `rounds` alternating passes), and the CPU (and class)."
+    n = sum(map(len, sentences))
+    wps = throughput({v: (lambda xs, tg=tg: tg.tag(xs, batch_size)) for v, tg in taggers.items()}, sentences, n, rounds, batch_size)
+    return dict(words_per_s={v: max(p) for v, p in wps.items()}, sentences=len(sentences), words=n, rounds=rounds, batch_size=batch_size,
                 cpu_class=cpu_class(), cpu=cpu_name(), cores=os.cpu_count())
 
 def bundle_variant(manifest: dict, variant: str | None = "default", cpu: str | None = None) -> tuple[str, str]:

@@ -16,10 +16,10 @@ from . import data, metrics, sweep
 # %% auto #0
 __all__ = ['run_dir', 'load_sweeps', 'sweep_summary', 'complete_seeds', 'complete_methods', 'left_out', 'choose_on_dev',
            'teacher_label_f1', 'teacher_table', 'plot_teachers', 'teacher_comparisons', 'oracle_share', 'teacher_curve',
-           'read_quality', 'label_quality', 'runs_table', 'per_type_table', 'timing_table', 'decoding_table',
-           'throughput', 'latency', 'speed_table', 'cold_warm_table', 'plot_speed', 'speed_change', 'machine',
-           'encoder_flops', 'work_per_word', 'matmul_ceiling', 'limit_columns', 'system_row', 'service_load',
-           'load_table', 'split_agreement', 'disagreements', 'join_kinds', 'offset_errors']
+           'read_quality', 'label_quality', 'runs_table', 'per_type_table', 'timing_table', 'decoding_table', 'latency',
+           'speed_table', 'cold_warm_table', 'plot_speed', 'speed_change', 'machine', 'encoder_flops', 'work_per_word',
+           'matmul_ceiling', 'limit_columns', 'system_row', 'service_load', 'load_table', 'split_agreement',
+           'disagreements', 'join_kinds', 'offset_errors']
 
 # %% ../nbs/12_study.ipynb #296343bb
 def run_dir(sweep_dir, axes=None, **cfg) -> Path:
@@ -267,16 +267,7 @@ def decoding_table(gold, tags: dict):
                      ignore_index=True)
 
 # %% ../nbs/12_study.ipynb #5f0e7a12
-def throughput(systems: dict, items, n: int, passes: int = 3, warmup: int = 64) -> dict:
-    """{name: words/s of each pass}: each system (a function of a list of items) over all `items` (`n` words in
-    all), `passes` rounds in alternation, each system once per round, after one warm-up call on the first `warmup` items."""
-    import time
-    for fn in systems.values(): fn(items[:warmup])
-    out = {k: [] for k in systems}
-    for _ in range(passes):
-        for k, fn in systems.items():
-            t = time.perf_counter(); fn(items); out[k].append(n / (time.perf_counter() - t))
-    return out
+from .infer import throughput   # alternating passes, timed in the runtime's own module (one loop for both)
 
 def latency(fn, items) -> tuple[float, float]:
     "(median, 99th percentile) in milliseconds of `fn` called on one item at a time."
