@@ -12,14 +12,15 @@ import os
 import sys
 
 from . import data, export, infer, mixing, sweep, trust
-from .annotate import prompts, run
+from .annotate import prompts, review, run
 from .annotate.teachers import TEACHERS, get_teacher, load_plugins
 from .train import TrainConfig, train
 
 # %% auto #0
 __all__ = ['format_stats', 'cmd_data_stats', 'add_config_args', 'cmd_train', 'teacher_settings', 'cmd_annotate',
            'add_annotate_parser', 'cmd_export', 'add_export_parser', 'sweep_grid', 'cmd_sweep', 'cmd_report',
-           'add_sweep_parsers', 'cmd_select', 'add_select_parser', 'build_parser', 'main']
+           'add_sweep_parsers', 'cmd_select', 'add_select_parser', 'cmd_review', 'add_review_parser', 'build_parser',
+           'main']
 
 # %% ../nbs/10_cli.ipynb #e1b46603
 def format_stats(stats: dict, types=data.ENTITY_TYPES) -> str:
@@ -228,6 +229,30 @@ def add_select_parser(sub):
     s.add_argument("--out", default="runs/selected.jsonl", help="JSONL of the chosen sentences (input of annotate --source)")
     s.set_defaults(func=cmd_select)
 
+# %% ../nbs/10_cli.ipynb #e56d936e
+def cmd_review(args):
+    r = review.write_review(args.labels, args.out, args.budget, args.rank, args.student, args.combined,
+                            [t for t in args.tools.split(",") if t], args.seed, args.dataset, progress=not args.quiet)
+    print(json.dumps(r, indent=2))
+
+def add_review_parser(sub):
+    r = sub.add_parser("review", help="write a teacher's labels as pre-annotations for Label Studio, Prodigy and doccano, "
+                                      "for the sentences where review pays most under a budget",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    r.add_argument("--dataset", default="conll2003", help="conll2003 (the built-in default), or a dataset.yaml of your own (or its folder)")
+    r.add_argument("--labels", default="recorded", help="the labels to review: a label source (an annotation run folder, "
+                                                         "recorded, a combined run, ...)")
+    r.add_argument("--budget", type=int, required=True, help="sentences to review")
+    r.add_argument("--rank", choices=review.RANKINGS, default="disagreement",
+                   help="disagreement: with --student; uncertainty: a combined teacher's posterior (the labels' own, or --combined); random")
+    r.add_argument("--student", default=None, help="a gold-trained run folder (needed for disagreement)")
+    r.add_argument("--combined", default=None, help="a combine run over the same sentences whose per-word posterior ranks by uncertainty")
+    r.add_argument("--tools", default=",".join(review.TOOLS), help="comma-separated: " + ", ".join(review.TOOLS))
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--quiet", action="store_true")
+    r.add_argument("--out", default="runs/review", help="the review folder: a file per tool, review.json, README.md, corrected/")
+    r.set_defaults(func=cmd_review)
+
 # %% ../nbs/10_cli.ipynb #b48e0e6b
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ner-distill",
@@ -250,6 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_export_parser(sub)
     add_sweep_parsers(sub)
     add_select_parser(sub)
+    add_review_parser(sub)
     return p
 
 def main(argv: list[str] | None = None) -> int:

@@ -39,7 +39,7 @@ def posterior(corpus: data.Corpus, combined: data.Corpus | None = None) -> list[
         c = None if src is None else src.meta.get("token_confidence")
         if c is None or len(c) != len(s):
             raise ValueError(f"ranking by uncertainty needs a combined teacher's per-word posterior (token_confidence) of "
-                             f"{s.source}#{s.sent_id}: name a combine run over these sentences (--posterior RUN)")
+                             f"{s.source}#{s.sent_id}: name a combine run over these sentences (--combined RUN)")
         out.append(np.asarray(c, dtype=float))
     return out
 

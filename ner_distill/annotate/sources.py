@@ -217,30 +217,35 @@ def export_files(path) -> list[Path]:
                                           ".conll, spaCy .spacy)")
     return files
 
-def read_reviews(path, base: data.Corpus, schema: data.Schema, predictions: bool = False) -> tuple[dict, dict]:
+def _record(r: data.Sentence, n: int) -> str:
+    "Which record of an export a sentence read from it is, in words (the n-th annotated one, and the tool's id of it)."
+    return f"annotated record {n}" + (f" (id {r.meta['tool_id']})" if r.meta.get("tool_id") is not None else "")
+
+def read_reviews(path, base: data.Corpus, schema: data.Schema, name: str | None = None) -> tuple[dict, dict]:
     """({position in `base`: the sentence with the tags read back}, report) for every record of the exports at `path`,
     found in `base` by its identity (else by its text). A record of no sentence of `base`, or a sentence read twice, is
-    an error naming the file; what the readers skipped (cancelled, rejected, ignored) is counted, not read."""
+    an error naming the file (and `name`, what `base` is called); what the readers skipped (cancelled, rejected,
+    ignored) is counted, not read."""
     from ner_distill.exports import read_export
     by_id = {(s.source, s.sent_id): i for i, s in enumerate(base)}
     by_text: dict[str, list[int]] = {}
     for i, s in enumerate(base): by_text.setdefault(text_offsets(s)[0], []).append(i)
     out, where, report = {}, {}, Counter()
     for f in export_files(path):
-        got = read_export(f, schema, predictions=predictions)
+        got = read_export(f, schema)
         for k, v in got.report.items():
             if isinstance(v, int): report[k] += v
         for n, r in enumerate(got, 1):
-            ident = r.meta.get(IDENTITY)
+            ident, at = r.meta.get(IDENTITY), _record(r, n)
             if isinstance(ident, dict): i = by_id.get((ident.get("source"), ident.get("sent_id")))
             else: i = (lambda c: c[0] if len(c) == 1 else None)(by_text.get(text_offsets(r)[0], []))
             if i is None:
-                raise ValueError(f"{f}: record {n} ({ident or repr(text_offsets(r)[0][:50])}) is not a sentence of {base.name} "
+                raise ValueError(f"{f}: {at} ({ident or repr(text_offsets(r)[0][:50])}) is not a sentence of {name or base.name} "
                                  "(or its text is there more than once)")
-            if i in out: raise ValueError(f"{f}: record {n} reviews {base[i].source}#{base[i].sent_id} again (also in {where[i]}): "
+            if i in out: raise ValueError(f"{f}: {at} reviews {base[i].source}#{base[i].sent_id} again (also in {where[i]}): "
                                           "keep one annotator's answer (exports.read_export's annotator)")
             try: tags = onto_words(r, base[i], report)
-            except ValueError as e: raise ValueError(f"{f}: record {n}: {e}") from None
+            except ValueError as e: raise ValueError(f"{f}: {at}: {e}") from None
             out[i], where[i] = base[i].with_tags(tags), f.name
     report.update(files=len(export_files(path)), sentences=len(out),
                   changed=sum(out[i].tags != base[i].tags for i in out))
@@ -280,7 +285,7 @@ class Reviewed(LabelSource):
     def pool(self, dataset="conll2003") -> data.Corpus:
         ds = data.load_dataset(dataset)
         base = parse_source(self.base).pool(ds)
-        reviews, report = read_reviews(self.path, base, ds.schema)
+        reviews, report = read_reviews(self.path, base, ds.schema, self.base)
         return apply_reviews(base, reviews, report, self.to_gold)
 
 @label_source("reviewed-gold")
@@ -305,9 +310,9 @@ class Predictions(LabelSource):
                 sp = splits.get(ident.get("source"))
                 if sp is None: out.append(r.with_tags(r.tags, status="ok", teacher=self.spec)); continue
                 g = ds.split(sp).by_id().get(ident.get("sent_id"))
-                if g is None: raise ValueError(f"{f}: record {n} names {ident}, which is not a sentence of {ds.name} {sp}")
+                if g is None: raise ValueError(f"{f}: {_record(r, n)} names {ident}, which is not a sentence of {ds.name} {sp}")
                 try: tags = onto_words(r, g, report)
-                except ValueError as e: raise ValueError(f"{f}: record {n}: {e}") from None
+                except ValueError as e: raise ValueError(f"{f}: {_record(r, n)}: {e}") from None
                 out.append(g.with_tags(tags, status="ok", teacher=self.spec, gold_tags=list(g.tags)))
         c = data.Corpus(out, f"predictions:{Path(self.arg).name}")
         c.report = dict(report)
