@@ -25,6 +25,7 @@ from typing import Iterable, Iterator, Sequence
 
 from .formats import *
 from .formats import _check_tag, _decoded_lines
+from .exports import *
 
 # %% auto #0
 __all__ = ['CONLL2003_WHEEL', 'BBC_WHEEL', 'MINILM_WHEEL', 'UNLABELLED_FORMATS', 'SPLITS', 'CONLL2003_DATASET', 'LLM_LABELS',
@@ -292,7 +293,8 @@ def load_dataset(spec="conll2003") -> Dataset:
         if len(e) > 1: raise DataFormatError(p, None, f"{sp}: give one file")
         if e:
             e = e[0]
-            splits[sp] = (lambda e=e, sp=sp: read_split(root/e["path"], e.get("format"), schema, f"{name}-{sp}"))
+            splits[sp] = (lambda e=e, sp=sp: read_split(root/e["path"], e.get("format"), schema, f"{name}-{sp}",
+                                                        e.get("annotator"), e.get("text_field")))
     if not splits.get("train") and not d.get("unlabelled"): raise DataFormatError(p, None, "a dataset needs a train split or unlabelled text")
     ul = _entries(d.get("unlabelled"))
     @lru_cache(maxsize=1)

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 # %% auto #0
-__all__ = ['CONLL2003', 'ENTITY_TYPES', 'SPLIT_FORMATS', 'Sentence', 'Corpus', 'SchemaError', 'type_key', 'EntityType', 'Schema',
+__all__ = ['CONLL2003', 'ENTITY_TYPES', 'Sentence', 'Corpus', 'SchemaError', 'type_key', 'EntityType', 'Schema',
            'read_structured', 'load_schema', 'DataFormatError', 'to_iob2', 'parse_conll', 'read_conll', 'write_conll',
            'sentence_to_json', 'write_jsonl', 'read_jsonl', 'span_records', 'spans_to_sentence', 'sentence_spans',
-           'read_spans', 'write_spans', 'sniff_format', 'read_split']
+           'read_spans', 'write_spans']
 
 # %% ../nbs/00a_formats.ipynb #f6080a3a
 @dataclass
@@ -349,34 +349,20 @@ def _one_span(item, path, n, text_len):
         raise DataFormatError(path, n, f"span [{s}, {e}) {lab} runs past the text (length {text_len}) or is empty")
     return s, e, lab
 
-def _label_studio_tasks(path: Path):
-    tasks = read_structured(path)
-    if not isinstance(tasks, list): raise DataFormatError(path, None, "a Label Studio export is a JSON list of tasks")
-    for i, t in enumerate(tasks, 1):
-        where = f"task {i}" + (f" (id {t.get('id')})" if isinstance(t, dict) and t.get("id") is not None else "")
-        if not isinstance(t, dict) or not isinstance(t.get("data"), dict): raise DataFormatError(path, None, f"{where}: no 'data'")
-        texts = [v for v in t["data"].values() if isinstance(v, str)]
-        text = t["data"].get("text", texts[0] if len(texts) == 1 else None)
-        if not isinstance(text, str): raise DataFormatError(path, None, f"{where}: no text in 'data'")
-        done = [a for a in t.get("annotations", []) if not a.get("was_cancelled")]
-        spans = [dict(r["value"], label=r["value"].get("labels")) for r in (done[0].get("result", []) if done else [])
-                 if isinstance(r, dict) and isinstance(r.get("value"), dict) and "start" in r["value"]]
-        yield where, {"text": text, "spans": spans}
-
 def span_records(path) -> Iterator[tuple[int | str, str, list[tuple[int, int, str]]]]:
-    "`(line or task, text, [(start, end, label)])` of each record of a text+spans file (JSONL, or Label Studio JSON)."
+    "`(line, text, [(start, end, label)])` of each record of a text+spans JSONL file (every record gold)."
     path = Path(path)
-    if path.suffix.lower() == ".json": records = _label_studio_tasks(path)
-    else:
-        def records():
-            for n, line in _decoded_lines(path.read_bytes(), path):
-                if not line.strip(): continue
-                try: yield n, json.loads(line)
-                except json.JSONDecodeError as e: raise DataFormatError(path, n, f"not valid JSON: {e.msg}") from None
-        records = records()
-    for n, d in records:
+    if path.suffix.lower() == ".json":
+        raise DataFormatError(path, None, "a JSON file is a tool's export (Label Studio, Argilla): read it with exports.read_export")
+    for n, line in _decoded_lines(path.read_bytes(), path):
+        if not line.strip(): continue
+        try: d = json.loads(line)
+        except json.JSONDecodeError as e: raise DataFormatError(path, n, f"not valid JSON: {e.msg}") from None
         if not isinstance(d, dict) or not isinstance(d.get("text"), str):
-            raise DataFormatError(path, n if isinstance(n, int) else None, f"{'' if isinstance(n, int) else n + ': '}need an object with a string 'text'")
+            raise DataFormatError(path, n, "need an object with a string 'text'")
+        if d.get("answer", "accept") != "accept" or d.get("status", "Validated") != "Validated" or d.get("_view_id") == "ner":
+            raise DataFormatError(path, n, f"a record its tool marks as not accepted ({d.get('answer', d.get('status', 'binary'))}): "
+                                           "read the export with exports.read_export, which skips and counts such records")
         yield n, d["text"], [_one_span(x, path, n, len(d["text"])) for x in _span_items(d)]
 
 # %% ../nbs/00a_formats.ipynb #279c496e
@@ -388,13 +374,13 @@ def spans_to_sentence(text: str, spans: Sequence[tuple[int, int, str]], schema: 
     words = split_words(text)
     tags = ["O"] * len(words)
     where = f"{path}:{line}" if isinstance(line, int) else f"{path} {line}" if line else str(path)
+    def bad(msg):   # the line of a JSONL file, or the task of a JSON export, named in the error
+        return DataFormatError(path, line, msg) if isinstance(line, int) else DataFormatError(path, None, f"{line}: {msg}" if line else msg)
     for (s, e, lab), (s2, _, lab2) in zip(sorted(spans), sorted(spans)[1:]):
-        if s2 < e: raise DataFormatError(path, line if isinstance(line, int) else None,
-                                         f"spans overlap: [{s}, {e}) {lab} and [{s2}, ...) {lab2}")
+        if s2 < e: raise bad(f"spans overlap: [{s}, {e}) {lab} and [{s2}, ...) {lab2}")
     for s, e, lab in sorted(spans):
         ty = schema.normalise(lab) if schema is not None else lab
-        if ty is None: raise DataFormatError(path, line if isinstance(line, int) else None,
-                                             f"label {lab!r} is not a type of schema {schema.name} ({', '.join(schema.names)})")
+        if ty is None: raise bad(f"label {lab!r} is not a type of schema {schema.name} ({', '.join(schema.names)})")
         idx = [i for i, (_, a, b) in enumerate(words) if a < e and b > s]
         report["spans"] += 1
         if not idx:
@@ -420,7 +406,7 @@ def sentence_spans(s: Sentence) -> dict:
     return {"text": text, "spans": [{"start": offs[a][0], "end": offs[b][1], "label": t} for t, a, b in s.entities()]}
 
 def read_spans(path, schema: Schema | None = None, source: str = "") -> Corpus:
-    "A text+spans file (Prodigy, doccano, Argilla JSONL; Label Studio JSON) as a corpus; `corpus.report` counts widened and lost spans."
+    "A text+spans JSONL file in a plain form above as a corpus; `corpus.report` counts widened and lost spans."
     path, report, sents = Path(path), Counter(), []
     for n, text, spans in span_records(path):
         sents.append(spans_to_sentence(text, spans, schema, sent_id=len(sents), source=source or path.stem, path=path,
@@ -432,32 +418,3 @@ def read_spans(path, schema: Schema | None = None, source: str = "") -> Corpus:
 def write_spans(corpus: Iterable[Sentence], path) -> Path:
     "One `{text, spans}` object per sentence (the generic form every reader above accepts)."
     return _write_lines(map(sentence_spans, corpus), path)
-
-# %% ../nbs/00a_formats.ipynb #19326b6a
-SPLIT_FORMATS = ("conll", "jsonl", "spans", "labelstudio")
-
-def sniff_format(path: Path) -> str:
-    "The format of a split file: `conll`, `jsonl` (tokens and tags), `spans` (text and spans) or `labelstudio`."
-    suf = path.suffix.lower()
-    if suf == ".json": return "labelstudio"
-    if suf != ".jsonl": return "conll"
-    for n, line in _decoded_lines(path.read_bytes(), path):
-        if not line.strip(): continue
-        try: d = json.loads(line)
-        except json.JSONDecodeError as e: raise DataFormatError(path, n, f"not valid JSON: {e.msg}") from None
-        return "jsonl" if isinstance(d, dict) and "tokens" in d else "spans"
-    return "jsonl"
-
-def read_split(path, fmt: str | None, schema: Schema, source: str) -> Corpus:
-    "One gold split in any supported format, tags checked against the schema, sentences named `source`."
-    path = Path(path)
-    if not path.exists(): raise FileNotFoundError(f"{path}: no such file ({source})")
-    fmt = fmt or sniff_format(path)
-    if fmt not in SPLIT_FORMATS: raise ValueError(f"{path}: unknown format {fmt!r}; use one of {SPLIT_FORMATS}")
-    if fmt == "conll": c = read_conll(path, source=source, types=schema.names)
-    elif fmt == "jsonl": c = read_jsonl(path, source=source, types=schema.names)
-    else: c = read_spans(path, schema, source)
-    for i, s in enumerate(c): s.sent_id, s.source = i, source
-    c.name = source
-    return c
-
