@@ -18,7 +18,8 @@ LAYERS = [["config", "formats"], ["exports"], ["data"], ["metrics"], ["student"]
           ["annotate.openai_teacher", "annotate.combine"], ["annotate.run", "annotate.review", "mixing"], ["trust"], ["train"], ["export", "sweep"],
           ["study"], ["cli"]]
 LAYER = {m: i for i, ms in enumerate(LAYERS) for m in ms}
-LEAVES = {"infer"}              # the runtime: imports nothing from the package, so any module may use it
+LEAVES = {"infer",              # the runtime: imports nothing from the package, so any module may use it
+          "distributed"}        # the Ray/Spark recipe: a file a user copies beside a job; it loads the runtime from the bundle
 PACKAGES = {"annotate"}         # subpackages: their empty __init__ is no layer of its own
 MODULES = {".".join(p.relative_to(PKG).with_suffix("").parts) for p in PKG.rglob("*.py")
            if p.stem not in ("__init__", "_modidx") and "__pycache__" not in p.parts}
@@ -63,7 +64,7 @@ def test_imports_only_lower_layers(module):
 
 
 def test_runtime_is_a_leaf():
-    assert package_imports("infer") == set()
+    assert package_imports("infer") == set() and package_imports("distributed") == set()
     src = (PKG / "infer.py").read_text()
     assert "import torch" not in src and "transformers" not in src
 
