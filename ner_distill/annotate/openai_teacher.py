@@ -18,12 +18,12 @@ from .batch import BatchRunner
 from .client import (ANSWER_TOKENS, MAX_ANSWER_TOKENS, BudgetExceeded, EndpointFault, Endpoints, NotAnswered,
                                          RateLimiter, RequestCache, ServerFault, UnknownPrice, answer_of, completion_fault, cost, estimate_tokens,
                                          price_of, price_source, request_key, run_sync)
-from .prompts import PROMPT_STYLES, align, build_messages, parse_answer, pick_demos, vote
+from .prompts import PROMPT_STYLES, align, answer_schema, build_messages, parse_answer, pick_demos, vote
 from .teachers import Teacher, gold_or_none, teacher
 from ..config import Knobs, knob
 
 # %% auto #0
-__all__ = ['OpenAIConfig', 'OpenAITeacher', 'Asker', 'assemble']
+__all__ = ['JSON_SCHEMA_FORMS', 'OpenAIConfig', 'response_format', 'OpenAITeacher', 'Asker', 'assemble']
 
 # %% ../../nbs/03f_openai_teacher.ipynb #adfe5e0d
 @dataclass
@@ -46,6 +46,9 @@ class OpenAIConfig(Knobs):
     timeout: float = knob(60.0, "openai: seconds per request")
     max_retries: int = knob(5, "openai: retries of a request (or rounds of batches) before its sentence is marked failed")
     json_mode: bool = knob(True, "openai: ask for JSON mode (switched off by itself where the server refuses it)")
+    json_schema: str | None = knob(None, "openai: constrain the answer to the entities JSON schema, sent as response_format of "
+                                         "type json_schema (OpenAI, vLLM, llama.cpp's llama-server) or json_object with a schema "
+                                         "(llama-cpp-python's server); a grammar on local servers")
     max_cost: float | None = knob(None, "openai: stop before spending more than this many USD (needs the model's price)")
     prices: str | None = knob(None, "openai: JSON file {model: [usd_per_1M_input, usd_per_1M_output]} (default: genai-prices' table)")
     price_in: float | None = knob(None, "openai: USD per 1M input tokens of the model (with --price-out)")
@@ -53,6 +56,14 @@ class OpenAIConfig(Knobs):
     cache: str | None = knob(None, "openai: SQLite request cache (default RUN_DIR/cache.sqlite)")
     batch: bool = knob(False, "openai: send the requests through the Batch API (files + batches endpoints); a killed run resumes its batches")
     poll: float = knob(30.0, "openai: seconds between looks at a batch's status (with --batch)")
+
+JSON_SCHEMA_FORMS = (None, "json_schema", "json_object")
+
+def response_format(form: str | None, schema: data.Schema) -> dict:
+    "JSON mode, or the answer's JSON schema in the `form` a server reads it from (see `prompts.answer_schema`)."
+    if form is None: return {"type": "json_object"}
+    if form == "json_object": return {"type": "json_object", "schema": answer_schema(schema)}
+    return {"type": "json_schema", "json_schema": {"name": "entities", "strict": True, "schema": answer_schema(schema)}}
 
 def _prices(cfg: OpenAIConfig, model: str) -> dict | None:
     "The price table the settings give: a file (or a dict, from Python) and/or --price-in/--price-out for `model`."
@@ -80,6 +91,10 @@ class OpenAITeacher(Teacher):
         self.api_key = api_key or os.environ.get(c.api_key_env)      # kept in memory only, never written
         if c.prompt not in PROMPT_STYLES: raise ValueError(f"unknown prompt style {c.prompt!r}; use one of {PROMPT_STYLES}")
         if c.samples < 1: raise ValueError(f"samples must be >= 1, got {c.samples}")
+        if c.json_schema not in JSON_SCHEMA_FORMS:
+            raise ValueError(f"json_schema must be one of {JSON_SCHEMA_FORMS[1:]} (the response_format type that carries it), got {c.json_schema!r}")
+        if c.json_schema and not (c.json_mode and c.prompt != "cot"):
+            raise ValueError("json_schema constrains a JSON answer: it needs JSON mode on and a prompt style other than cot")
         if c.samples > 1 and c.temperature <= 0:
             raise ValueError(f"{c.samples} samples at temperature {c.temperature} would be {c.samples} copies of one answer: "
                              "give a temperature above 0 (e.g. 0.7) for self-consistency confidence")
@@ -109,7 +124,7 @@ class OpenAITeacher(Teacher):
         "(cache key, parameters) of one request; sample j of k has its own seed, so its own cache entry."
         params = dict(self.params)
         if self.cfg.samples > 1: params["seed"] = self.ctx.seed * self.cfg.samples + sample
-        if self.json_mode: params["response_format"] = {"type": "json_object"}
+        if self.json_mode: params["response_format"] = response_format(self.cfg.json_schema, self.schema)
         return request_key(self.model, msgs, params), params
 
     def plan(self, corpus: data.Corpus) -> dict:

@@ -14,8 +14,8 @@ from typing import Iterable, Sequence
 from .. import data
 
 # %% auto #0
-__all__ = ['COT_INSTRUCTIONS', 'PROMPT_STYLES', 'type_definitions', 'system_prompt', 'answer_json', 'build_messages',
-           'pick_demos', 'parse_answer', 'align', 'vote']
+__all__ = ['COT_INSTRUCTIONS', 'PROMPT_STYLES', 'type_definitions', 'system_prompt', 'answer_schema', 'answer_json',
+           'build_messages', 'pick_demos', 'parse_answer', 'align', 'vote']
 
 # %% ../../nbs/03a_prompts.ipynb #163866bf
 def type_definitions(schema: data.Schema = data.CONLL2003) -> str:
@@ -40,6 +40,14 @@ COT_INSTRUCTIONS = """Think step by step:
 Then, on the last line, give the JSON answer."""
 
 PROMPT_STYLES = ("zero-shot", "few-shot", "cot")
+
+def answer_schema(schema: data.Schema = data.CONLL2003) -> dict:
+    """The JSON schema of an answer: `{"entities": [{"text": str, "type": one of the schema's names}]}`, for servers
+    that constrain their output to a schema (`response_format` of type `json_schema`: llama.cpp, vLLM, OpenAI)."""
+    entity = {"type": "object", "properties": {"text": {"type": "string"}, "type": {"type": "string", "enum": list(schema.names)}},
+              "required": ["text", "type"], "additionalProperties": False}
+    return {"type": "object", "properties": {"entities": {"type": "array", "items": entity}},
+            "required": ["entities"], "additionalProperties": False}
 
 def answer_json(s: data.Sentence) -> str:
     "The JSON answer for a gold sentence (used for demonstrations)."
