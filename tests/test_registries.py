@@ -87,3 +87,14 @@ def test_a_plugin_module_registers_for_the_command_line(tmp_path):
                         "--limit", "50", "--quiet", "--out", str(tmp_path / "run")], capture_output=True, text=True, env=env, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     assert "B-MISC" in {t for s in data.read_jsonl(tmp_path / "run" / "labels.jsonl") for t in s.tags}
+
+
+def test_review_forms_are_registered_forms():
+    "What comes back from an annotation tool is named like any other label source: no table outside the registry knows it."
+    from ner_distill.annotate.run import load_source  # noqa: F401  (every registering module imported)
+    for form in ("reviewed", "reviewed-gold", "predictions"):
+        assert form in SOURCES and parse_source(f"{form}:some/export.json").form == form
+    src = parse_source("reviewed:runs/review:oracle:recorded")
+    assert (src.path, src.base) == ("runs/review", "oracle:recorded") and parse_source("reviewed-gold:runs/review").base == "recorded"
+    with pytest.raises(ValueError, match="expected reviewed:EXPORT"):
+        parse_source("reviewed:")

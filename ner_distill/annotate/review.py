@@ -18,8 +18,8 @@ from .sources import IDENTITY, identity, parse_source, text_offsets
 
 # %% auto #0
 __all__ = ['RANKINGS', 'TOOLS', 'FILES', 'WRITERS', 'README', 'agreement', 'posterior', 'rank', 'spans_of', 'labelstudio_task',
-           'labelstudio_config', 'prodigy_task', 'doccano_record', 'write_records', 'read_records', 'write_review',
-           'tool_export']
+           'labelstudio_config', 'prodigy_task', 'doccano_record', 'write_records', 'read_records', 'record_identity',
+           'write_review', 'tool_export']
 
 # %% ../../nbs/03j_review.ipynb #53b8921f
 RANKINGS = ("disagreement", "uncertainty", "random")
@@ -112,6 +112,11 @@ def read_records(tool: str, path) -> list[dict]:
     "The records of a file `write_records` wrote (or a tool exported)."
     text = Path(path).read_text(encoding="utf-8")
     return json.loads(text) if tool == "labelstudio" else [json.loads(l) for l in text.splitlines() if l.strip()]
+
+def record_identity(tool: str, rec: dict) -> dict | None:
+    "The sentence identity a record of `tool` carries (Label Studio's `data`, Prodigy's `meta`, doccano's own field)."
+    where = rec.get("data", {}) if tool == "labelstudio" else rec.get("meta", {}) if tool == "prodigy" else rec
+    return where.get(IDENTITY)
 
 # %% ../../nbs/03j_review.ipynb #6544d7e1
 README = """# Review: {selected} sentences of `{labels}`

@@ -1,0 +1,145 @@
+"""Review where it matters: the recorded gpt-3.5 labels of 5,873 CoNLL-2003 train sentences, power_decay + relabel beside
+1,000 gold sentences at 247 steps, 3 seeds; a reviewer (the gold tags standing in for a person) corrects 200 and 500
+sentences chosen by disagreement with the gold-trained student, by the combined teacher's uncertainty and at random,
+through the real path: `ner-distill review` writes the files, each sentence is corrected in one of Label Studio,
+Prodigy and doccano (in turn, by rank) and exported in that tool's shape (`review.tool_export`), and training reads
+them back with `exports.read_export` as `reviewed:FOLDER`. Beside it, the same method with 200 and 500 more gold
+sentences annotated from scratch. Each method against no review by the paired bootstrap; the BENCHMARKS.md section
+"review". Resumable (finished runs, reviews and annotation runs are kept). Run it ALONE on an idle machine:
+
+    flock /tmp/ner-heavy.lock python bench/review.py                                  # everything, then the section
+    flock /tmp/ner-heavy.lock python bench/review.py --seeds 0 --conditions disagreement-500   # one run, to time it
+"""
+import argparse
+import json
+import time
+
+import pandas as pd
+
+from _common import ROOT, cli, command, machine, plot, write_section
+from ner_distill import data, metrics, study, sweep
+from ner_distill.annotate import review
+from ner_distill.annotate.sources import parse_source
+
+STUDY = ROOT / "runs" / "studies" / "review"
+RANKS, SIZES, SEEDS, STEPS = ("disagreement", "uncertainty", "random"), (200, 500), (0, 1, 2), 247
+CONDITIONS = [f"{r}-{n}" for r in RANKS for n in SIZES] + [f"gold-{n}" for n in SIZES]
+
+
+def sweep_into(name, seeds, *args):
+    "power_decay + relabel (or gold) at the study's setting into STUDY/NAME, each relabel run reading its seed's gold run."
+    cli("sweep", "--profile", "study", "--seeds", *seeds, *args, "--param", f"steps={STEPS}", "dev_size=1000", f"trust_student={gold_run('{seed}')}",
+        "--no-report", "--quiet", "--out", STUDY / name, check=False)
+
+
+def gold_run(seed):
+    return study.run_dir(STUDY / "gold", strategy="gold", seed=seed) if (STUDY / "gold" / "sweep.json").exists() else STUDY / "gold" / "runs" / f"gold-g1000-s{seed}"
+
+
+def combined() -> str:
+    "The combined teacher of the recorded labels and spaCy on the same sentences (threshold 0: every word's posterior kept)."
+    for name, args in (("spacy", ["--teacher", "spacy"]), ("combined", ["--teacher", "combine", "--sources", f"recorded,{STUDY / 'spacy'}", "--threshold", "0"])):
+        if not (STUDY / name / "labels.jsonl").exists(): cli("annotate", "--source", "recorded", "--quiet", "--out", STUDY / name, *args)
+    return str(STUDY / "combined")
+
+
+def reviewer(folder, gold):
+    "A person who corrects each sentence to its gold tags in one tool (the tools in turn, by rank) and exports it there."
+    for k, tool in enumerate(review.TOOLS):
+        dest = folder / "corrected" / review.FILES[tool]
+        if dest.exists(): continue
+        recs = review.read_records(tool, folder / review.FILES[tool])[k::len(review.TOOLS)]
+        sents = [gold[(i["source"], i["sent_id"])] for i in (review.record_identity(tool, r) for r in recs)]
+        review.write_records(tool, review.tool_export(tool, recs, [review.spans_of(s, s.meta["gold_tags"]) for s in sents]), dest)
+
+
+def reviews(rank, n, seeds, gold) -> dict:
+    "The review folders of a condition, written and corrected; {seed: the reviewed pool's report and label F1}."
+    out = {}
+    for s in seeds:
+        folder = STUDY / "reviews" / f"{rank}-{n}-s{s}"
+        if not (folder / "review.json").exists():
+            t0 = time.time()
+            cli("review", "--labels", "recorded", "--budget", n, "--rank", rank, "--combined", combined(), "--seed", s, "--quiet", "--out", folder,
+                *(["--student", gold_run(s)] if rank == "disagreement" else []))
+            (folder / "seconds.txt").write_text(f"{time.time() - t0:.1f}")
+        reviewer(folder, gold)
+        pool = parse_source(f"reviewed:{folder}").pool()
+        f1 = metrics.scores([x.meta["gold_tags"] for x in pool], pool.tags)["f1"]
+        out[s] = dict(pool.report, label_f1=f1, seconds=float((folder / "seconds.txt").read_text()))
+    return out
+
+
+def labelled(ok, labels: dict):
+    "The runs with their method named as the study names it (`labels`: sweep folder name -> method)."
+    ok = ok[ok.sweep.isin(labels)].copy()
+    ok["method"] = [labels[s] if s != "extra-gold" else f"{g} gold (+{int(g) - 1000} from scratch)" for s, g in zip(ok.sweep, ok.gold)]
+    ok["condition"] = "all runs"
+    return ok.reset_index(drop=True)
+
+
+def per_sentence(cmp, names) -> pd.DataFrame:
+    "F1 gained per extra sentence (reviewed or annotated) against no review, and the cost a reviewed one breaks even at."
+    rows = []
+    for n in SIZES:
+        fresh = cmp[cmp.method == names[f"gold-{n}"]]
+        g = float(fresh["diff"].iloc[0]) / n if len(fresh) else None
+        for r in RANKS:
+            row = cmp[cmp.method == names[f"{r}-{n}"]]
+            if not len(row): continue
+            d = float(row["diff"].iloc[0]) / n
+            rows.append({"sentences": n, "reviewed, chosen by": r, "F1 per reviewed sentence": f"{d:+.4f}",
+                         "F1 per fresh gold sentence": "-" if g is None else f"{g:+.4f}",
+                         "review pays if a reviewed sentence costs less than": "-" if g is None or g <= 0 or d <= 0 else f"{d / g:.2f} x a fresh one"})
+    return pd.DataFrame(rows)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--seeds", nargs="+", default=[str(s) for s in SEEDS])
+    p.add_argument("--conditions", nargs="+", default=CONDITIONS, choices=CONDITIONS)
+    a = p.parse_args()
+    t0 = time.time()
+    STUDY.mkdir(parents=True, exist_ok=True)
+    sweep_into("gold", a.seeds, "--strategies", "gold")
+    sweep_into("none", a.seeds, "--strategies", "power_decay", "--trust", "relabel")
+    rec = data.recorded_llm_labels()
+    gold = {(s.source, s.sent_id): s for s in rec}
+    done = {}
+    for c in a.conditions:
+        kind, n = c.rsplit("-", 1)
+        if kind == "gold": continue
+        done[c] = reviews(kind, int(n), [int(s) for s in a.seeds], gold)
+        sweep_into(c, a.seeds, "--strategies", "power_decay", "--trust", "relabel",
+                   "--param", f"distilled=reviewed:{STUDY / 'reviews' / f'{kind}-{n}'}-s{{seed}}")
+    extra = [c.rsplit("-", 1)[1] for c in a.conditions if c.startswith("gold-")]
+    if extra: sweep_into("extra-gold", a.seeds, "--strategies", "power_decay", "--trust", "relabel", "--gold-sizes", *[str(1000 + int(n)) for n in extra])
+    names = {"gold": "gold only", "none": "no review", **{f"{r}-{n}": f"review {n} @ {r}" for r in RANKS for n in SIZES},
+             **{f"gold-{n}": f"{1000 + n} gold (+{n} from scratch)" for n in SIZES}}
+    folders = [STUDY / f for f in ("gold", "none", *[c for c in CONDITIONS if not c.startswith("gold-")], "extra-gold") if (STUDY / f / "index.csv").exists()]
+    ok = labelled(study.load_sweeps(folders), {**names, "extra-gold": None})
+    report(ok, names, done, time.time() - t0)
+
+
+def report(ok, names, done, secs):
+    cmp = sweep.comparisons(ok, "no review")
+    head = sweep.comparisons(ok[ok.method.isin(["review 500 @ disagreement", "review 500 @ random"])], "review 500 @ random")
+    quality = pd.DataFrame([{"condition": names[c], "seeds": len(v), "sentences reviewed": sum(x["sentences"] for x in v.values()) // len(v),
+                             "sentences changed": round(sum(x["changed"] for x in v.values()) / len(v)),
+                             "label F1 of the pool": f"{100 * sum(x['label_f1'] for x in v.values()) / len(v):.1f}",
+                             "writing the files, s": f"{sum(x['seconds'] for x in v.values()) / len(v):.0f}"} for c, v in done.items()])
+    base_f1 = metrics.scores([s.meta["gold_tags"] for s in data.recorded_llm_labels()], data.recorded_llm_labels().tags)["f1"]
+    choice = {n: study.choose_on_dev(ok[ok.method.str.startswith(f"review {n} @")], by="method") for n in SIZES
+              if ok.method.str.startswith(f"review {n} @").any()}
+    body = (ROOT / "bench" / "sections" / "review.md").read_text().format(
+        head=f"`{command()}` on {machine()} ({secs / 60:.0f} min this call; {len(ok)} finished runs)", steps=STEPS, base_f1=100 * base_f1,
+        quality=sweep.to_markdown(quality) if len(quality) else "(no review written in this call)",
+        figure=f"![review]({plot(ok, 'review')})", tables=sweep.tables_markdown(ok, "no review"),
+        head_to_head=sweep.to_markdown(head) if len(head) else "(not run)", per_sentence=sweep.to_markdown(per_sentence(cmp, names)),
+        choices="; ".join(f"at {n}, **{m}** ({sweep.to_markdown(t)})" for n, (m, t) in choice.items()) or "-")
+    write_section("review", body)
+    print(body)
+
+
+if __name__ == "__main__":
+    main()
