@@ -303,7 +303,7 @@ TOOLS = ("labelstudio", "labelstudio-min", "labelstudio-conll", "prodigy", "docc
 def _record_tool(d) -> str | None:
     "The tool one record of a JSON or JSONL export comes from, by its fields."
     if not isinstance(d, dict): return None
-    if isinstance(d.get("data"), dict) and any(k in d for k in ("annotations", "predictions", "completions", "id")): return "labelstudio"
+    if isinstance(d.get("data"), dict): return "labelstudio"
     if isinstance(d.get("fields"), dict) or any(str(k).endswith((".responses", ".suggestion")) for k in d): return "argilla"
     if any(k in d for k in ("_input_hash", "_task_hash", "answer", "_view_id")): return "prodigy"
     if "annotation_id" in d or "annotator" in d or any(k not in _MIN_KEYS and _is_regions(v) and all("labels" in x for x in v)
@@ -313,16 +313,18 @@ def _record_tool(d) -> str | None:
     if "spans" in d or "text" in d: return "spans"
     return None
 
-def _first_record(path: Path):
-    "(line or index, first record) of a JSONL or JSON file."
-    if path.suffix.lower() == ".jsonl":
-        for n, line in _decoded_lines(path.read_bytes(), path):
-            if not line.strip(): continue
-            try: return n, json.loads(line)
-            except json.JSONDecodeError as e: raise DataFormatError(path, n, f"not valid JSON: {e.msg}") from None
-        return None, None
-    d = read_structured(path)
-    return 1, (d[0] if isinstance(d, list) and d else d if isinstance(d, dict) else None)
+def _first_records(path: Path, k: int = 100) -> list:
+    "(line or None, record) of the first `k` records of a JSONL or JSON file."
+    if path.suffix.lower() != ".jsonl":
+        d = read_structured(path)
+        return [(None, x) for x in (d[:k] if isinstance(d, list) else [d])]
+    out = []
+    for n, line in _decoded_lines(path.read_bytes(), path):
+        if not line.strip(): continue
+        try: out.append((n, json.loads(line)))
+        except json.JSONDecodeError as e: raise DataFormatError(path, n, f"not valid JSON: {e.msg}") from None
+        if len(out) == k: break
+    return out
 
 def sniff_tool(path) -> str:
     "The tool that wrote an export (one of `TOOLS`), or `\"\"` for CoNLL columns and JSONL of tokens and tags."
@@ -335,12 +337,14 @@ def sniff_tool(path) -> str:
         rows = [line.split() for _, line in _decoded_lines(head, path)]
         rows = [r for r in rows if r and r[0] != "-DOCSTART-"]
         return "labelstudio-conll" if rows and all(len(r) == 4 and r[1:3] == ["-X-", "_"] for r in rows) else ""
-    n, d = _first_record(path)
-    if d is None: return "" if suf == ".jsonl" else "labelstudio"      # an empty export
+    recs = _first_records(path)
+    if not recs: return "" if suf == ".jsonl" else "labelstudio"      # an empty file or export
+    n, d = recs[0]
     if suf == ".jsonl" and isinstance(d, dict) and "tokens" in d and "tags" in d: return ""
-    tool = _record_tool(d)
-    if tool is None: raise DataFormatError(path, n if suf == ".jsonl" else None, f"not an export this project reads (keys: {', '.join(map(str, d)) if isinstance(d, dict) else type(d).__name__})")
-    return tool
+    tools = [_record_tool(x) for _, x in recs]      # the first record that says more than "text" decides
+    if tools[0] is None:
+        raise DataFormatError(path, n, f"not an export this project reads (keys: {', '.join(map(str, d)) if isinstance(d, dict) else type(d).__name__})")
+    return next((t for t in tools if t not in (None, "spans")), tools[0])
 
 # %% ../nbs/00b_exports.ipynb #1a43dd8a
 def _json_records(path: Path, tool: str, text_field, predictions: bool, report: Counter) -> Iterator[Record]:
