@@ -74,7 +74,7 @@ def wrk(srv: Server, conns: int, seconds: float) -> dict:
         if '"ready"' in r.stdout: break
         time.sleep(0.2)
     mark = srv.lines()
-    out = subprocess.run(["wrk", "-t2", f"-c{conns}", f"-d{seconds:g}s", "-s", str(lua), f"http://127.0.0.1:{srv.port}/predict"],
+    out = subprocess.run(["wrk", "-t2", f"-c{conns}", f"-d{round(seconds)}s", "-s", str(lua), f"http://127.0.0.1:{srv.port}/predict"],
                          capture_output=True, text=True).stdout
     time.sleep(1.5)                                  # the last held refusals are logged
     recs = [json.loads(line) for line in open(srv.log).readlines()[mark:]]
@@ -100,6 +100,7 @@ def table(rows) -> str:
         "resident MB": f"{r['rss_mb']:.0f}"} for r in rows]))
 
 
+load_before = os.getloadavg()[0]
 rows = []
 srv = Server()
 try:
@@ -108,7 +109,7 @@ try:
     rss0, samples, t0 = srv.rss_mb(), [], time.time()
     soak = []
     while time.time() - t0 < 60 * a.soak_minutes:
-        soak.append(wrk(srv, 256, min(60.0, max(5.0, 60 * a.soak_minutes - (time.time() - t0)))))
+        soak.append(wrk(srv, 256, round(min(60.0, max(5.0, 60 * a.soak_minutes - (time.time() - t0))))))
         samples.append((round((time.time() - t0) / 60, 1), soak[-1]["rss_mb"])); print(samples[-1], soak[-1]["socket_errors"], flush=True)
     rss1 = srv.rss_mb()
 finally:
@@ -118,7 +119,7 @@ try: rows.append(dict(wrk(old, 512, a.seconds), server="refusing at once (--busy
 finally: old.stop()
 
 s512 = rows[2]
-print(write_section("serve-overload", head=f"`{command()}` on {machine()}, load average before: {os.getloadavg()[0]:.2f}",
+print(write_section("serve-overload", head=f"`{command()}` on {machine()}, load average before: {load_before:.2f}",
                     a=a, bundle=bundle.name, runtime=os.path.relpath(runtime, ROOT), variant=srv.variant, table=table(rows),
                     goodput=s512["answered_per_s"] / rows[0]["answered_per_s"], p99x=s512["p99"] / rows[0]["p99"],
                     soak_req=sum(r["answered"] for r in soak), soak_refused=sum(r["refused"] for r in soak),

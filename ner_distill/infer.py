@@ -9,6 +9,7 @@ import argparse
 import hashlib
 import json
 import os
+import queue
 import re
 import signal
 import sys
@@ -573,7 +574,8 @@ def _request_error(req) -> str | None:
 def make_server(service: Service, host: str = "127.0.0.1", port: int = 8080, max_bytes: int = 1 << 20,
                 access_log=None, log_text: bool = False, socket_timeout: float = 10.0, max_connections: int = 1024):
     """A threading HTTP server answering `/predict`, `/health` and `/ready` through `service`; at most
-    `max_connections` connections are open at once (more wait in the listen backlog, costing nothing)."""
+    `max_connections` connections are open at once (more wait in the listen backlog, costing nothing), each served
+    by one of `max_connections` threads started up front."""
     log_lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
@@ -667,13 +669,27 @@ def make_server(service: Service, host: str = "127.0.0.1", port: int = 8080, max
                 self.open_connections += 1
             try: return super().get_request()
             except OSError: self._closed(); raise
+        def process_request(self, request, client_address):   # to a waiting worker: no thread to start per connection
+            self.connections.put((request, client_address))
+        def _work(self):
+            while (item := self.connections.get()) is not None: self.process_request_thread(*item)
+        def start_workers(self):
+            self.connections, self.workers = queue.SimpleQueue(), [threading.Thread(target=self._work, name="connection")
+                                                                    for _ in range(max_connections)]
+            for t in self.workers: t.start()
+        def server_close(self):                      # after the connections already handed over are served
+            super().server_close()
+            for _ in self.workers: self.connections.put(None)
+            for t in self.workers: t.join()
         def shutdown_request(self, request):
             super().shutdown_request(request); self._closed()
         def _closed(self):
             with self.gate: self.open_connections -= 1; self.gate.notify()
         def handle_error(self, request, client_address):   # a client that hung up is not the server's error
             if not isinstance(sys.exc_info()[1], ConnectionError): super().handle_error(request, client_address)
-    return Server((host, port), Handler)
+    srv = Server((host, port), Handler)
+    srv.start_workers()
+    return srv
 
 def serve(bundle_dir, variant: str = "default", threads: int | None = None, host: str = "127.0.0.1", port: int = 8080,
           max_bytes: int = 1 << 20, max_concurrency: int = 2, max_queue: int = 64, timeout: float = 30.0,
