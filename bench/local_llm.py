@@ -33,6 +33,9 @@ p.add_argument("--threads", type=int, default=2, help="the server's threads (gen
 p.add_argument("--port", type=int, default=8766)
 p.add_argument("--phase", choices=("all", "select"), default="all", help="select: only the form selection")
 p.add_argument("--no-write", action="store_true", help="print the tables, leave BENCHMARKS.md alone")
+p.add_argument("--cap", action="append", default=[], metavar="MODEL=N",
+               help="measure MODEL on its first N sentences only (the rest of --n left for a later, resumed run)")
+p.add_argument("--note", default="", help="a closing paragraph for the section (e.g. what a partial run left out)")
 a = p.parse_args()
 faulthandler.dump_traceback_later(4 * 3600, exit=True)   # never hang a machine
 os.environ.setdefault("OPENAI_API_KEY", "not-needed")
@@ -48,15 +51,19 @@ GEMMA = {"few-shot": dict(prompt="few-shot", k_shot=5, json_mode=False, max_toke
                           stop=["<end_of_turn>", "<start_of_turn>", "Sentence:", "\n"])}
 
 
+CAPS = {k: int(v) for k, v in (c.split("=") for c in a.cap)}
+
+
 def sentences():
-    "(measured, choosing) dev sentences, disjoint, as files that keep their ids."
+    "(measured files by N, choosing file) of dev sentences, disjoint, as files that keep their ids."
     OUT.mkdir(parents=True, exist_ok=True)
     pool = data.gold_pool(data.load_dataset("conll2003").split("dev"), POOL, seed=0)
     assert a.n <= POOL - a.select, f"--n {a.n} + --select {a.select} > {POOL}"
-    ev, sel = OUT / f"dev-eval-{a.n}.jsonl", OUT / f"dev-select-{a.select}.jsonl"
-    data.write_jsonl(data.Corpus(pool.sentences[:a.n], "dev"), ev)
+    evs = {n: OUT / f"dev-eval-{n}.jsonl" for n in {a.n, *CAPS.values()}}
+    for n, f in evs.items(): data.write_jsonl(data.Corpus(pool.sentences[:n], "dev"), f)
+    sel = OUT / f"dev-select-{a.select}.jsonl"
     data.write_jsonl(data.Corpus(pool.sentences[POOL - a.select:], "dev"), sel)
-    return ev, sel
+    return evs, sel
 
 
 def run(url, name, form, settings, src, part):
@@ -85,7 +92,7 @@ def measure(name, ev, sel):
             best = max((r for r in rows), key=lambda r: (r["f1"] or 0.0, -r["s_per_sentence"]))["form"]
         else: best = next(iter(forms))
         if a.phase == "all":
-            rows.append(run(url, name, best, forms[best], ev, "eval")); print(json.dumps(rows[-1]), flush=True)
+            rows.append(run(url, name, best, forms[best], ev[CAPS.get(name, a.n)], "eval")); print(json.dumps(rows[-1]), flush=True)
     return info, best, rows
 
 
@@ -138,6 +145,8 @@ entity-level against the CoNLL-2003 gold tags (the recorded gpt-3.5 labels score
 sentences, not these). Details:
 
 {details}
+
+{a.note}
 """
 print(body)
 if not a.no_write and a.phase == "all": write_section("local-llm", body)
