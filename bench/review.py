@@ -23,7 +23,7 @@ from ner_distill.annotate.sources import parse_source
 
 STUDY = ROOT / "runs" / "studies" / "review"
 RANKS, SIZES, SEEDS, STEPS = ("disagreement", "uncertainty", "random"), (200, 500), (0, 1, 2), 247
-CONDITIONS = [f"{r}-{n}" for r in RANKS for n in SIZES] + [f"gold-{n}" for n in SIZES]
+CONDITIONS = [f"{r}-{n}" for n in SIZES[::-1] for r in RANKS] + [f"gold-{n}" for n in SIZES[::-1]] + ["disagreement-500-to-gold", "random-500-to-gold"]
 
 
 def sweep_into(name, seeds, *args):
@@ -84,11 +84,11 @@ def per_sentence(cmp, names) -> pd.DataFrame:
     for n in SIZES:
         fresh = cmp[cmp.method == names[f"gold-{n}"]]
         g = float(fresh["diff"].iloc[0]) / n if len(fresh) else None
-        for r in RANKS:
-            row = cmp[cmp.method == names[f"{r}-{n}"]]
+        for c in [f"{r}-{n}" for r in RANKS] + [c for c in names if c.endswith(f"-{n}-to-gold")]:
+            row = cmp[cmp.method == names[c]]
             if not len(row): continue
             d = float(row["diff"].iloc[0]) / n
-            rows.append({"sentences": n, "reviewed, chosen by": r, "F1 per reviewed sentence": f"{d:+.4f}",
+            rows.append({"sentences": n, "reviewed": names[c].split(" @ ")[1], "F1 per reviewed sentence": f"{d:+.4f}",
                          "F1 per fresh gold sentence": "-" if g is None else f"{g:+.4f}",
                          "review pays if a reviewed sentence costs less than": "-" if g is None or g <= 0 or d <= 0 else f"{d / g:.2f} x a fresh one"})
     return pd.DataFrame(rows)
@@ -106,37 +106,69 @@ def main():
     rec = data.recorded_llm_labels()
     gold = {(s.source, s.sent_id): s for s in rec}
     done = {}
-    for c in a.conditions:
-        kind, n = c.rsplit("-", 1)
+    for c in a.conditions:       # rank-size: reviewed in place; rank-size-to-gold: the same reviews join the gold pool
+        kind, n, *to_gold = c.split("-")
         if kind == "gold": continue
-        done[c] = reviews(kind, int(n), [int(s) for s in a.seeds], gold)
+        done.setdefault(f"{kind}-{n}", reviews(kind, int(n), [int(s) for s in a.seeds], gold))
+        form = "reviewed-gold" if to_gold else "reviewed"
         sweep_into(c, a.seeds, "--strategies", "power_decay", "--trust", "relabel",
-                   "--param", f"distilled=reviewed:{STUDY / 'reviews' / f'{kind}-{n}'}-s{{seed}}")
-    extra = [c.rsplit("-", 1)[1] for c in a.conditions if c.startswith("gold-")]
+                   "--param", f"distilled={form}:{STUDY / 'reviews' / f'{kind}-{n}'}-s{{seed}}")
+    extra = [c.split("-")[1] for c in a.conditions if c.startswith("gold-")]
     if extra: sweep_into("extra-gold", a.seeds, "--strategies", "power_decay", "--trust", "relabel", "--gold-sizes", *[str(1000 + int(n)) for n in extra])
     names = {"gold": "gold only", "none": "no review", **{f"{r}-{n}": f"review {n} @ {r}" for r in RANKS for n in SIZES},
-             **{f"gold-{n}": f"{1000 + n} gold (+{n} from scratch)" for n in SIZES}}
+             **{f"gold-{n}": f"{1000 + n} gold (+{n} from scratch)" for n in SIZES},
+             **{f"{r}-500-to-gold": f"review 500 @ {r}, to the gold pool" for r in ("disagreement", "random")}}
     folders = [STUDY / f for f in ("gold", "none", *[c for c in CONDITIONS if not c.startswith("gold-")], "extra-gold") if (STUDY / f / "index.csv").exists()]
     ok = labelled(study.load_sweeps(folders), {**names, "extra-gold": None})
     report(ok, names, done, time.time() - t0)
 
 
+def exposures(ok) -> str:
+    "How often power_decay draws each sentence of each pool in the study's steps (from the schedule itself)."
+    from ner_distill import mixing
+    plan = mixing.MixedBatchSampler(5873, 1000, "power_decay", STEPS, 32).plan()
+    d = 32 * sum(plan)
+    return (f"power_decay draws {d:,.0f} distilled and {32 * STEPS - d:,.0f} gold sentences in {STEPS} steps of 32, mostly the "
+            f"distilled ones early: a sentence of the distilled pool is seen {d / 5873:.2f} times on average, one of the gold pool "
+            f"{(32 * STEPS - d) / 1000:.1f} times (1,000 gold) or {(32 * STEPS - d) / 1500:.1f} times (1,500)")
+
+
+def verdict(cmp, head, head_gold) -> str:
+    "The goal (500 sentences by disagreement: >= +1.5 F1 over no review, and above 500 random ones), as measured."
+    def line(m, what, other=cmp):
+        r = other[other.method == m]
+        if not len(r): return f"{what}: not run"
+        r = r.iloc[0]
+        return f"{what}: {r['diff']:+.2f} {r.ci95} (p {r.p_value:.3f}, per seed {r.per_seed})"
+    return "; ".join([line("review 500 @ disagreement", "in place, against no review"),
+                      line("review 500 @ disagreement, to the gold pool", "joining the gold pool, against no review"),
+                      line("review 500 @ disagreement", "in place, against 500 random ones", head),
+                      line("review 500 @ disagreement, to the gold pool", "joining the gold pool, against 500 random ones joining it", head_gold)])
+
+
 def report(ok, names, done, secs):
     cmp = sweep.comparisons(ok, "no review")
     head = sweep.comparisons(ok[ok.method.isin(["review 500 @ disagreement", "review 500 @ random"])], "review 500 @ random")
+    gold_pool = ["review 500 @ disagreement, to the gold pool", "review 500 @ random, to the gold pool"]
+    head_gold = sweep.comparisons(ok[ok.method.isin(gold_pool)], gold_pool[1])
     quality = pd.DataFrame([{"condition": names[c], "seeds": len(v), "sentences reviewed": sum(x["sentences"] for x in v.values()) // len(v),
                              "sentences changed": round(sum(x["changed"] for x in v.values()) / len(v)),
                              "label F1 of the pool": f"{100 * sum(x['label_f1'] for x in v.values()) / len(v):.1f}",
                              "writing the files, s": f"{sum(x['seconds'] for x in v.values()) / len(v):.0f}"} for c, v in done.items()])
     base_f1 = metrics.scores([s.meta["gold_tags"] for s in data.recorded_llm_labels()], data.recorded_llm_labels().tags)["f1"]
-    choice = {n: study.choose_on_dev(ok[ok.method.str.startswith(f"review {n} @")], by="method") for n in SIZES
-              if ok.method.str.startswith(f"review {n} @").any()}
+    inplace = ok[ok.method.str.startswith("review ") & ~ok.method.str.contains("gold pool")]
+    choice = {n: study.choose_on_dev(inplace[inplace.method.str.startswith(f"review {n} @")], by="method") for n in SIZES
+              if inplace.method.str.startswith(f"review {n} @").any()}
+    modes = ok[ok.method.str.startswith("review 500 @ disagreement")]   # where the reviews go
     body = (ROOT / "bench" / "sections" / "review.md").read_text().format(
         head=f"`{command()}` on {machine()} ({secs / 60:.0f} min this call; {len(ok)} finished runs)", steps=STEPS, base_f1=100 * base_f1,
         quality=sweep.to_markdown(quality) if len(quality) else "(no review written in this call)",
         figure=f"![review]({plot(ok, 'review')})", tables=sweep.tables_markdown(ok, "no review"),
-        head_to_head=sweep.to_markdown(head) if len(head) else "(not run)", per_sentence=sweep.to_markdown(per_sentence(cmp, names)),
-        choices="; ".join(f"at {n}, **{m}** ({sweep.to_markdown(t)})" for n, (m, t) in choice.items()) or "-")
+        head_to_head=sweep.to_markdown(pd.concat([head, head_gold])) if len(head) or len(head_gold) else "(not run)", per_sentence=sweep.to_markdown(per_sentence(cmp, names)),
+        choices="\n\n".join(f"At {n} sentences, in place: **{m}**.\n\n{sweep.to_markdown(t)}" for n, (m, t) in choice.items()) or "-",
+        mode=("**{}**.\n\n{}".format(*(lambda m, t: (m, sweep.to_markdown(t)))(*study.choose_on_dev(modes, by="method")))
+              if modes.method.nunique() > 1 else "(not run)"),
+        verdict=verdict(cmp, head, head_gold), exposures=exposures(ok))
     write_section("review", body)
     print(body)
 
