@@ -161,7 +161,7 @@ def report(ok, names, done, secs):
               if inplace.method.str.startswith(f"review {n} @").any()}
     modes = ok[ok.method.str.startswith("review 500 @ disagreement")]   # where the reviews go
     body = (ROOT / "bench" / "sections" / "review.md").read_text().format(
-        head=f"`{command()}` on {machine()} ({secs / 60:.0f} min this call; {len(ok)} finished runs)", steps=STEPS, base_f1=100 * base_f1,
+        head=f"`{command()}` on {machine()} ({len(ok)} finished runs, summed run wall time {ok.wall_s.sum() / 60:.0f} min; {secs / 60:.0f} min this call)", steps=STEPS, base_f1=100 * base_f1,
         quality=sweep.to_markdown(quality) if len(quality) else "(no review written in this call)",
         figure=f"![review]({plot(ok, 'review')})", tables=sweep.tables_markdown(ok, "no review"),
         head_to_head=sweep.to_markdown(pd.concat([head, head_gold])) if len(head) or len(head_gold) else "(not run)", per_sentence=sweep.to_markdown(per_sentence(cmp, names)),
