@@ -77,6 +77,21 @@ def test_few_shot_demos_never_from_the_sentences_to_label():
     assert "step by step" in prompts.build_messages(target[0].tokens, "cot")[-1]["content"]
 
 
+def test_few_shot_demos_stay_when_more_sentences_are_labelled():
+    "A labelling job that grows (the first 250 train sentences, then 500) keeps its prompts, so its request cache hits."
+    import random
+    train = data.conll2003("train")
+    cand = [s for s in train if s.entities() and 5 <= len(s) <= 40]
+    plain = prompts.pick_demos(train, 5, seed=3)
+    assert plain == sorted(random.Random(3).sample(cand, 5), key=lambda s: s.sent_id)   # no exclusion: random.sample's draw
+    shown = {d.sent_id for d in plain}
+    rest = [s.sent_id for s in train if s.sent_id not in shown]
+    assert prompts.pick_demos(train, 5, seed=3, exclude=rest[:250]) == prompts.pick_demos(train, 5, seed=3, exclude=rest[:500]) == plain
+    moved = prompts.pick_demos(train, 5, seed=3, exclude=[plain[0].sent_id])   # a demonstration to label: replaced, the others kept
+    ids = {d.sent_id for d in moved}
+    assert plain[0].sent_id not in ids and shown - {plain[0].sent_id} <= ids and len(ids) == 5
+
+
 def test_recorded_teacher_reproduces_published_f1(tmp_path):
     r = annotate("conll-train", "recorded", out=str(tmp_path), progress=False)
     assert round(r["quality"]["f1"], 3) == 0.554 and r["quality"]["sentences"] == 5873

@@ -67,11 +67,20 @@ def build_messages(tokens: Sequence[str], style: str = "few-shot", demos: Sequen
     return msgs
 
 def pick_demos(pool: data.Corpus, k: int, seed: int = 0, exclude: Iterable[int] = ()) -> list[data.Sentence]:
-    "`k` demonstrations with at least one entity from the gold pool, never one of `exclude` (the sentences to label)."
+    """`k` demonstrations with at least one entity from the gold pool, never one of `exclude` (the sentences to label).
+    Drawn in one seeded order of all candidates, skipping excluded ones: labelling more sentences later keeps the same
+    demonstrations (so the same prompts and request-cache hits) unless a new sentence is one of them."""
     excl = set(exclude)
-    cand = [s for s in pool if s.sent_id not in excl and s.entities() and 5 <= len(s) <= 40]
-    if k > len(cand): raise ValueError(f"{k} demonstrations asked for but only {len(cand)} candidates")
-    return sorted(random.Random(seed).sample(cand, k), key=lambda s: s.sent_id)
+    cand = [s for s in pool if s.entities() and 5 <= len(s) <= 40]
+    if k > sum(s.sent_id not in excl for s in cand):
+        raise ValueError(f"{k} demonstrations asked for but only {sum(s.sent_id not in excl for s in cand)} candidates")
+    rng, seen, out = random.Random(seed), set(), []
+    while len(out) < k:          # random.sample's own draws, so without exclusions the same k as random.sample(cand, k)
+        j = rng.randrange(len(cand))
+        if j in seen: continue
+        seen.add(j)
+        if cand[j].sent_id not in excl: out.append(cand[j])
+    return sorted(out, key=lambda s: s.sent_id)
 
 # %% ../../nbs/03a_prompts.ipynb #7cbfdbf7
 def _json_candidates(text: str):
