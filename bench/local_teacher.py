@@ -154,9 +154,18 @@ def report(files, secs) -> None:
         head=f"`{command()}` on {machine()} ({len(ok)} finished runs, summed run wall time {ok.wall_s.sum() / 60:.0f} min; {secs / 60:.0f} min this call)",
         model=fr["model"], form=fr["form"], labelled=fr["labelled"], n=fr["parsed"], sha=json.loads((STUDY / "label" / "labelled.json").read_text())["info"].get("sha256", "?"),
         quality=sweep.to_markdown(quality), tables=sweep.tables_markdown(ok, "gold only"), figure=f"![local-teacher]({plot(ok, 'local-teacher')})",
-        heads=sweep.to_markdown(heads) if len(heads) else "(not run)", steps=STEPS)
+        heads=sweep.to_markdown(heads) if len(heads) else "(not run)", steps=STEPS, labelling=labelling_cost(files["local"]))
     write_section("local-teacher", body)
     print(body)
+
+
+def labelling_cost(path) -> str:
+    "What the local labels cost, from each request's own latency."
+    lat = [s.meta.get("latency") or 0.0 for s in data.read_jsonl(path, types=None)]
+    toks = [(s.meta.get("prompt_tokens") or 0, s.meta.get("completion_tokens") or 0) for s in data.read_jsonl(path, types=None)]
+    return (f"{sum(lat) / max(1, len(lat)):.2f} s a sentence ({len(lat) / max(sum(lat), 1e-9):.2f} sentences/s), {sum(lat) / 60:.1f} min of "
+            f"asking for the {len(lat):,}; {sum(t[0] for t in toks) / max(1, len(toks)):.0f} prompt and "
+            f"{sum(t[1] for t in toks) / max(1, len(toks)):.0f} answer tokens a sentence")
 
 
 def quality_of(path) -> dict:
