@@ -82,6 +82,9 @@ def freeze() -> dict:
     "The study's files, once: the local labels that parsed, gpt-3.5's on the same sentences, and those sentences with gold tags."
     done = json.loads((STUDY / "label" / "labelled.json").read_text())
     files = {k: STUDY / f"{k}.jsonl" for k in ("pool", "local", "gpt35")}
+    if (STUDY / "frozen.json").exists() and json.loads((STUDY / "frozen.json").read_text())["n"] != done["n"]:
+        raise SystemExit(f"{STUDY} holds runs on the first {json.loads((STUDY / 'frozen.json').read_text())['n']} sentences; "
+                         f"{done['n']} are labelled now: move all but its label/ folder aside to train on them")
     if not all(f.exists() for f in files.values()):
         lab = data.read_jsonl(OUT / done["model"] / f"{done['form']}-train" / "labels.jsonl", types=None)
         ok = data.Corpus([s for s in lab if s.meta.get("status") == "ok"], "local")
