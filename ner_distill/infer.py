@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import queue
+import random
 import re
 import signal
 import sys
@@ -28,8 +29,8 @@ __all__ = ['CPU_CLASSES', 'WORD_RULES', 'SPLITTER_VERSION', 'HYPHENS', 'DEFAULT_
            'file_sha256', 'verify_bundle', 'cpu_class', 'cpu_name', 'throughput', 'words_per_second', 'bundle_variant',
            'word_rules_path', 'WordSplitter', 'word_splitter', 'split_words', 'splitter_version', 'word_shape',
            'special_edges', 'iob2_transitions', 'viterbi', 'spans_from_tags', 'overlapping_windows', 'edge_distance',
-           'Tagger', 'entities_for', 'Bundle', 'read_inputs', 'Service', 'make_server', 'serve', 'default_bundle_dir',
-           'main']
+           'Tagger', 'entities_for', 'Bundle', 'read_inputs', 'Service', 'make_server', 'cap_malloc_arenas', 'serve',
+           'default_bundle_dir', 'main']
 
 # %% ../nbs/07_infer.ipynb #f991ccc5
 class BundleError(RuntimeError):
@@ -615,7 +616,9 @@ def make_server(service: Service, host: str = "127.0.0.1", port: int = 8080, max
                 return self._send(503, {"status": "draining" if service.draining else "loading"}, [("Retry-After", "1")])
             self._send(404, {"error": f"no such path {self.path!r}: POST /predict, GET /health, GET /ready"})
         def _busy(self):
-            time.sleep(service.busy_delay)           # a sleeping thread costs no CPU; an instant refusal is resent at once
+            # a sleeping thread costs no CPU (an instant refusal is resent at once); the hold is spread over +-20 % so that
+            # refusals made in one burst do not all wake, and come back, in the same instant
+            time.sleep(service.busy_delay * random.uniform(0.8, 1.2))
             self._send(503, {"error": "busy: too many requests waiting"}, [("Retry-After", f"{max(1, round(service.busy_delay))}")])
         def _not_allowed(self):
             self._t0 = time.perf_counter(); self.close_connection = True
@@ -691,11 +694,22 @@ def make_server(service: Service, host: str = "127.0.0.1", port: int = 8080, max
     srv.start_workers()
     return srv
 
+def cap_malloc_arenas(n: int = 2) -> bool:
+    """Cap glibc's malloc arenas at `n` (by default up to 8 per core, each grown by the threads that use it), so that a
+    thousand connection threads do not grow the process's memory; an operator's MALLOC_ARENA_MAX wins. False where the
+    C library is not glibc."""
+    if "MALLOC_ARENA_MAX" in os.environ: return False
+    try:
+        import ctypes
+        return bool(ctypes.CDLL("libc.so.6").mallopt(-8, n))     # -8: M_ARENA_MAX
+    except (OSError, AttributeError): return False
+
 def serve(bundle_dir, variant: str = "default", threads: int | None = None, host: str = "127.0.0.1", port: int = 8080,
           max_bytes: int = 1 << 20, max_concurrency: int = 2, max_queue: int = 64, timeout: float = 30.0,
           access_log: str | None = None, log_text: bool = False, busy_delay: float = 1.0, max_connections: int = 1024) -> int:
     "Verify the bundle, listen, load the model, and serve until SIGTERM or Ctrl-C; then drain and return."
     manifest = verify_bundle(bundle_dir)            # a bundle that does not match is refused before anything listens
+    cap_malloc_arenas()                             # before the connection threads start
     service = Service(max_concurrency, max_queue, timeout, busy_delay)
     log = open(access_log, "a", encoding="utf-8") if access_log else None
     srv = make_server(service, host, port, max_bytes, log, log_text, max_connections=max_connections)
