@@ -83,6 +83,8 @@ def measure(name, ev, sel):
                 rows.append(run(url, name, form, st, sel, "select")); print(json.dumps(rows[-1]), flush=True)
             best = max((r for r in rows), key=lambda r: (r["f1"] or 0.0, -r["s_per_sentence"]))["form"]
         else: best = next(iter(forms))
+        (OUT / name).mkdir(parents=True, exist_ok=True)
+        (OUT / name / "chosen.json").write_text(json.dumps(dict(form=best)))     # the form bench/local_teacher.py labels with
         if a.phase == "all":
             rows.append(run(url, name, best, forms[best], ev[CAPS.get(name, a.n)], "eval")); print(json.dumps(rows[-1]), flush=True)
     return info, best, rows

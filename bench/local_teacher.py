@@ -20,7 +20,6 @@ what was labelled (the sentences whose answer parsed) as the study's N.
 import argparse
 import json
 import random
-import sys
 import time
 from pathlib import Path
 
@@ -37,25 +36,24 @@ VOICES = {"combined-gpt35": "{gpt35}", "combined-local": "{local}", "combined-bo
 
 
 def chosen_form(model: str) -> str:
-    "The prompt form bench/local_llm.py chose for `model`: the best label F1 on its choosing dev sentences."
-    f1 = {f: json.loads((OUT / model / f"{f}-select" / "quality.json").read_text())["f1"] for f in FORMS
-          if (OUT / model / f"{f}-select" / "quality.json").exists()}
-    if not f1: raise SystemExit(f"no prompt form chosen for {model} yet: run bench/local_llm.py --models {model} first")
-    return max(f1, key=f1.get)
+    "The prompt form bench/local_llm.py chose for `model` on its choosing dev sentences (the file it writes)."
+    f = OUT / model / "chosen.json"
+    if not f.exists(): raise SystemExit(f"no prompt form chosen for {model} yet: run bench/local_llm.py --models {model} first")
+    return json.loads(f.read_text())["form"]
 
 
-def ordered_train() -> list:
+def ordered_train(train) -> list:
     "The recorded sentences' gold-tagged train sentences, in a seeded order (a prefix of it is the study's N)."
-    rec = data.recorded_llm_labels()
-    train = data.conll2003("train").by_id()
-    ids = [s.sent_id for s in rec]
+    ids = [s.sent_id for s in data.recorded_llm_labels(train=train)]
     random.Random(0).shuffle(ids)
-    return [train[i] for i in ids]
+    by_id = train.by_id()
+    return [by_id[i] for i in ids]
 
 
 def label(a) -> None:
     exit_on_sigterm()
-    form, order, t0 = a.form or chosen_form(a.model), ordered_train(), time.time()
+    train = data.conll2003("train")
+    form, order, t0 = a.form or chosen_form(a.model), ordered_train(train), time.time()
     out = OUT / a.model / f"{form}-train"
     info = fetch(a.model)
     with open(OUT / f"{a.model}-server.log", "a") as log, served(MODELS[a.model], info["file"], a.port, a.threads, log=log) as url:
@@ -64,7 +62,7 @@ def label(a) -> None:
             src = STUDY / "label" / f"train-{n}.jsonl"
             src.parent.mkdir(parents=True, exist_ok=True)
             ids = {s.sent_id for s in order[:n]}
-            data.write_jsonl(data.Corpus([s for s in data.conll2003("train") if s.sent_id in ids], "conll2003-train"), src)
+            data.write_jsonl(data.Corpus([s for s in train if s.sent_id in ids], "conll2003-train"), src)
             r = annotate_run(src, out, url, a.model, form)
             print(json.dumps(dict(n=n, minutes=round((time.time() - t0) / 60, 1), f1=r["quality"]["f1"], status=r["parse"]["status"],
                                   cached=r["parse"]["requests_cached"])), flush=True)
@@ -164,8 +162,9 @@ def report(files, secs) -> None:
 
 def labelling_cost(path) -> str:
     "What the local labels cost, from each request's own latency."
-    lat = [s.meta.get("latency") or 0.0 for s in data.read_jsonl(path, types=None)]
-    toks = [(s.meta.get("prompt_tokens") or 0, s.meta.get("completion_tokens") or 0) for s in data.read_jsonl(path, types=None)]
+    labels = data.read_jsonl(path, types=None)
+    lat = [s.meta.get("latency") or 0.0 for s in labels]
+    toks = [(s.meta.get("prompt_tokens") or 0, s.meta.get("completion_tokens") or 0) for s in labels]
     return (f"{sum(lat) / max(1, len(lat)):.2f} s a sentence ({len(lat) / max(sum(lat), 1e-9):.2f} sentences/s), {sum(lat) / 60:.1f} min of "
             f"asking for the {len(lat):,}; {sum(t[0] for t in toks) / max(1, len(toks)):.0f} prompt and "
             f"{sum(t[1] for t in toks) / max(1, len(toks)):.0f} answer tokens a sentence")

@@ -72,8 +72,8 @@ def pick_demos(pool: data.Corpus, k: int, seed: int = 0, exclude: Iterable[int] 
     demonstrations (so the same prompts and request-cache hits) unless a new sentence is one of them."""
     excl = set(exclude)
     cand = [s for s in pool if s.entities() and 5 <= len(s) <= 40]
-    if k > sum(s.sent_id not in excl for s in cand):
-        raise ValueError(f"{k} demonstrations asked for but only {sum(s.sent_id not in excl for s in cand)} candidates")
+    left = sum(s.sent_id not in excl for s in cand)
+    if k > left: raise ValueError(f"{k} demonstrations asked for but only {left} candidates")
     rng, seen, out = random.Random(seed), set(), []
     while len(out) < k:          # random.sample's own draws, so without exclusions the same k as random.sample(cand, k)
         j = rng.randrange(len(cand))
