@@ -29,8 +29,8 @@ __all__ = ['CPU_CLASSES', 'WORD_RULES', 'SPLITTER_VERSION', 'HYPHENS', 'DEFAULT_
            'file_sha256', 'verify_bundle', 'cpu_class', 'cpu_name', 'throughput', 'words_per_second', 'bundle_variant',
            'word_rules_path', 'WordSplitter', 'word_splitter', 'split_words', 'splitter_version', 'word_shape',
            'special_edges', 'iob2_transitions', 'viterbi', 'spans_from_tags', 'overlapping_windows', 'edge_distance',
-           'Tagger', 'entities_for', 'Bundle', 'read_inputs', 'Service', 'make_server', 'cap_malloc_arenas', 'serve',
-           'default_bundle_dir', 'main']
+           'Tagger', 'entities_for', 'Bundle', 'read_inputs', 'Service', 'make_server', 'serve', 'default_bundle_dir',
+           'main']
 
 # %% ../nbs/07_infer.ipynb #f991ccc5
 class BundleError(RuntimeError):
@@ -532,7 +532,7 @@ def read_inputs(paths: Sequence[str], fmt: str, texts: Sequence[str] = ()) -> tu
 # %% ../nbs/07_infer.ipynb #003b4712
 class Service:
     """Bounded model calls: `max_concurrency` running, `max_queue` waiting, each with a deadline; a refused request
-    is answered `busy_delay` seconds later (its `Retry-After`), so refusing costs one answer per waiting client per
+    is answered `busy_delay` (±20 %) seconds later (its `Retry-After`), so refusing costs one answer per waiting client per
     second, not a storm of them."""
     def __init__(self, max_concurrency: int = 2, max_queue: int = 64, timeout: float = 30.0, busy_delay: float = 1.0):
         self.pool = ThreadPoolExecutor(max_concurrency, thread_name_prefix="model")
@@ -694,22 +694,11 @@ def make_server(service: Service, host: str = "127.0.0.1", port: int = 8080, max
     srv.start_workers()
     return srv
 
-def cap_malloc_arenas(n: int = 2) -> bool:
-    """Cap glibc's malloc arenas at `n` (by default up to 8 per core, each grown by the threads that use it), so that a
-    thousand connection threads do not grow the process's memory; an operator's MALLOC_ARENA_MAX wins. False where the
-    C library is not glibc."""
-    if "MALLOC_ARENA_MAX" in os.environ: return False
-    try:
-        import ctypes
-        return bool(ctypes.CDLL("libc.so.6").mallopt(-8, n))     # -8: M_ARENA_MAX
-    except (OSError, AttributeError): return False
-
 def serve(bundle_dir, variant: str = "default", threads: int | None = None, host: str = "127.0.0.1", port: int = 8080,
           max_bytes: int = 1 << 20, max_concurrency: int = 2, max_queue: int = 64, timeout: float = 30.0,
           access_log: str | None = None, log_text: bool = False, busy_delay: float = 1.0, max_connections: int = 1024) -> int:
     "Verify the bundle, listen, load the model, and serve until SIGTERM or Ctrl-C; then drain and return."
     manifest = verify_bundle(bundle_dir)            # a bundle that does not match is refused before anything listens
-    cap_malloc_arenas()                             # before the connection threads start
     service = Service(max_concurrency, max_queue, timeout, busy_delay)
     log = open(access_log, "a", encoding="utf-8") if access_log else None
     srv = make_server(service, host, port, max_bytes, log, log_text, max_connections=max_connections)
@@ -768,7 +757,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--max-concurrency", type=int, default=2, help="model calls at once")
     p.add_argument("--max-queue", type=int, default=64, help="requests waiting for a model call; more get 503")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds a request may take; past it, 504")
-    p.add_argument("--busy-delay", type=float, default=1.0, help="seconds before a refused request gets its 503 (its Retry-After)")
+    p.add_argument("--busy-delay", type=float, default=1.0, help="seconds (±20 %%, so a burst's refusals do not return together) before a refused request gets its 503 (its Retry-After)")
     p.add_argument("--max-connections", type=int, default=1024, help="connections open at once; more wait in the listen backlog")
     p.add_argument("--access-log", default=None, help="append one JSON line per request to this file")
     p.add_argument("--log-text", action="store_true", help="include the request body in the access log")

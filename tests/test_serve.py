@@ -180,9 +180,9 @@ def test_a_refusal_is_held_for_its_retry_after_and_costs_no_model_time(bundle, t
         assert stop(p) == 0
     assert first == [200]
     assert status == 503 and "busy" in json.loads(out)["error"] and headers["Retry-After"] == "1"
-    assert waited >= 0.55, waited
+    assert waited >= 0.6 * 0.8 - 0.01, waited           # held 0.6 s, spread by +-20 %
     busy = [r for r in map(json.loads, log.read_text().splitlines()) if r["status"] == 503 and r["path"] == "/predict"]
-    assert len(busy) == 1 and busy[0]["latency_ms"] >= 550
+    assert len(busy) == 1 and busy[0]["latency_ms"] >= 470
 
 
 @pytest.mark.slow
