@@ -8,13 +8,19 @@ from pathlib import Path
 
 import matplotlib
 
-from ner_distill import study, sweep
+from ner_distill import runs as runfolders, study, sweep
 from ner_distill.study import machine  # noqa: F401  (every section names the machine it ran on)
 
 matplotlib.use("Agg")                   # figures go to files
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = ROOT / "BENCHMARKS.md"
+
+
+def gold_run(study_dir: Path, seed):
+    "The gold-only run of `seed` in the sweep `study_dir/gold` (by the sweep's own naming once it has run)."
+    gold = Path(study_dir) / "gold"
+    return study.run_dir(gold, strategy="gold", seed=seed) if runfolders.SweepFolder(gold).has_settings else gold / "runs" / f"gold-g1000-s{seed}"
 
 
 def command() -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from _common import ROOT, command, machine, write_section
-from ner_distill import data, infer, study, sweep
+from ner_distill import data, infer, runs as runfolders, study, sweep
 from ner_distill.annotate.teachers import load_spacy, spacy_docs, spacy_tags
 from ner_distill.export import QUANTISATIONS, export_bundle, measure, to_onnx
 from ner_distill.metrics import scores
@@ -61,7 +61,7 @@ for i, run in enumerate(map(Path, a.runs)):
             candidates.append({"variant": v, **{k: r.get(k, "-") for k in ("scales", "graph", "weights")},
                                "dev F1": f"{100 * m[v]['dev']['f1']:.2f}", "test F1": f"{100 * m[v]['test']['f1']:.2f}",
                                "words/s": f"{best(lambda x: tg.tag(x, a.batch_size), sents):,.0f}"})
-    mcfg = json.loads((run / "model" / "config.json").read_text())
+    mcfg = runfolders.RunFolder(run).model_config()
     for v in man["variants"]:
         bd = infer.Bundle(b, v)
         wps = best(lambda x: bd.tagger.tag(x, a.batch_size), sents)

@@ -26,8 +26,9 @@ from pathlib import Path
 import pandas as pd
 
 from _common import ROOT, cli, command, machine, plot, write_section
+from _common import gold_run as common_gold_run
 from llm_models import BASE, FORMS, MODELS, exit_on_sigterm, fetch, served
-from ner_distill import data, metrics, study, sweep
+from ner_distill import data, metrics, runs as runfolders, study, sweep
 
 OUT = ROOT / "runs" / "local-llm"
 STUDY = ROOT / "runs" / "studies" / "local-teacher"
@@ -80,8 +81,9 @@ def freeze() -> dict:
     "The study's files, once: the local labels that parsed, gpt-3.5's on the same sentences, and those sentences with gold tags."
     done = json.loads((STUDY / "label" / "labelled.json").read_text())
     files = {k: STUDY / f"{k}.jsonl" for k in ("pool", "local", "gpt35")}
-    if (STUDY / "frozen.json").exists() and json.loads((STUDY / "frozen.json").read_text())["n"] != done["n"]:
-        raise SystemExit(f"{STUDY} holds runs on the first {json.loads((STUDY / 'frozen.json').read_text())['n']} sentences; "
+    frozen = runfolders.read_json(STUDY, "frozen")
+    if frozen and frozen["n"] != done["n"]:
+        raise SystemExit(f"{STUDY} holds runs on the first {frozen['n']} sentences; "
                          f"{done['n']} are labelled now: move all but its label/ folder aside to train on them")
     if not all(f.exists() for f in files.values()):
         lab = data.read_jsonl(OUT / done["model"] / f"{done['form']}-train" / "labels.jsonl", types=None)
@@ -90,12 +92,12 @@ def freeze() -> dict:
         data.write_jsonl(ok, files["local"])
         data.write_jsonl(data.Corpus([s for s in data.recorded_llm_labels() if s.sent_id in ids], "gpt35"), files["gpt35"])
         data.write_jsonl(data.Corpus([s for s in data.conll2003("train") if s.sent_id in ids], "conll2003-train"), files["pool"])
-        (STUDY / "frozen.json").write_text(json.dumps(dict(done, labelled=len(lab), parsed=len(ok))))
+        runfolders.write_json(STUDY, "frozen", dict(done, labelled=len(lab), parsed=len(ok)))
     return {k: str(v) for k, v in files.items()}
 
 
 def gold_run(seed):
-    return study.run_dir(STUDY / "gold", strategy="gold", seed=seed) if (STUDY / "gold" / "sweep.json").exists() else STUDY / "gold" / "runs" / f"gold-g1000-s{seed}"
+    return common_gold_run(STUDY, seed)
 
 
 def sweep_into(name, *args):
@@ -141,7 +143,7 @@ def labelled_runs():
 
 
 def report(files, secs) -> None:
-    fr = json.loads((STUDY / "frozen.json").read_text())
+    fr = runfolders.read_json(STUDY, "frozen")
     ok = labelled_runs()
     quality = study.label_quality({"gpt-3.5 (recorded)": quality_of(files["gpt35"]), "local LLM": quality_of(files["local"]),
                                    "spaCy": study.read_quality(STUDY / "teachers" / "spacy"),

@@ -13,7 +13,7 @@ import shutil
 import time
 
 from _common import ROOT, cli, command, machine, run_study, write_section
-from ner_distill import data, study, sweep
+from ner_distill import data, runs as runfolders, study, sweep
 from ner_distill.annotate.teachers import load_spacy, spacy_docs, spacy_tags
 
 OUT = ROOT / "runs" / "own-data"
@@ -36,7 +36,7 @@ def people_companies(seeds):
     if not (ann / "labels.jsonl").exists():
         cli("annotate", "--dataset", d / "dataset.yaml", "--source", "train", "--teacher", "recorded", "--labels",
             d / "gpt35-teacher.jsonl", "--quiet", "--out", ann)
-    q = json.loads((ann / "quality.json").read_text())
+    q = runfolders.AnnotationFolder(ann).quality()
     n_ok = json.loads((ann / "parse_report.json").read_text())["status"].get("ok", 0)
     r = data.data_stats(d / "dataset.yaml")["pc-train"]["report"]
     run_study("own-data-people-companies", ["--profile", "study", "--dataset", d / "dataset.yaml", "--strategies", "gold", "power_decay",
@@ -61,7 +61,7 @@ def ontonotes_bbc(n_train=4000, n_dev=1000, n_test=1000):
     (d / "dataset.yaml").write_text("name: bbc6\nschema: schema.yaml\ntrain: train.conll\ndev: dev.conll\ntest: test.conll\n")
     run = d / "runs" / "gold-s0"
     cli("train", "--dataset", d / "dataset.yaml", "--strategy", "gold", "--distilled", "none", "--gold-size", "all", "--out", run)
-    m = json.loads((run / "metrics.json").read_text())
+    m = runfolders.RunFolder(run).metrics().to_dict()
     st = data.data_stats(d / "dataset.yaml")
     table = study.per_type_table(m["test"], {f"{k} entities": st[f"bbc6-{k}"]["entities"] for k in ("train", "test")},
                                  ("precision vs teacher", "recall vs teacher", "agreement F1"))

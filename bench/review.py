@@ -17,6 +17,7 @@ import time
 import pandas as pd
 
 from _common import ROOT, cli, command, machine, plot, write_section
+from _common import gold_run as common_gold_run
 from ner_distill import data, metrics, study, sweep
 from ner_distill.annotate import review
 from ner_distill.annotate.sources import parse_source
@@ -33,7 +34,7 @@ def sweep_into(name, seeds, *args):
 
 
 def gold_run(seed):
-    return study.run_dir(STUDY / "gold", strategy="gold", seed=seed) if (STUDY / "gold" / "sweep.json").exists() else STUDY / "gold" / "runs" / f"gold-g1000-s{seed}"
+    return common_gold_run(STUDY, seed)
 
 
 def combined() -> str:

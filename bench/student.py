@@ -11,7 +11,7 @@ import sys
 
 from _common import ROOT, cli, command, machine, plot, render, write_section
 
-from ner_distill import data, infer, study, sweep
+from ner_distill import data, infer, runs as runfolders, study, sweep
 
 STUDY = ROOT / "runs" / "student"
 EXTRA = ROOT / "runs" / "student-extra"        # all-gold and 4-layer runs, one seed
@@ -37,8 +37,7 @@ def extra_runs(epochs=None) -> dict:
 
 def best_all_gold_epochs():
     "The epochs of the all-gold run with word shape with the best dev F1 (None before they ran)."
-    done = {e: json.loads(p.read_text())["dev"]["f1"] for e in ALL_GOLD_EPOCHS
-            if (p := EXTRA / f"all-gold-on-e{e}" / "metrics.json").exists()}
+    done = {e: r.metrics().dev_f1 for e in ALL_GOLD_EPOCHS if (r := runfolders.RunFolder(EXTRA / f"all-gold-on-e{e}")).status == "done"}
     return max(done, key=done.get) if len(done) == len(ALL_GOLD_EPOCHS) else None
 
 
@@ -47,7 +46,7 @@ def run():
     EXTRA.mkdir(parents=True, exist_ok=True)
     for stage in (extra_runs(), extra_runs(best_all_gold_epochs())):   # the old student at the epochs chosen for the new one
         for name, flags in stage.items():
-            if not (EXTRA / name / "metrics.json").exists():
+            if runfolders.RunFolder(EXTRA / name).status != "done":
                 with open(EXTRA / f"{name}.log", "w") as log: cli("train", *flags, "--out", EXTRA / name, log=log)
 
 
@@ -63,7 +62,7 @@ def speed(repeats=5):
             **{f"4 layers, shape {cf}": EXTRA / f"gold-4layers-{cf}" for cf in SHAPES}}
     systems, f1 = {}, {}
     for k, r in runs.items():
-        if not (r / "metrics.json").exists(): continue
+        if runfolders.RunFolder(r).status != "done": continue
         b = work / r.name
         if not (b / "manifest.json").exists(): b = export_bundle(r, work, r.name, wheelhouse=False, pack=False)
         man = json.loads((b / "manifest.json").read_text())

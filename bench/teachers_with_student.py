@@ -17,7 +17,7 @@ from pathlib import Path
 
 from _common import ROOT, cli, command, machine, plot, write_section
 from ner_distill.annotate.sources import known_form
-from ner_distill import data, metrics, study, sweep
+from ner_distill import data, metrics, runs as runfolders, study, sweep
 
 STUDY = ROOT / "runs" / "studies" / "teachers-with-student"
 TEACHERS = ("recorded", "oracle", "self", "combined", "nollm")
@@ -83,7 +83,7 @@ def run_budget(a, budget: int, teachers) -> None:
 
 
 def run(a) -> None:
-    (STUDY / "args.json").write_text(json.dumps(sys.argv[sys.argv.index("run") + 1:]))
+    runfolders.write_json(STUDY, "args", sys.argv[sys.argv.index("run") + 1:])
     (STUDY / "machine.json").write_text(json.dumps({"machine": machine()}))
     spacy = Path(a.spacy) if a.spacy else STUDY / "spacy"
     if not a.spacy and not (spacy / "labels.jsonl").exists():
@@ -115,7 +115,7 @@ def report(a) -> None:
     print(write_section(
         name, study=os.path.relpath(STUDY, ROOT), command=command(), runs=len(ok), seeds=", ".join(map(str, seeds)),
         where=json.loads((STUDY / "machine.json").read_text())["machine"] if (STUDY / "machine.json").exists() else machine(),
-        ran=" ".join(json.loads((STUDY / "args.json").read_text())) if (STUDY / "args.json").exists() else "...",
+        ran=" ".join(runfolders.read_json(STUDY, "args", ["..."])),
         short=f" (left out, some of their runs unfinished: {short})" if short else "", budgets=", ".join(ok.condition.unique()),
         quality=md(quality), results=md(sweep.results_table(ok)), vs_gold=md(sweep.comparisons(ok)),
         beyond=md(study.teacher_comparisons(ok, "self")), llm=md(study.teacher_comparisons(ok, "nollm", teachers=["combined"])),
@@ -143,7 +143,7 @@ if __name__ == "__main__":
     a = p.parse_args()
     STUDY = Path(a.study).resolve()
     STUDY.mkdir(parents=True, exist_ok=True)
-    args = json.loads((STUDY / "args.json").read_text()) if (STUDY / "args.json").exists() else []
+    args = runfolders.read_json(STUDY, "args", [])
     a.pool = a.pool or ("train-rest" if "train-rest" in args else "recorded")   # report: as the study was run
     if a.cmd == "run":
         from ner_distill.train import TrainConfig

@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 from . import data, infer, metrics
+from .runs import FILES, RunFolder
 from .student import N_SHAPES, Student, collate, encode, load_model, load_tokenizer, uses_shapes
 
 # %% auto #0
@@ -29,9 +30,10 @@ __all__ = ['QUANTISATIONS', 'RUNTIME_REQUIREMENTS', 'RUNTIME_TARGETS', 'LOCK_FIL
 def best_run(folder) -> Path:
     "The finished run under `folder` (a run or a sweep of runs) with the highest dev F1."
     folder = Path(folder)
-    runs = [p.parent for p in folder.rglob("metrics.json") if (p.parent/"model").is_dir()]
-    if not runs: raise FileNotFoundError(f"no finished training run (metrics.json + model/) under {folder}")
-    return max(runs, key=lambda r: (json.loads((r/"metrics.json").read_text())["dev"]["f1"], str(r)))
+    found = [RunFolder(p.parent) for p in folder.rglob(FILES["metrics"])]
+    done = [r for r in found if r.status == "done" and r.model_dir.is_dir()]
+    if not done: raise FileNotFoundError(f"no finished training run (with its model/) under {folder}")
+    return max(done, key=lambda r: (r.metrics().dev_f1, str(r.path))).path
 
 # %% ../nbs/08_export.ipynb #15756c88
 QUANTISATIONS = {   # name: (fuse the graph first, per-channel weights, activation scales, 7-bit weights)
@@ -77,6 +79,14 @@ def _reader(feeds):
     it = iter(feeds)
     return type("Feeds", (CalibrationDataReader,), {"get_next": lambda self: next(it, None)})()
 
+def _pre_process(src: Path, dest: Path) -> Path:
+    """onnxruntime's pre-processing before quantisation, which its quantisers ask for: ONNX shape inference (optimum's
+    graph is optimised already, and symbolic inference stops short on it). The int8 model made from it is the same, weight
+    for weight. `src` itself where it fails (the quantisers' advice then shows)."""
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+    try: quant_pre_process(str(src), str(dest), skip_optimization=True, skip_symbolic_shape=True); return dest
+    except Exception: return src
+
 def quantise(fp32, dest, model_config: dict, fused: bool = True, per_channel: bool = True, scales: str = "dynamic",
              reduce_range: bool = False, calibration: list[dict] | None = None) -> tuple[Path, dict]:
     """Int8 of an exported fp32 model: `dynamic` (activations' scales found at every call) or `static` (QDQ, their scales
@@ -88,6 +98,7 @@ def quantise(fp32, dest, model_config: dict, fused: bool = True, per_channel: bo
     fp32, dest = Path(fp32), Path(dest)
     src, graph = fuse(fp32, dest.with_name(dest.stem + "-fused.onnx"), model_config) if fused else (fp32, "unfused")
     extra = {"DefaultTensorType": onnx.TensorProto.FLOAT} if src != fp32 else {}   # shape inference cannot type fused nodes
+    if src == fp32: src = _pre_process(fp32, dest.with_name(dest.stem + "-pre.onnx"))
     recipe = dict(scales=scales, graph=graph, weights="per channel" if per_channel else "per tensor", reduce_range=reduce_range)
     try:
         if scales == "dynamic":
@@ -163,16 +174,19 @@ def to_onnx(model_dir, out_dir, quantisations=("int8",), calibration=None, recip
     import warnings
     from optimum.exporters.onnx import onnx_export_from_model
     out_dir, recipes = Path(out_dir), {} if recipes is None else recipes
+    import torch
     model = load_model(model_dir).eval()
-    onnx_export_from_model(model, out_dir, task="token-classification", custom_onnx_configs={"model": onnx_config(model)})
+    with warnings.catch_warnings():   # tracing turns shape arithmetic into constants; optimum checks the graph against PyTorch
+        warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
+        onnx_export_from_model(model, out_dir, task="token-classification", custom_onnx_configs={"model": onnx_config(model)})
     cfg, out, feeds = model.config.to_dict(), {"fp32": out_dir/"model.onnx"}, None
     for q in quantisations:
         fused, per_channel, scales, reduce_range = QUANTISATIONS[q]
         try:
             if scales == "static" and feeds is None:
                 if calibration is None:
-                    run_cfg = Path(model_dir).parent/"config.json"
-                    calibration = calibration_sentences(json.loads(run_cfg.read_text()).get("dataset") if run_cfg.exists() else None)
+                    run = RunFolder.of(model_dir)
+                    calibration = calibration_sentences(run.config().dataset if run.has_config else None)
                 sents, what = calibration if isinstance(calibration, tuple) else (calibration, f"{len(calibration)} given sentences")
                 feeds = calibration_feeds(out["fp32"], Path(model_dir)/"tokenizer.json", sents, max_length,
                                           load_tokenizer(model_dir).pad_token_id or 0)
@@ -430,13 +444,13 @@ def export_bundle(run, out: str | Path = "export", name: str | None = None, limi
     """Export `run` (a run folder, or a sweep folder whose best run by dev F1 is taken) into a bundle. `candidates`: the
     int8 variants measured (default: dynamic `int8` and this CPU's `static_variant`); the bundle ships fp32, int8, each
     variant some CPU class loads, and those named in `ship`."""
-    run = Path(run)
-    if not (run/"metrics.json").exists() or not (run/"model").is_dir(): run = best_run(run)
-    model_dir = run/"model"
-    cfg = json.loads((model_dir/"config.json").read_text())
+    rf = RunFolder(run)
+    if rf.status != "done" or not rf.model_dir.is_dir(): rf = RunFolder(best_run(run))
+    run, model_dir = rf.path, rf.model_dir
+    cfg = rf.model_config()
     labels = [cfg["id2label"][str(i)] for i in range(len(cfg["id2label"]))]
-    rcfg = json.loads((run/"config.json").read_text()) if (run/"config.json").exists() else {}
-    max_length, dataset = rcfg.get("max_length", 128), dataset or rcfg.get("dataset", "conll2003")
+    rcfg = rf.config() if rf.has_config else None
+    max_length, dataset = (rcfg.max_length if rcfg else 128), dataset or (rcfg.dataset if rcfg else "conll2003")
     ds = data.load_dataset(dataset)
     if ds.schema.labels != labels:
         raise ValueError(f"{run}: the model tags {labels[1:]} but dataset {ds.name} has labels {ds.schema.labels[1:]}")
@@ -447,7 +461,7 @@ def export_bundle(run, out: str | Path = "export", name: str | None = None, limi
     try:
         recipes, candidates = {}, list(candidates or ("int8", static_variant(infer.cpu_class())))
         files = to_onnx(model_dir, tmp/"onnx", candidates, calibration_sentences(ds, calibration_size), recipes, max_length)
-        decode = rcfg.get("decode", "argmax")                            # runs made before decoding was a knob: argmax
+        decode = rf.decode
         m = measure(model_dir, files, labels, limit, max_length, ds, decode, speed_rounds)
         default, reason = choose_variant(m, int8_tolerance)
         per_cpu = choose_per_cpu(m, int8_tolerance)

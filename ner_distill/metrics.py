@@ -112,13 +112,9 @@ def sentence_counts(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]
     return np.array(out, dtype=np.int64).reshape(-1, 3)
 
 def run_counts(run_dir) -> np.ndarray:
-    "`sentence_counts` of a training run's `test_predictions.jsonl` (each record carries its gold tags)."
-    p = Path(run_dir)/"test_predictions.jsonl"
-    if not p.exists(): raise FileNotFoundError(f"{p}: the run kept no test predictions (train with test=True)")
-    preds = data.read_jsonl(p, types=None)
-    if any("gold_tags" not in s.meta for s in preds):   # runs recorded before predictions carried their gold tags
-        gold = data.conll2003("test").by_id()
-        return sentence_counts([gold[s.sent_id].tags for s in preds], preds.tags)
+    "`sentence_counts` of a training run's test predictions (`runs.RunFolder.test_predictions`: each with its gold tags)."
+    from ner_distill.runs import RunFolder
+    preds = RunFolder(run_dir).test_predictions()
     return sentence_counts([s.meta["gold_tags"] for s in preds], preds.tags)
 
 def f1_of(counts: np.ndarray) -> np.ndarray:

@@ -19,7 +19,7 @@ from . import data, infer, metrics
 __all__ = ['LABELS', 'LABEL2ID', 'MINILM_DIR', 'N_SHAPES', 'labels_for', 'resolve_model', 'load_tokenizer', 'special_edges',
            'lowercases', 'layer_subset', 'layer_list', 'keep_layers', 'word_windows', 'Encoded', 'word_pieces',
            'encode', 'collate', 'add_word_shapes', 'uses_shapes', 'load_model', 'model_inputs', 'token_loss',
-           'predict_probs', 'model_labels', 'decode_tags', 'predict', 'evaluate', 'run_decode', 'Student']
+           'predict_probs', 'model_labels', 'decode_tags', 'predict', 'evaluate', 'Student']
 
 # %% ../nbs/02_student.ipynb #2e0616ad
 def labels_for(types: Sequence[str]) -> list[str]:
@@ -61,7 +61,7 @@ def _byte_level_without_prefix_space(pre: dict | None) -> bool:
 
 def lowercases(tok) -> bool:
     "Whether `tok` loses case: `Apple US May` and `apple us may` become the same sub-tokens."
-    ids = lambda ws: tok(ws, is_split_into_words=True, add_special_tokens=False)["input_ids"]
+    ids = lambda ws: tok(ws, is_split_into_words=True, add_special_tokens=False, verbose=False)["input_ids"]
     words = ["Apple", "US", "May"]
     return ids(words) == ids([w.lower() for w in words])
 
@@ -128,7 +128,8 @@ def word_pieces(tokenizer, sentences: Sequence[Sequence[str]]) -> list[list[list
     out = [[[] for _ in s] for s in words]
     full = [i for i, s in enumerate(words) if s]
     if not full: return out
-    enc = tokenizer([words[i] for i in full], is_split_into_words=True, add_special_tokens=False)
+    enc = tokenizer([words[i] for i in full], is_split_into_words=True, add_special_tokens=False,
+                    verbose=False)    # long sentences are cut into windows below: the tokenizer's length warning does not apply
     for j, i in enumerate(full):
         for t, w in zip(enc["input_ids"][j], enc.word_ids(j)):
             if w is not None: out[i][w].append(t)
@@ -234,8 +235,9 @@ def load_model(path):
     "A trained student from its folder, with its word-shape input if it was trained with one."
     from transformers import AutoModelForTokenClassification
     from transformers.utils import logging
+    from ner_distill.runs import RunFolder
     path = Path(path)
-    if not json.loads((path/"config.json").read_text()).get("word_shapes"):
+    if not RunFolder(path).model_config().get("word_shapes"):
         return AutoModelForTokenClassification.from_pretrained(path)
     was = logging.get_verbosity(); logging.set_verbosity_error()   # word_shape.weight is not a weight transformers knows
     try: model = add_word_shapes(AutoModelForTokenClassification.from_pretrained(path))
@@ -323,18 +325,16 @@ def evaluate(model, tokenizer, corpus: data.Corpus, batch_size: int = 64, max_le
 
 
 # %% ../nbs/02_student.ipynb #5344af08
-def run_decode(model_dir) -> str:
-    "How the run that made `model_dir` reads tags: its `decode` (a run made before it was a knob: argmax)."
-    cfg = Path(model_dir).parent/"config.json"
-    return json.loads(cfg.read_text()).get("decode", "argmax") if cfg.exists() else "viterbi"
-
 class Student:
-    "A student from a run folder (or its `model/`): tags and probabilities for word lists."
-    def __init__(self, path, device: str | None = None, decode: str | None = None):
+    "A student from a finished run folder (or its `model/`, or a model folder alone): tags and probabilities for word lists."
+    def __init__(self, path, device: str | None = None, decode: str | None = None, needed_by: str = "loading a student"):
         """`device`: None keeps the CPU, `auto` takes the GPU when there is one, or any torch device. `decode`: None reads
-        tags as the run did (`run_decode`), else `viterbi` or `argmax`."""
-        p = Path(path); p = p/"model" if (p/"model").is_dir() else p
-        self.path, self.decode = p, decode or run_decode(p)
+        tags as the run did (`runs.RunFolder.decode`), else `viterbi` or `argmax`. A run that has not finished is refused
+        (`runs.RunNotFinished`): its `model/` is only the best so far."""
+        from ner_distill import runs
+        run = runs.RunFolder.of(path).require_done(needed_by)
+        p = run.model_dir
+        self.path, self.decode = p, decode or run.decode
         self.tokenizer = load_tokenizer(p)
         self.model = load_model(p)
         if device == "auto":

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from .annotate.sources import parse_source
-from . import data, metrics, sweep
+from . import data, metrics, runs as runfolders, sweep
 
 # %% auto #0
 __all__ = ['run_dir', 'load_sweeps', 'sweep_summary', 'complete_seeds', 'complete_methods', 'left_out', 'choose_on_dev',
@@ -27,10 +27,11 @@ def run_dir(sweep_dir, axes=None, **cfg) -> Path:
     fixed parameters and `TrainConfig`'s defaults, named by the axes of the sweep's grid (its sweep.json; without one,
     `axes`, else the keys of `cfg`). Values may be placeholders (`seed="{seed}"`) for a later sweep to fill in."""
     sweep_dir = Path(sweep_dir)
-    conf = json.loads((sweep_dir/"sweep.json").read_text()) if (sweep_dir/"sweep.json").exists() else {}
+    folder = runfolders.SweepFolder(sweep_dir)
+    conf = folder.settings() if folder.has_settings else {}
     if axes is None: axes = sweep.grid_axes(conf["grid"]) if conf else list(cfg)
     full = sweep.expand({k: [v] for k, v in cfg.items()}, conf.get("params", {}), sweep_dir)[0]
-    return sweep_dir/"runs"/sweep.run_name(full, axes)
+    return folder.runs_dir/sweep.run_name(full, axes)
 
 # %% ../nbs/12_study.ipynb #140d415a
 def load_sweeps(sweeps):
@@ -98,7 +99,7 @@ def teacher_label_f1(spec, dataset="conll2003") -> float | None:
     "Label F1 against gold of a distilled pool: 1 for an oracle, the target of a simulated teacher, else measured (None without gold)."
     src, s = parse_source(spec), str(spec)
     if src.known_f1 is not None: return src.known_f1
-    if (Path(s)/"quality.json").exists(): return float(json.loads((Path(s)/"quality.json").read_text())["f1"])
+    if (q := runfolders.AnnotationFolder(s).quality()) is not None: return float(q["f1"])
     D = [x for x in src.pool(dataset) if x.meta.get("gold_tags") is not None]
     return metrics.scores([x.meta["gold_tags"] for x in D], [x.tags for x in D])["f1"] if D else None
 
@@ -195,10 +196,7 @@ def teacher_curve(ok, baseline: str = "gold", dataset="conll2003"):
 def read_quality(run, source: str | None = None) -> dict | None:
     """An annotation run's quality report against gold (its quality.json), or with `source`, that source's report in a
     combined teacher's combine.json; None when there is none."""
-    p = Path(run)/("quality.json" if source is None else "combine.json")
-    if not p.exists(): return None
-    q = json.loads(p.read_text())
-    return q if source is None else q.get("quality", {}).get(source)
+    return runfolders.AnnotationFolder(run).quality(source)
 
 def label_quality(reports: dict, types=None, detail: bool = False):
     """The teachers' label F1 against gold, overall and per type: {teacher: a quality report, or one per seed}, mean ±
@@ -225,10 +223,11 @@ def runs_table(run_dirs, fields=()):
     import pandas as pd
     rows = []
     for rd in map(Path, run_dirs):
-        if not (rd/"metrics.json").exists(): continue
-        m, cfg = json.loads((rd/"metrics.json").read_text()), json.loads((rd/"config.json").read_text())
-        rows.append(dict(run=rd.name, steps=m["steps"], **{f: "all" if cfg.get(f) is None else cfg[f] for f in fields},
-                         dev_F1=round(100 * m["dev"]["f1"], 1), test_F1=round(100 * m["test"]["f1"], 1) if "test" in m else None))
+        run = runfolders.RunFolder(rd)
+        if run.status != "done": continue
+        m, cfg = run.metrics(), run.config().to_dict()
+        rows.append(dict(run=rd.name, steps=m.steps, **{f: "all" if cfg.get(f) is None else cfg[f] for f in fields},
+                         dev_F1=round(100 * m.dev_f1, 1), test_F1=None if m.test is None else round(100 * m.test_f1, 1)))
     return pd.DataFrame(rows)
 
 def per_type_table(scores: dict, counts: dict | None = None, names=("precision", "recall", "F1")):
@@ -248,9 +247,9 @@ def timing_table(runs: dict, reference: float):
     parts = ("batch_s", "forward_s", "backward_s", "optimizer_s", "bookkeeping_s")
     rows = []
     for label, rd in runs.items():
-        m = json.loads((Path(rd)/"metrics.json").read_text()); t = m["timing"]
-        rows.append({"run": label, "steps": m["steps"], "sentences/s": f"**{t['train_sentences_per_s']:.1f}**",
-                     "vs reference": f"{t['train_sentences_per_s'] / reference:.2f}x", "dev F1": f"{100 * m['dev']['f1']:.1f}",
+        m = runfolders.RunFolder(rd).metrics(); t = m.timing
+        rows.append({"run": label, "steps": m.steps, "sentences/s": f"**{t['train_sentences_per_s']:.1f}**",
+                     "vs reference": f"{t['train_sentences_per_s'] / reference:.2f}x", "dev F1": f"{100 * m.dev_f1:.1f}",
                      "% of step time in tensors / forward / backward / optimizer / bookkeeping": " / ".join(f"{100 * t[k] / t['train_s']:.0f}" for k in parts),
                      "evaluation": f"{t['eval_s']:.0f} s"})
     return pd.DataFrame(rows)

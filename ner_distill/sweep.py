@@ -10,20 +10,21 @@ import json
 import os
 import re
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
-from . import data, metrics, mixing, trust
+from . import data, metrics, mixing, runs as runfolders, trust
 from .annotate.sources import parse_source
-from .train import TrainConfig
+from .train import TrainConfig, run_dependencies
 
 # %% auto #0
-__all__ = ['PROFILES', 'ENGINES', 'notebook_path', 'run_name', 'grids', 'grid_axes', 'check_grid', 'expand', 'shard_of', 'sweep',
-           'progress_line', 'write_index', 'in_sweep', 'local_path', 'read_index', 'teacher_name', 'method_label',
-           'load_runs', 'results_table', 'comparisons', 'condition_comparisons', 'reference_table', 'to_markdown',
-           'study_markdown', 'tables_markdown', 'plot_results', 'plot_budget', 'render_report']
+__all__ = ['PROFILES', 'ENGINES', 'run_notebook', 'notebook_path', 'run_name', 'grids', 'grid_axes', 'check_grid', 'expand',
+           'dependency_groups', 'shard_of', 'sweep', 'progress_line', 'write_index', 'in_sweep', 'local_path',
+           'read_index', 'teacher_name', 'method_label', 'load_runs', 'results_table', 'comparisons',
+           'condition_comparisons', 'reference_table', 'to_markdown', 'study_markdown', 'tables_markdown',
+           'plot_results', 'plot_budget', 'render_report']
 
 # %% ../nbs/09_sweep.ipynb #696e9e99
 PROFILES = {
@@ -66,6 +67,18 @@ PROFILES = {
                   params=dict(distilled_size=None, batch_size=32, evals=4, select_dev_size=1000, dev_size=None,
                               test_size=None)),
 }
+
+def run_notebook(name: str, dest, parameters: dict, cwd) -> None:
+    """Execute experiment notebook `name` with papermill into `dest`, its kernel on a local socket (IPC: nothing listens
+    on TCP, so the kernel has no unencrypted port to warn about)."""
+    import papermill as pm
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import CaselessStrEnum
+
+    class LocalKernel(AsyncKernelManager):
+        transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc")
+    pm.execute_notebook(str(notebook_path(name)), str(dest), kernel_name="python3", language="python", progress_bar=False,
+                        parameters=parameters, cwd=str(cwd), kernel_manager_class=LocalKernel)
 
 def notebook_path(name: str) -> Path:
     "An experiment notebook: `$NER_DISTILL_NOTEBOOKS/<name>`, else `nbs/experiments/<name>` of this checkout."
@@ -132,33 +145,53 @@ def expand(grid, params: dict, sweep_dir=".") -> list[dict]:
         runs.append(cfg)
     return sorted(runs, key=lambda c: c["strategy"] != "gold")   # stable: gold runs first, the rest in grid order
 
+def dependency_groups(runs: list) -> list[list[int]]:
+    "Positions of `runs` (configurations with `out`) in groups that read each other's models, each group in run order."
+    where = {str(Path(c["out"])) if isinstance(c, dict) else None: i for i, c in enumerate(runs)}
+    root = list(range(len(runs)))
+    def find(i):
+        while root[i] != i: root[i] = root[root[i]]; i = root[i]
+        return i
+    for i, c in enumerate(runs):
+        for d in (run_dependencies(c) if isinstance(c, dict) else ()):
+            j = where.get(str(Path(d)))
+            if j is not None: root[find(i)] = find(j)
+    groups: dict[int, list[int]] = {}
+    for i in range(len(runs)): groups.setdefault(find(i), []).append(i)
+    return list(groups.values())
+
 def shard_of(runs: list, shard: str | None) -> list:
-    "The runs of shard `i/n` (every n-th, starting at i); all of them without a shard."
+    """The runs of shard `i/n`; all of them without a shard. A run and the runs whose models it reads fall in the same
+    shard (so no shard waits for another); groups are dealt, largest first, to the shard with the fewest runs."""
     if not shard: return runs
     try: i, n = map(int, shard.split("/"))
     except ValueError: raise ValueError(f"shard {shard!r}: expected i/n, e.g. 0/4") from None
     if not 0 <= i < n: raise ValueError(f"shard {shard!r}: need 0 <= i < n")
-    return runs[i::n]
+    load, mine = [0] * n, set()
+    for g in sorted(dependency_groups(runs), key=lambda g: (-len(g), g[0])):
+        k = load.index(min(load)); load[k] += len(g)
+        if k == i: mine.update(g)
+    return [r for j, r in enumerate(runs) if j in mine]
 
 # %% ../nbs/09_sweep.ipynb #2bd12e94
 def _row(cfg: dict, axes, executed: bool = False) -> dict:
-    rd = Path(cfg["out"])
-    row = dict(run=rd.name, **{k: cfg[k] for k in dict.fromkeys([*axes, "strategy", "trust", "selection", "seed",
-                                                                "gold_size", "distilled_size"])},
-               status="pending", executed=executed, run_dir=str(rd), wall_s=None, error=None)
-    if (rd/"run.json").exists(): row["wall_s"] = json.loads((rd/"run.json").read_text()).get("wall_s")
-    if (rd/"metrics.json").exists():
-        m = json.loads((rd/"metrics.json").read_text())
-        row.update(status="done", steps=m["steps"], best_step=m["best_step"], dev_f1=m["dev"]["f1"],
-                   train_sentences_per_s=m["timing"]["train_sentences_per_s"])
-        if "test" in m:
-            row["test_f1"] = m["test"]["f1"]
-            row.update({f"test_{t}": v["f1"] for t, v in m["test"]["per_type"].items()})
-        if (rd/"config.json").exists():
-            c = json.loads((rd/"config.json").read_text())
-            row.update(n_distilled=c.get("n_distilled"), n_gold=c.get("n_gold"), tau=c.get("tau"))
-    elif (rd/"error.txt").exists():
-        row.update(status="failed", error=(rd/"error.txt").read_text()[-1500:])
+    run = runfolders.RunFolder(cfg["out"])
+    row = dict(run=run.path.name, **{k: cfg[k] for k in dict.fromkeys([*axes, "strategy", "trust", "selection", "seed",
+                                                                      "gold_size", "distilled_size"])},
+               status=run.status, executed=executed, run_dir=str(run.path), wall_s=run.run_info().get("wall_s"), error=None)
+    if row["status"] == "done":
+        m = run.metrics()
+        row.update(steps=m.steps, best_step=m.best_step, dev_f1=m.dev_f1, model_sha256=m.model_sha256,
+                   train_sentences_per_s=m.timing.get("train_sentences_per_s"))
+        if m.test is not None:
+            row["test_f1"] = m.test_f1
+            row.update({f"test_{t}": v["f1"] for t, v in m.test["per_type"].items()})
+        if run.has_config:
+            c = run.config()
+            row.update(n_distilled=c.n_distilled, n_gold=c.n_gold, tau=c.tau,
+                       depends_on=";".join(f"{Path(d['run']).name}@{d['best_step']}:{(d['model_sha256'] or '')[:12]}"
+                                           for d in c.dependencies) or None)
+    elif row["status"] == "failed": row["error"] = (run.error() or "")[-1500:]
     return row
 
 ENGINES = ("papermill", "python")
@@ -168,16 +201,14 @@ def _execute(cfg: dict, engine: str = "papermill") -> bool:
     or as a plain `train` process (`python`: no Jupyter kernel, for a bare GPU or batch node; its log kept as
     train.log). True if it ran, False if it was finished already."""
     import subprocess, sys
-    rd = Path(cfg["out"])
-    if (rd/"metrics.json").exists(): return False
+    run = runfolders.RunFolder(cfg["out"]); rd = run.path
+    if run.status == "done": return False
     rd.mkdir(parents=True, exist_ok=True)
-    (rd/"error.txt").unlink(missing_ok=True)
+    run.clear_error()
     t0 = time.time()
     try:
         if engine == "papermill":
-            import papermill as pm
-            pm.execute_notebook(str(notebook_path("strategy_run.ipynb")), str(rd/"strategy_run.ipynb"), kernel_name="python3",
-                                language="python", progress_bar=False, parameters=dict(config=cfg), cwd=str(rd))
+            run_notebook("strategy_run.ipynb", rd/"strategy_run.ipynb", dict(config=cfg), rd)
         else:
             data.write_json(rd/"config.in.json", cfg)
             code = "import json, sys; from ner_distill.train import TrainConfig, train; train(TrainConfig.from_dict(json.load(open(sys.argv[1]))))"
@@ -185,9 +216,33 @@ def _execute(cfg: dict, engine: str = "papermill") -> bool:
                 r = subprocess.run([sys.executable, "-c", code, str(rd/"config.in.json")], cwd=rd, stdout=log, stderr=subprocess.STDOUT)
             if r.returncode: raise RuntimeError(f"train exited with {r.returncode}: " + (rd/"train.log").read_text()[-2500:])
     except Exception as e:   # recorded in the run folder; the sweep goes on
-        (rd/"error.txt").write_text(f"{type(e).__name__}: {e}"[-3000:])
-    data.write_json(rd/"run.json", dict(wall_s=round(time.time() - t0, 1), engine=engine))
+        run.fail(f"{type(e).__name__}: {e}")
+    run.write_run_info(wall_s=round(time.time() - t0, 1), engine=engine)
     return True
+
+def _waits_for(cfg: dict, unfinished: set) -> list[str]:
+    """The runs `cfg` must wait for: those it reads that this sweep has still to run, or that are training elsewhere
+    (another shard, another machine). One that failed, or that nobody runs, is not waited for: the run starts and
+    says why it cannot."""
+    out = []
+    for d in run_dependencies(cfg):
+        d = str(Path(d))
+        if d in unfinished or runfolders.RunFolder(d).status == "training": out.append(d)
+    return out
+
+def _execute_all(mine: list, jobs: int, engine: str, on_done, poll_s: float = 5.0):
+    "Run `mine` on `jobs` workers, each run once the runs whose models it reads have finished; `on_done(cfg, ran)` after each."
+    from concurrent.futures import FIRST_COMPLETED, wait
+    todo, running = list(mine), {}
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as ex:
+        while todo or running:
+            unfinished = {str(Path(c["out"])) for c in todo} | {str(Path(c["out"])) for c in running.values()}
+            for c in [c for c in todo if not _waits_for(c, unfinished - {str(Path(c["out"]))})][:max(1, jobs) - len(running)]:
+                todo.remove(c); running[ex.submit(_execute, c, engine)] = c
+            if not running:   # every run left waits for a run training elsewhere
+                time.sleep(poll_s); continue
+            done, _ = wait(running, timeout=poll_s, return_when=FIRST_COMPLETED)
+            for fut in done: on_done(running.pop(fut), fut.result())
 
 def sweep(out, grid: dict | None = None, params: dict | None = None, profile: str = "quick", jobs: int = 1,
           shard: str | None = None, progress: bool = True, engine: str = "papermill"):
@@ -206,26 +261,26 @@ def sweep(out, grid: dict | None = None, params: dict | None = None, profile: st
     out = Path(out).resolve(); (out/"runs").mkdir(parents=True, exist_ok=True)
     runs = expand(grid, params, out)
     mine = shard_of(runs, shard)
-    data.write_json(out/"sweep.json", dict(profile=profile, grid=grid, params=params, runs=len(runs),
-                                           **({"reference": prof["reference"]} if "reference" in prof else {})))
+    runfolders.SweepFolder(out).write_settings(dict(profile=profile, grid=grid, params=params, runs=len(runs),
+                                                    **({"reference": prof["reference"]} if "reference" in prof else {})))
     executed, t0 = set(), time.time()
-    todo = sum(not (Path(c["out"])/"metrics.json").exists() for c in mine)
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as ex, tqdm(total=len(mine), desc="sweep", disable=not progress) as bar:
-        futs = {ex.submit(_execute, c, engine): c for c in mine}
-        for fut in as_completed(futs):
-            if fut.result():
-                executed.add(futs[fut]["out"])
-                (bar.write if progress else print)(progress_line(futs[fut], len(executed), todo, time.time() - t0), flush=True)
+    todo = sum(runfolders.RunFolder(c["out"]).status != "done" for c in mine)
+    with tqdm(total=len(mine), desc="sweep", disable=not progress) as bar:
+        def on_done(c, ran):
+            if ran:
+                executed.add(c["out"])
+                (bar.write if progress else print)(progress_line(c, len(executed), todo, time.time() - t0), flush=True)
             bar.update(1)
+        _execute_all(mine, jobs, engine, on_done)
     return write_index(out, runs, grid, executed)
 
 def progress_line(cfg: dict, done: int, todo: int, elapsed: float) -> str:
     "One line for a run just finished: its name, dev and test F1 (or its error), its time, and the time the rest should take."
-    rd, f1 = Path(cfg["out"]), lambda m, k: f"{100 * m[k]['f1']:.1f}" if k in m else "-"
-    wall = json.loads((rd/"run.json").read_text())["wall_s"] if (rd/"run.json").exists() else float("nan")
-    if (rd/"metrics.json").exists():
-        m = json.loads((rd/"metrics.json").read_text()); what = f"dev F1 {f1(m, 'dev')}, test F1 {f1(m, 'test')}"
-    else: what = "FAILED (see error.txt)"
+    run = runfolders.RunFolder(cfg["out"]); rd = run.path
+    wall = run.run_info().get("wall_s", float("nan"))
+    if run.status == "done":
+        m = run.metrics(); what = f"dev F1 {100 * m.dev_f1:.1f}, test F1 " + ("-" if m.test is None else f"{100 * m.test_f1:.1f}")
+    else: what = f"FAILED (see {runfolders.FILES['error']})"
     left = elapsed / done * (todo - done)
     return f"[{done}/{todo}] {rd.name}: {what}, {wall / 60:.1f} min" + (f"; about {left / 60:.0f} min left" if todo > done else "")
 
@@ -235,7 +290,8 @@ def write_index(out, runs: list[dict], grid: dict, executed=()):
     import pandas as pd
     index = pd.DataFrame([_row(c, grid_axes(grid), c["out"] in executed) for c in runs])
     if len(index): index["run_dir"] = [in_sweep(d, out) for d in index.run_dir]
-    tmp = Path(out)/"index.csv.tmp"; index.to_csv(tmp, index=False); os.replace(tmp, Path(out)/"index.csv")
+    path = runfolders.SweepFolder(out).index_path
+    tmp = path.with_name(path.name + ".tmp"); index.to_csv(tmp, index=False); os.replace(tmp, path)
     return read_index(out)
 
 def in_sweep(path, sweep_dir) -> str:
@@ -257,8 +313,9 @@ def read_index(sweep_dir):
     "A sweep folder's `index.csv`, each run's folder (`run_dir`) a path on this machine (`local_path`)."
     import pandas as pd
     sweep_dir = Path(sweep_dir)
-    if not (sweep_dir/"index.csv").exists(): raise FileNotFoundError(f"{sweep_dir}: no index.csv; is this a sweep folder?")
-    index = pd.read_csv(sweep_dir/"index.csv")
+    path = runfolders.SweepFolder(sweep_dir).index_path
+    if not path.exists(): raise FileNotFoundError(f"{sweep_dir}: no {path.name}; is this a sweep folder?")
+    index = pd.read_csv(path)
     if len(index): index["run_dir"] = [str(local_path(d, sweep_dir)) for d in index.run_dir]
     return index
 
@@ -287,7 +344,7 @@ def load_runs(sweep_dir):
     import pandas as pd
     sweep_dir = Path(sweep_dir)
     index = read_index(sweep_dir)
-    conf = json.loads((sweep_dir/"sweep.json").read_text())
+    conf = runfolders.SweepFolder(sweep_dir).settings()
     ok = index[index.status == "done"].copy()
     ok["trust"] = ok["trust"].fillna("none"); ok["selection"] = ok["selection"].fillna("random")
     ok["method"] = [method_label(*r) for r in zip(ok.strategy, ok.trust, ok.selection)]
@@ -439,12 +496,10 @@ def plot_budget(ok, metric: str = "test_f1"):
 def render_report(sweep_dir) -> Path:
     "Execute the analysis notebook on `sweep_dir` and write `report.html` there."
     import nbformat
-    import papermill as pm
     from nbconvert import HTMLExporter
     sweep_dir = Path(sweep_dir).resolve()
     executed = sweep_dir/"analysis.ipynb"
-    pm.execute_notebook(str(notebook_path("analysis.ipynb")), str(executed), kernel_name="python3", language="python",
-                        parameters=dict(sweep_dir=str(sweep_dir)), progress_bar=False, cwd=str(sweep_dir))
+    run_notebook("analysis.ipynb", executed, dict(sweep_dir=str(sweep_dir)), sweep_dir)
     html, _ = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True).from_notebook_node(
         nbformat.read(executed, as_version=4))
     out = sweep_dir/"report.html"; out.write_text(html, encoding="utf-8")

@@ -18,14 +18,14 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import data, infer, metrics, mixing, trust
+from . import data, infer, metrics, mixing, runs, trust
 from .annotate.sources import parse_source
 from .config import Knobs, knob
 from .student import (Encoded, add_word_shapes, collate, encode, evaluate, keep_layers, load_model, load_tokenizer,
                                   lowercases, model_inputs, predict, resolve_model, token_loss)
 
 # %% auto #0
-__all__ = ['TrainConfig', 'load_distilled', 'build_pools', 'run_plan', 'train']
+__all__ = ['TrainConfig', 'load_distilled', 'build_pools', 'run_dependencies', 'run_plan', 'train']
 
 # %% ../nbs/06_train.ipynb #ca3ae66b
 @dataclass
@@ -109,6 +109,12 @@ def build_pools(cfg: TrainConfig, subset: bool = True) -> tuple[data.Corpus, dat
     return D, O
 
 # %% ../nbs/06_train.ipynb #52f83f06
+def run_dependencies(cfg: TrainConfig | dict) -> list[str]:
+    "The run folders whose models this run reads: its `trust_student`, when a trust method or the selection uses it."
+    c = cfg if isinstance(cfg, dict) else asdict(cfg)
+    uses = trust.needs_student(c.get("trust", "none"), c.get("selection", "random"))
+    return [str(c["trust_student"])] if uses and c.get("trust_student") else []
+
 def run_plan(cfg: TrainConfig, progress: bool = False) -> dict:
     """Pools (`D`, `O`), per-sentence `tags`, `weights` and `soft` targets (D then O; None: none), `tau`, step budget `S`
     and the `trust` report of a run."""
@@ -202,11 +208,15 @@ def _checkpoint_to_resume(ck: Path) -> Path | None:
 def _new_model(cfg: TrainConfig, path, labels, shapes: bool):
     "The student to train: the encoder with a new head, its layers thinned, word shapes added and embeddings frozen as `cfg` says."
     from transformers import AutoModelForTokenClassification
-    model = AutoModelForTokenClassification.from_pretrained(
+    from transformers.utils import logging
+    was = logging.get_verbosity(); logging.set_verbosity_error()   # the new head is new on purpose: no "you should TRAIN" advice
+    try: model = AutoModelForTokenClassification.from_pretrained(
         path, num_labels=len(labels), id2label=dict(enumerate(labels)), label2id={l: i for i, l in enumerate(labels)})
+    finally: logging.set_verbosity(was)
     if cfg.layers: keep_layers(model, cfg.layers)
     if shapes: add_word_shapes(model)
     if cfg.freeze_embeddings: model.get_input_embeddings().weight.requires_grad_(False)
+    model.config.ner_distill_decode = cfg.decode     # a model folder carried alone still decodes as its run did
     return model
 
 def _optimizer(model, cfg: TrainConfig, S: int):
@@ -222,16 +232,25 @@ def _optimizer(model, cfg: TrainConfig, S: int):
 
 def train(cfg: TrainConfig, progress: bool = True, on_step: Callable[[int], None] | None = None) -> dict:
     """Train a student as `cfg` says and write its run folder; returns the metrics.
-    A finished run (its `metrics.json` exists) is not trained again; an interrupted one resumes
-    from its last checkpoint."""
+    A finished run is not trained again; an interrupted one resumes from its last checkpoint. A run that reads another
+    run's model (`run_dependencies`) refuses one that has not finished (`runs.RunNotFinished`)."""
+    run = runs.RunFolder(cfg.out)
+    if run.status == "done": return run.metrics().to_dict()
+    deps = [runs.RunFolder.of(p).require_done(f"run {cfg.out}").record() for p in run_dependencies(cfg)]
+    try: return _train(cfg, run, deps, progress, on_step)
+    except KeyboardInterrupt:
+        run.mark("interrupted"); raise
+    except Exception as e:
+        run.mark("failed", error=f"{type(e).__name__}: {e}"[-500:]); raise
+
+def _train(cfg: TrainConfig, run: runs.RunFolder, deps: list[dict], progress: bool, on_step) -> dict:
     import torch
     from accelerate import Accelerator
     from accelerate.utils import set_seed
     from tqdm.auto import tqdm
 
     t_begin = time.perf_counter()
-    out = Path(cfg.out); out.mkdir(parents=True, exist_ok=True)
-    if (out/"metrics.json").exists(): return json.loads((out/"metrics.json").read_text())
+    out = run.path; out.mkdir(parents=True, exist_ok=True)
     if cfg.threads: torch.set_num_threads(cfg.threads)
     acc = Accelerator(cpu=not torch.cuda.is_available(), mixed_precision=cfg.mixed_precision)
     rank, world, main = acc.process_index, acc.num_processes, acc.is_main_process
@@ -246,8 +265,8 @@ def train(cfg: TrainConfig, progress: bool = True, on_step: Callable[[int], None
     if cfg.case_features not in ("auto", "on", "off"): raise ValueError(f"case_features must be auto, on or off, not {cfg.case_features!r}")
     if cfg.decode not in infer.DECODERS: raise ValueError(f"decode must be one of {infer.DECODERS}, not {cfg.decode!r}")
     shapes = cfg.case_features == "on" or (cfg.case_features == "auto" and lowercases(tok))
-    if (out/"config.json").exists() and _checkpoint_to_resume(out/"checkpoint") is not None:   # resuming: the model it started with
-        shapes = bool(json.loads((out/"config.json").read_text()).get("word_shapes", False))
+    if run.has_config and _checkpoint_to_resume(run.checkpoint_dir) is not None:   # resuming: the model it started with
+        shapes = run.config().word_shapes
     pool = list(D) + list(O)
     enc, n_split = encode(tok, [s.tokens for s in pool], tags, cfg.max_length, weights, {l: i for i, l in enumerate(labels)}, soft)
     windows: dict[int, list[Encoded]] = {}
@@ -263,11 +282,11 @@ def train(cfg: TrainConfig, progress: bool = True, on_step: Callable[[int], None
                     processes=world, sentences_split=n_split, word_shapes=shapes, types=list(ds.schema.names),
                     dataset=str(ds.path.resolve()) if ds.path else ds.name, dataset_name=ds.name,
                     evaluation=evaluation, distilled_name=D.name, gold_ids=[s.sent_id for s in O],
-                    gold_conversion=ds.split("train").report if ds.has("train") else {})
+                    gold_conversion=ds.split("train").report if ds.has("train") else {}, dependencies=deps)
     if main:
-        data.write_json(out/"config.json", resolved)
-        data.write_json(out/"schema.json", ds.schema.to_dict())
-        if trust_report is not None: data.write_json(out/"trust.json", trust_report)
+        run.write_config(resolved); run.mark("training")
+        run.write("schema", ds.schema.to_dict())
+        if trust_report is not None: run.write("trust", trust_report)
     if n_split and main: print(f"{n_split} sentences longer than {cfg.max_length} sub-tokens were split into windows")
 
     model = _new_model(cfg, path, labels, shapes)
@@ -276,7 +295,7 @@ def train(cfg: TrainConfig, progress: bool = True, on_step: Callable[[int], None
     state = _Progress()
     acc.register_for_checkpointing(sched, state)   # one schedule step per optimizer step, whatever the processes
 
-    ck = out/"checkpoint"
+    ck = run.checkpoint_dir
     resume = _checkpoint_to_resume(ck)
     if resume is not None:
         acc.load_state(str(resume))
@@ -310,7 +329,7 @@ def train(cfg: TrainConfig, progress: bool = True, on_step: Callable[[int], None
                 f1 = evaluate(acc.unwrap_model(model), tok, dev, max_length=cfg.max_length, decode=cfg.decode)["f1"]
                 row["dev_f1"] = round(f1, 5)
                 if f1 > state.best["f1"]:
-                    state.best = {"f1": f1, "step": step + 1}; _save_model(acc.unwrap_model(model), tok, out/"model")
+                    state.best = {"f1": f1, "step": step + 1}; _save_model(acc.unwrap_model(model), tok, run.model_dir)
             acc.wait_for_everyone()
             timing["eval_s"] += time.perf_counter() - t0
         if on_step: on_step(step + 1)
@@ -322,20 +341,20 @@ def train(cfg: TrainConfig, progress: bool = True, on_step: Callable[[int], None
     acc.wait_for_everyone()
     if not main: return {}
 
-    kept = load_model(out/"model").to(acc.device)
+    kept = load_model(run.model_dir).to(acc.device)
     result = dict(strategy=cfg.strategy, seed=cfg.seed, steps=S, best_step=state.best["step"],
                   resumed_from=start or None, evaluation=evaluation, dev=evaluate(kept, tok, dev_full, max_length=cfg.max_length, decode=cfg.decode))
     if cfg.test:   # per-sentence predictions (with their gold tags) for paired comparisons between runs
         test = test[:cfg.test_size] if cfg.test_size else test
         pred = predict(kept, tok, test.tokens, max_length=cfg.max_length, decode=cfg.decode)
         result["test"] = dict(metrics.scores(test.tags, pred), split=test.name)
-        data.write_jsonl([s.with_tags(p, gold_tags=s.tags) for s, p in zip(test, pred)], out/"test_predictions.jsonl")
+        data.write_jsonl([s.with_tags(p, gold_tags=s.tags) for s, p in zip(test, pred)], run.predictions_path)
     trained = (S - start) * cfg.batch_size   # sentences of the steps timed in this process (a resumed run: since resuming)
     result["timing"] = dict(state.timing, train_sentences_per_s=round(trained / max(timing["train_s"] - start_train_s, 1e-9), 2),
                             processes=world, device=str(acc.device), threads=torch.get_num_threads(),
                             wall_s=round(time.perf_counter() - t_begin, 1))
-    _write_curve(out/"curve.csv", state.curve)
-    data.write_json(out/"versions.json", data.library_versions())
-    data.write_json(out/"metrics.json", result)
+    _write_curve(run.curve_path, state.curve)
+    run.write("versions", data.library_versions())
+    m = runs.Metrics.from_dict(result); run.finish(m)
     for p in (ck, ck.with_name(ck.name + ".tmp")): shutil.rmtree(p, ignore_errors=True)
-    return result
+    return m.to_dict()

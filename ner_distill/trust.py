@@ -20,9 +20,9 @@ from .student import Student
 
 # %% auto #0
 __all__ = ['TRUST_METHODS', 'NEEDS_CALIBRATION', 'NEEDS_STUDENT', 'SELECTIONS', 'TrustContext', 'trust_method', 'drop', 'mask',
-           'weight', 'student', 'relabel', 'soft', 'llm', 'parse_methods', 'apply_trust', 'gold_of', 'calibrate',
-           'student_probs', 'sentence_scores', 'sentence_costs', 'select', 'select_for_annotation', 'prepare',
-           'trust_table', 'plot_trust']
+           'weight', 'student', 'relabel', 'soft', 'llm', 'parse_methods', 'needs_student', 'apply_trust', 'gold_of',
+           'calibrate', 'student_probs', 'sentence_scores', 'sentence_costs', 'select', 'select_for_annotation',
+           'prepare', 'trust_table', 'plot_trust']
 
 # %% ../nbs/05_trust.ipynb #0a0f39b4
 @dataclass
@@ -131,6 +131,10 @@ def parse_methods(spec: str | None) -> list[str]:
         if n not in TRUST_METHODS: raise ValueError(f"unknown trust method {n!r}; known: {', '.join(TRUST_METHODS)}")
     return names
 
+def needs_student(trust: str | None, selection: str | None = "random") -> bool:
+    "Whether trust methods `trust` or selection `selection` read a gold-trained student (`trust_student`)."
+    return bool(NEEDS_STUDENT & set(parse_methods(trust))) or selection in ("uncertainty", "density")
+
 def apply_trust(corpus: data.Corpus, methods: str | Sequence[str], ctx: TrustContext) -> tuple[list[list[str]], list[np.ndarray]]:
     """Tags and per-token loss weights of every sentence of `corpus` after `methods`, in order. A sentence a person
     reviewed (`meta['reviewed']`) keeps its tags and full weight: no method second-guesses a person."""
@@ -181,7 +185,7 @@ def calibrate(D: data.Corpus, O: data.Corpus, n: int, seed: int = 0,
 # %% ../nbs/05_trust.ipynb #9c5320b8
 def student_probs(path, sentences: Sequence[Sequence[str]], progress: bool = False) -> tuple[list[np.ndarray], list[str]]:
     "Load a student (a run folder or its `model/`) and score `sentences`; returns probabilities and label order."
-    st = Student(path, device="auto")
+    st = Student(path, device="auto", needed_by="a trust method or a selection that reads the gold-trained student")
     return st.predict_probs(sentences, progress=progress), st.labels
 
 # %% ../nbs/05_trust.ipynb #887d13ad
@@ -265,7 +269,7 @@ def prepare(D: data.Corpus, O: data.Corpus, *, trust: str, selection: str, disti
     if selection not in SELECTIONS: raise ValueError(f"unknown selection {selection!r}; use one of {SELECTIONS}")
     if selection != "random" and distilled_size is None:
         raise ValueError(f"selection {selection!r} chooses distilled_size sentences: set distilled_size (the budget)")
-    need_student = bool(NEEDS_STUDENT & set(names)) or selection in ("uncertainty", "density")
+    need_student = needs_student(trust, selection)
     probs = labels = None
     if need_student:
         if not trust_student: raise ValueError("trust methods student/relabel/soft and uncertainty/density selection need trust_student (a gold-trained run folder)")

@@ -1,4 +1,4 @@
-"""The package imports one way. Modules form layers (config and formats, exports, data, metrics, student, the
+"""The package imports one way. Modules form layers (config and formats, exports, data, runs (the run folders), metrics, student, the
 annotate subpackage in its own order, mixing, trust, train, export and sweep, study, cli); a module
 may import only modules of lower layers, anywhere in its source (inside functions too), and `infer`,
 which ships alone in every bundle, imports nothing from the package (any module may use it: data
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "ner_distill"
-LAYERS = [["config", "formats"], ["exports"], ["data"], ["metrics"], ["student"],
+LAYERS = [["config", "formats"], ["exports"], ["data"], ["runs"], ["metrics"], ["student"],
           ["annotate.prompts", "annotate.client", "annotate.fake_llm"], ["annotate.teachers"], ["annotate.batch", "annotate.sources"],
           ["annotate.openai_teacher", "annotate.combine"], ["annotate.run", "annotate.review", "mixing"], ["trust"], ["train"], ["export", "sweep"],
           ["study"], ["cli"]]

@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 from .. import data, metrics
+from ..runs import AnnotationFolder
 from . import combine, openai_teacher   # noqa: F401  (they register their teachers)
 from .sources import known_form, parse_source
 from .teachers import Context, get_teacher
@@ -80,7 +81,8 @@ def annotate(source: str = "dev", teacher: str = "openai", out: str = "runs/anno
         if dry_run: return t.plan(corpus)
         cfg = dict(_jsonable(t.cfg.to_dict()), source=source, teacher=teacher, limit=limit, seed=seed, sentences=len(corpus),
                    dataset=ds.name, dataset_path=str(ds.path) if ds.path else None, model=t.model, base_url=getattr(t, "base_url", None))
-        data.write_json(outp/"config.json", cfg)
+        folder = AnnotationFolder(outp)
+        folder.write_config(cfg)
         data.write_json(outp/"schema.json", ds.schema.to_dict())
         t0 = time.perf_counter()
         labelled = t.label(corpus, progress=progress)
@@ -93,7 +95,7 @@ def annotate(source: str = "dev", teacher: str = "openai", out: str = "runs/anno
         else: pr.update(rep)
         data.write_json(outp/"parse_report.json", pr)
         q = quality_report(labelled, ds.schema)
-        if q: data.write_json(outp/"quality.json", q)
+        if q: folder.write_quality(q)
         return dict(parse=pr, quality=q, out=str(outp))
     finally:
         t.close()
