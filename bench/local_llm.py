@@ -22,7 +22,7 @@ import pandas as pd
 
 from _common import ROOT, command, machine, write_section
 from llm_models import BASE, FORMS, GEMMA, MODELS, exit_on_sigterm, fetch, served
-from ner_distill import data, sweep
+from ner_distill import data, formats, sweep
 from ner_distill.annotate.run import annotate
 
 p = argparse.ArgumentParser()
@@ -52,9 +52,9 @@ def sentences():
     pool = data.gold_pool(data.load_dataset("conll2003").split("dev"), POOL, seed=0)
     assert a.n <= POOL - a.select, f"--n {a.n} + --select {a.select} > {POOL}"
     evs = {n: OUT / f"dev-eval-{n}.jsonl" for n in {a.n, *CAPS.values()}}
-    for n, f in evs.items(): data.write_jsonl(data.Corpus(pool.sentences[:n], "dev"), f)
+    for n, f in evs.items(): formats.write_jsonl(formats.Corpus(pool.sentences[:n], "dev"), f)
     sel = OUT / f"dev-select-{a.select}.jsonl"
-    data.write_jsonl(data.Corpus(pool.sentences[POOL - a.select:], "dev"), sel)
+    formats.write_jsonl(formats.Corpus(pool.sentences[POOL - a.select:], "dev"), sel)
     return evs, sel
 
 
@@ -62,7 +62,7 @@ def run(url, name, form, settings, src, part):
     "One annotation run (resumed from its cache); its figures, the time per sentence from each answer's own latency."
     out = OUT / name / f"{form}-{part}"
     r = annotate(str(src), "openai", out=str(out), base_url=url, model=name, **BASE | settings)
-    labelled = data.read_jsonl(out / "labels.jsonl", types=None)
+    labelled = formats.read_jsonl(out / "labels.jsonl", types=None)
     lat = [s.meta.get("latency") or 0.0 for s in labelled if s.meta.get("status") in ("ok", "malformed")]
     pr, q = r["parse"], r["quality"] or {}
     return dict(model=name, form=form, part=part, n=len(labelled), f1=q.get("f1"),

@@ -28,7 +28,7 @@ import pandas as pd
 from _common import ROOT, cli, command, machine, plot, write_section
 from _common import gold_run as common_gold_run
 from llm_models import BASE, FORMS, MODELS, exit_on_sigterm, fetch, served
-from ner_distill import data, metrics, runs as runfolders, study, sweep
+from ner_distill import data, formats, metrics, runs as runfolders, study, sweep
 
 OUT = ROOT / "runs" / "local-llm"
 STUDY = ROOT / "runs" / "studies" / "local-teacher"
@@ -63,7 +63,7 @@ def label(a) -> None:
             src = STUDY / "label" / f"train-{n}.jsonl"
             src.parent.mkdir(parents=True, exist_ok=True)
             ids = {s.sent_id for s in order[:n]}
-            data.write_jsonl(data.Corpus([s for s in train if s.sent_id in ids], "conll2003-train"), src)
+            formats.write_jsonl(formats.Corpus([s for s in train if s.sent_id in ids], "conll2003-train"), src)
             r = annotate_run(src, out, url, a.model, form)
             print(json.dumps(dict(n=n, minutes=round((time.time() - t0) / 60, 1), f1=r["quality"]["f1"], status=r["parse"]["status"],
                                   cached=r["parse"]["requests_cached"])), flush=True)
@@ -86,12 +86,12 @@ def freeze() -> dict:
         raise SystemExit(f"{STUDY} holds runs on the first {frozen['n']} sentences; "
                          f"{done['n']} are labelled now: move all but its label/ folder aside to train on them")
     if not all(f.exists() for f in files.values()):
-        lab = data.read_jsonl(OUT / done["model"] / f"{done['form']}-train" / "labels.jsonl", types=None)
-        ok = data.Corpus([s for s in lab if s.meta.get("status") == "ok"], "local")
+        lab = formats.read_jsonl(OUT / done["model"] / f"{done['form']}-train" / "labels.jsonl", types=None)
+        ok = formats.Corpus([s for s in lab if s.meta.get("status") == "ok"], "local")
         ids = {s.sent_id for s in ok}
-        data.write_jsonl(ok, files["local"])
-        data.write_jsonl(data.Corpus([s for s in data.recorded_llm_labels() if s.sent_id in ids], "gpt35"), files["gpt35"])
-        data.write_jsonl(data.Corpus([s for s in data.conll2003("train") if s.sent_id in ids], "conll2003-train"), files["pool"])
+        formats.write_jsonl(ok, files["local"])
+        formats.write_jsonl(formats.Corpus([s for s in data.recorded_llm_labels() if s.sent_id in ids], "gpt35"), files["gpt35"])
+        formats.write_jsonl(formats.Corpus([s for s in data.conll2003("train") if s.sent_id in ids], "conll2003-train"), files["pool"])
         runfolders.write_json(STUDY, "frozen", dict(done, labelled=len(lab), parsed=len(ok)))
     return {k: str(v) for k, v in files.items()}
 
@@ -164,7 +164,7 @@ def report(files, secs) -> None:
 
 def labelling_cost(path) -> str:
     "What the local labels cost, from each request's own latency."
-    labels = data.read_jsonl(path, types=None)
+    labels = formats.read_jsonl(path, types=None)
     lat = [s.meta.get("latency") or 0.0 for s in labels]
     toks = [(s.meta.get("prompt_tokens") or 0, s.meta.get("completion_tokens") or 0) for s in labels]
     return (f"{sum(lat) / max(1, len(lat)):.2f} s a sentence ({len(lat) / max(sum(lat), 1e-9):.2f} sentences/s), {sum(lat) / 60:.1f} min of "
@@ -173,7 +173,7 @@ def labelling_cost(path) -> str:
 
 
 def quality_of(path) -> dict:
-    c = data.read_jsonl(path, types=None)
+    c = formats.read_jsonl(path, types=None)
     return metrics.teacher_quality([s.meta["gold_tags"] for s in c], c.tags) if all("gold_tags" in s.meta for s in c) else None
 
 

@@ -13,7 +13,7 @@ import shutil
 import time
 
 from _common import ROOT, cli, command, machine, run_study, write_section
-from ner_distill import data, runs as runfolders, study, sweep
+from ner_distill import data, formats, runs as runfolders, study, sweep
 from ner_distill.annotate.teachers import load_spacy, spacy_docs, spacy_tags
 
 OUT = ROOT / "runs" / "own-data"
@@ -29,8 +29,8 @@ def people_companies(seeds):
     d.mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "bench" / "schemas" / "people-companies.yaml", d / "schema.yaml")
     for split in ("train", "dev", "test"):          # the user's gold, as text with character spans
-        data.write_spans([s.with_tags(mapped(s.tags)) for s in data.conll2003(split)], d / f"{split}.jsonl")
-    data.write_spans([s.with_tags(mapped(s.tags)) for s in data.recorded_llm_labels()], d / "gpt35-teacher.jsonl")
+        formats.write_spans([s.with_tags(mapped(s.tags)) for s in data.conll2003(split)], d / f"{split}.jsonl")
+    formats.write_spans([s.with_tags(mapped(s.tags)) for s in data.recorded_llm_labels()], d / "gpt35-teacher.jsonl")
     (d / "dataset.yaml").write_text("name: pc\nschema: schema.yaml\ntrain: train.jsonl\ndev: dev.jsonl\ntest: test.jsonl\n")
     ann = d / "ann-gpt35"
     if not (ann / "labels.jsonl").exists():
@@ -49,15 +49,15 @@ def ontonotes_bbc(n_train=4000, n_dev=1000, n_test=1000):
     d = OUT / "ontonotes-bbc"
     d.mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "bench" / "schemas" / "ontonotes-six.yaml", d / "schema.yaml")
-    schema = data.load_schema(d / "schema.yaml")
+    schema = formats.load_schema(d / "schema.yaml")
     t0 = time.time()
     if not (d / "test.conll").exists():
         sents = data.bbc_sentences(n_train + n_dev + n_test, seed=0)
-        labelled = data.Corpus([s.with_tags(spacy_tags(doc, schema)) for s, doc in zip(sents, spacy_docs(load_spacy(), sents.tokens))], sents.name)
+        labelled = formats.Corpus([s.with_tags(spacy_tags(doc, schema)) for s, doc in zip(sents, spacy_docs(load_spacy(), sents.tokens))], sents.name)
         order = list(labelled)
         random.Random(0).shuffle(order)
         parts = {"train": order[:n_train], "dev": order[n_train:n_train + n_dev], "test": order[n_train + n_dev:]}
-        for k, v in parts.items(): data.write_conll(v, d / f"{k}.conll")
+        for k, v in parts.items(): formats.write_conll(v, d / f"{k}.conll")
     (d / "dataset.yaml").write_text("name: bbc6\nschema: schema.yaml\ntrain: train.conll\ndev: dev.conll\ntest: test.conll\n")
     run = d / "runs" / "gold-s0"
     cli("train", "--dataset", d / "dataset.yaml", "--strategy", "gold", "--distilled", "none", "--gold-size", "all", "--out", run)

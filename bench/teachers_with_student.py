@@ -17,7 +17,7 @@ from pathlib import Path
 
 from _common import ROOT, cli, command, machine, plot, write_section
 from ner_distill.annotate.sources import known_form
-from ner_distill import data, metrics, runs as runfolders, study, sweep
+from ner_distill import data, formats, metrics, runs as runfolders, study, sweep
 
 STUDY = ROOT / "runs" / "studies" / "teachers-with-student"
 TEACHERS = ("recorded", "oracle", "self", "combined", "nollm")
@@ -50,7 +50,7 @@ def pool_source(seed: int, pool: str) -> str:
         rec = {s.sent_id for s in data.recorded_llm_labels()}
         gold = {s.sent_id for s in data.gold_pool(train, 1000, seed, exclude=rec)}   # the runs' own gold pool
         path.parent.mkdir(parents=True, exist_ok=True)
-        data.write_jsonl(data.Corpus([s for s in train if s.sent_id not in gold], "conll2003-train"), path)
+        formats.write_jsonl(formats.Corpus([s for s in train if s.sent_id not in gold], "conll2003-train"), path)
     return str(path)
 
 

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from _common import ROOT, command, machine, write_section
-from ner_distill import data, study, sweep
+from ner_distill import data, formats, study, sweep
 from ner_distill.student import collate, encode, resolve_model, token_loss
 from ner_distill.train import TrainConfig, build_pools, train
 
@@ -32,7 +32,7 @@ def reference_loop(sentences, tags, steps, batch=32, lr=4e-4, seed=0):
     torch.manual_seed(seed)
     path = resolve_model("minilm")
     tok = AutoTokenizer.from_pretrained(path)
-    labels = data.CONLL2003.labels
+    labels = formats.CONLL2003.labels
     enc, _ = encode(tok, sentences, tags, 128, None, {l: i for i, l in enumerate(labels)})
     enc.sort(key=lambda e: len(e.input_ids))
     batches = [enc[i:i + batch] for i in range(0, len(enc), batch)]

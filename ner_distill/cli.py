@@ -11,7 +11,7 @@ import json
 import os
 import sys
 
-from . import data, export, infer, mixing, sweep, trust
+from . import data, export, formats, infer, mixing, sweep, trust
 from .annotate import prompts, review, run
 from .annotate.teachers import TEACHERS, get_teacher, load_plugins
 from .train import TrainConfig, train
@@ -23,7 +23,7 @@ __all__ = ['format_stats', 'cmd_data_stats', 'add_config_args', 'cmd_train', 'te
            'main']
 
 # %% ../nbs/10_cli.ipynb #e1b46603
-def format_stats(stats: dict, types=data.ENTITY_TYPES) -> str:
+def format_stats(stats: dict, types=formats.ENTITY_TYPES) -> str:
     "A plain-text table of `data.data_stats()`, one column per entity type, and what reading each split counted."
     rows = [("corpus", "sentences", "tokens", *types, "note")]
     for name, s in stats.items():
@@ -282,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
-    except (data.DataFormatError, data.IntegrityError, FileNotFoundError, ValueError) as e:
+    except (formats.DataFormatError, data.IntegrityError, FileNotFoundError, ValueError) as e:
         print(f"ner-distill: error: {e}", file=sys.stderr)
         return 2
     return 0

@@ -23,9 +23,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
-from .formats import *
-from .formats import _check_tag, _decoded_lines
-from .exports import *
+from .exports import read_split
+from .formats import (CONLL2003, ENTITY_TYPES, Corpus, DataFormatError, Schema, Sentence, _check_tag, _decoded_lines,
+                                 load_schema, parse_conll, read_conll, read_jsonl, read_structured, to_iob2, write_jsonl)
 
 # %% auto #0
 __all__ = ['CONLL2003_WHEEL', 'BBC_WHEEL', 'MINILM_WHEEL', 'UNLABELLED_FORMATS', 'SPLITS', 'CONLL2003_DATASET', 'LLM_LABELS',

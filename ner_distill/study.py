@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from .annotate.sources import parse_source
-from . import data, metrics, runs as runfolders, sweep
+from . import data, formats, metrics, runs as runfolders, sweep
 
 # %% auto #0
 __all__ = ['run_dir', 'load_sweeps', 'sweep_summary', 'complete_seeds', 'complete_methods', 'left_out', 'choose_on_dev',

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import data, metrics, mixing, runs as runfolders, trust
+from . import data, formats, metrics, mixing, runs as runfolders, trust
 from .annotate.sources import parse_source
 from .train import TrainConfig, run_dependencies
 

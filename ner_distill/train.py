@@ -18,14 +18,14 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import data, infer, metrics, mixing, runs, trust
+from . import data, formats, infer, metrics, mixing, runs, trust
 from .annotate.sources import parse_source
 from .config import Knobs, knob
 from .student import (Encoded, add_word_shapes, collate, encode, evaluate, keep_layers, load_model, load_tokenizer,
                                   lowercases, model_inputs, predict, resolve_model, token_loss)
 
 # %% auto #0
-__all__ = ['TrainConfig', 'load_distilled', 'build_pools', 'run_dependencies', 'run_plan', 'train']
+__all__ = ['TrainConfig', 'load_distilled', 'build_pools', 'run_dependencies', 'RunPlan', 'run_plan', 'train']
 
 # %% ../nbs/06_train.ipynb #ca3ae66b
 @dataclass
@@ -82,31 +82,32 @@ class TrainConfig(Knobs):
 
 
 # %% ../nbs/06_train.ipynb #f270733a
-def load_distilled(spec: str, dataset="conll2003") -> data.Corpus:
+def load_distilled(spec: str, dataset="conll2003") -> formats.Corpus:
     "The distilled pool named by `spec` (any label source of `annotate.sources`), in `dataset`'s schema."
     return parse_source(spec).pool(data.load_dataset(dataset))
 
-def build_pools(cfg: TrainConfig, subset: bool = True) -> tuple[data.Corpus, data.Corpus]:
+def build_pools(cfg: TrainConfig, subset: bool = True) -> tuple[formats.Corpus, formats.Corpus]:
     """(distilled, gold) pools of a run. The gold pool avoids every train sentence of the whole distilled
     corpus, not only of the `distilled_size` subset, so gold pools compare across subsets.
     With `subset=False` the whole distilled corpus is returned (a selection other than random subsets it)."""
     ds = data.load_dataset(cfg.dataset)
-    D = load_distilled(cfg.distilled, ds)
-    leak = Counter(s.source for s in D if s.source in (f"{ds.name}-dev", f"{ds.name}-test"))
+    distilled = load_distilled(cfg.distilled, ds)
+    leak = Counter(s.source for s in distilled if s.source in (f"{ds.name}-dev", f"{ds.name}-test"))
     if leak:
         raise ValueError(f"the distilled pool holds {dict(leak)} sentences: dev chooses checkpoints and test scores them, "
                          "so neither may be trained on; label train, unlabelled text or other text instead")
-    excl = {s.sent_id for s in D if s.source == f"{ds.name}-train"} if cfg.gold_disjoint else set()
-    joins = [s for s in D if s.meta.get("gold_pool")]       # reviewed sentences that join the gold pool
-    if joins: D = data.Corpus([s for s in D if not s.meta.get("gold_pool")], D.name)
+    excl = {s.sent_id for s in distilled if s.source == f"{ds.name}-train"} if cfg.gold_disjoint else set()
+    joins = [s for s in distilled if s.meta.get("gold_pool")]       # reviewed sentences that join the gold pool
+    if joins: distilled = formats.Corpus([s for s in distilled if not s.meta.get("gold_pool")], distilled.name)
     if cfg.distilled_size is not None and subset:
-        if cfg.distilled_size > len(D): raise ValueError(f"distilled_size {cfg.distilled_size} > {len(D)} sentences available")
-        D = data.gold_pool(D, cfg.distilled_size, cfg.seed)   # a seeded subset, in corpus order
-    if cfg.gold_size == 0: O = data.Corpus([], "gold0")
+        if cfg.distilled_size > len(distilled):
+            raise ValueError(f"distilled_size {cfg.distilled_size} > {len(distilled)} sentences available")
+        distilled = data.gold_pool(distilled, cfg.distilled_size, cfg.seed)   # a seeded subset, in corpus order
+    if cfg.gold_size == 0: gold = formats.Corpus([], "gold0")
     elif not ds.has("train"): raise ValueError(f"dataset {ds.name} has no train split: set gold_size=0 (distilled only)")
-    else: O = data.gold_pool(ds.split("train"), cfg.gold_size, cfg.seed, exclude=excl)
-    if joins: O = data.Corpus(joins + list(O), f"{O.name}+reviewed{len(joins)}")   # first: calibration gives up O's last
-    return D, O
+    else: gold = data.gold_pool(ds.split("train"), cfg.gold_size, cfg.seed, exclude=excl)
+    if joins: gold = formats.Corpus(joins + list(gold), f"{gold.name}+reviewed{len(joins)}")   # first: calibration gives up gold's last
+    return distilled, gold
 
 # %% ../nbs/06_train.ipynb #52f83f06
 def run_dependencies(cfg: TrainConfig | dict) -> list[str]:
@@ -115,31 +116,47 @@ def run_dependencies(cfg: TrainConfig | dict) -> list[str]:
     uses = trust.needs_student(c.get("trust", "none"), c.get("selection", "random"))
     return [str(c["trust_student"])] if uses and c.get("trust_student") else []
 
-def run_plan(cfg: TrainConfig, progress: bool = False) -> dict:
-    """Pools (`D`, `O`), per-sentence `tags`, `weights` and `soft` targets (D then O; None: none), `tau`, step budget `S`
-    and the `trust` report of a run."""
+@dataclass
+class RunPlan:
+    """Everything a run decides before its first step: the pools, then per sentence (the distilled pool's first, then the
+    gold pool's) its tags, loss weights and soft targets (None: none), the distilled share `tau`, the step budget, and
+    the trust report (None without a trust method or selection)."""
+    distilled: formats.Corpus
+    gold: formats.Corpus
+    tags: list
+    weights: list | None
+    soft: list | None
+    tau: float
+    steps: int
+    trust: dict | None
+
+    @property
+    def pool(self) -> list: return list(self.distilled) + list(self.gold)
+
+def run_plan(cfg: TrainConfig, progress: bool = False) -> RunPlan:
+    "The `RunPlan` of a run."
     plain = cfg.trust in ("none", "", None) and cfg.selection == "random"
-    D, O = build_pools(cfg, subset=plain)
-    tw, report = None, None
+    distilled, gold = build_pools(cfg, subset=plain)
+    targets, report = None, None
     if not plain:   # budget selection, calibration, per-token tags and weights
-        D, O, tw, report = trust.prepare(D, O, trust=cfg.trust, selection=cfg.selection, distilled_size=cfg.distilled_size,
+        distilled, gold, targets, report = trust.prepare(distilled, gold, trust=cfg.trust, selection=cfg.selection, distilled_size=cfg.distilled_size,
                                          seed=cfg.seed, calibration_size=cfg.calibration_size,
                                          trust_threshold=cfg.trust_threshold, trust_student=cfg.trust_student,
                                          student_confidence=cfg.student_confidence, progress=progress, dataset=cfg.dataset,
                                          soft_weight=cfg.soft_weight)
-    n_D = len(D) + len((report or {}).get("calibration_ids", ()))
-    tau = mixing.distilled_fraction(n_D, len(O), cfg.epochs_distilled, cfg.epochs_gold)
-    S = cfg.steps or mixing.total_steps(n_D, len(O), cfg.epochs_distilled, cfg.epochs_gold, cfg.batch_size)
-    tags = ([list(t) for t in tw[0]] if tw else [list(s.tags) for s in D]) + [list(s.tags) for s in O]
-    weights = (list(tw[1]) + [None] * len(O)) if tw else None
-    soft = (list(tw[2]) + [None] * len(O)) if tw and tw[2] else None
-    if any(s.meta.get("abstain") for s in D):     # tokens a combined teacher abstained on: masked, not taught as O
-        weights = weights or [None] * (len(D) + len(O))
-        for i, s in enumerate(D):
+    n_D = len(distilled) + len((report or {}).get("calibration_ids", ()))
+    tau = mixing.distilled_fraction(n_D, len(gold), cfg.epochs_distilled, cfg.epochs_gold)
+    S = cfg.steps or mixing.total_steps(n_D, len(gold), cfg.epochs_distilled, cfg.epochs_gold, cfg.batch_size)
+    tags = ([list(t) for t in targets.tags] if targets else [list(s.tags) for s in distilled]) + [list(s.tags) for s in gold]
+    weights = (list(targets.weights) + [None] * len(gold)) if targets else None
+    soft = (list(targets.soft) + [None] * len(gold)) if targets and targets.soft else None
+    if any(s.meta.get("abstain") for s in distilled):     # tokens a combined teacher abstained on: masked, not taught as O
+        weights = weights or [None] * (len(distilled) + len(gold))
+        for i, s in enumerate(distilled):
             if s.meta.get("abstain"):
                 w = np.ones(len(s)) if weights[i] is None else np.array(weights[i], dtype=float)
                 w[list(s.meta["abstain"])] = 0.0; weights[i] = w
-    return dict(D=D, O=O, tags=tags, weights=weights, soft=soft, tau=tau, S=S, trust=report)
+    return RunPlan(distilled, gold, tags, weights, soft, tau, S, report)
 
 # %% ../nbs/06_train.ipynb #ab7685f1
 def _accumulate(model, acc, windows: list, micro: int, pad_id: int, timing: dict, shapes: bool = False):
@@ -259,7 +276,8 @@ def _train(cfg: TrainConfig, run: runs.RunFolder, deps: list[dict], progress: bo
     ds = data.load_dataset(cfg.dataset)
     labels = ds.schema.labels
     plan = run_plan(cfg, progress=progress and main)
-    D, O, tags, weights, soft, tau, S, trust_report = (plan[k] for k in ("D", "O", "tags", "weights", "soft", "tau", "S", "trust"))
+    distilled, gold, tags, weights, soft, tau, S, trust_report = (plan.distilled, plan.gold, plan.tags, plan.weights, plan.soft, plan.tau,
+                                                          plan.steps, plan.trust)
     path = resolve_model(cfg.model)
     tok = load_tokenizer(path)
     if cfg.case_features not in ("auto", "on", "off"): raise ValueError(f"case_features must be auto, on or off, not {cfg.case_features!r}")
@@ -267,21 +285,21 @@ def _train(cfg: TrainConfig, run: runs.RunFolder, deps: list[dict], progress: bo
     shapes = cfg.case_features == "on" or (cfg.case_features == "auto" and lowercases(tok))
     if run.has_config and _checkpoint_to_resume(run.checkpoint_dir) is not None:   # resuming: the model it started with
         shapes = run.config().word_shapes
-    pool = list(D) + list(O)
+    pool = plan.pool
     enc, n_split = encode(tok, [s.tokens for s in pool], tags, cfg.max_length, weights, {l: i for i, l in enumerate(labels)}, soft)
     windows: dict[int, list[Encoded]] = {}
     for e in enc: windows.setdefault(e.sent, []).append(e)
     lengths = [sum(len(w.input_ids) for w in windows.get(i, ())) for i in range(len(pool))]
-    sampler = mixing.MixedBatchSampler(len(D), len(O), cfg.strategy, S, cfg.batch_size, cfg.seed, tau,
+    sampler = mixing.MixedBatchSampler(len(distilled), len(gold), cfg.strategy, S, cfg.batch_size, cfg.seed, tau,
                                        cfg.schedule_params(), lengths=lengths, bucket=cfg.bucket_steps)
     dev_full, test, evaluation = data.evaluation_splits(ds)
     dev_full = dev_full[:cfg.dev_size] if cfg.dev_size else dev_full
     dev = dev_full[:cfg.select_dev_size] if cfg.select_dev_size else dev_full
 
-    resolved = dict(asdict(cfg), model_path=path, n_distilled=len(D), n_gold=len(O), tau=tau, steps=S,
+    resolved = dict(asdict(cfg), model_path=path, n_distilled=len(distilled), n_gold=len(gold), tau=tau, steps=S,
                     processes=world, sentences_split=n_split, word_shapes=shapes, types=list(ds.schema.names),
                     dataset=str(ds.path.resolve()) if ds.path else ds.name, dataset_name=ds.name,
-                    evaluation=evaluation, distilled_name=D.name, gold_ids=[s.sent_id for s in O],
+                    evaluation=evaluation, distilled_name=distilled.name, gold_ids=[s.sent_id for s in gold],
                     gold_conversion=ds.split("train").report if ds.has("train") else {}, dependencies=deps)
     if main:
         run.write_config(resolved); run.mark("training")
@@ -348,7 +366,7 @@ def _train(cfg: TrainConfig, run: runs.RunFolder, deps: list[dict], progress: bo
         test = test[:cfg.test_size] if cfg.test_size else test
         pred = predict(kept, tok, test.tokens, max_length=cfg.max_length, decode=cfg.decode)
         result["test"] = dict(metrics.scores(test.tags, pred), split=test.name)
-        data.write_jsonl([s.with_tags(p, gold_tags=s.tags) for s, p in zip(test, pred)], run.predictions_path)
+        formats.write_jsonl([s.with_tags(p, gold_tags=s.tags) for s, p in zip(test, pred)], run.predictions_path)
     trained = (S - start) * cfg.batch_size   # sentences of the steps timed in this process (a resumed run: since resuming)
     result["timing"] = dict(state.timing, train_sentences_per_s=round(trained / max(timing["train_s"] - start_train_s, 1e-9), 2),
                             processes=world, device=str(acc.device), threads=torch.get_num_threads(),

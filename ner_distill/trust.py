@@ -9,11 +9,11 @@ import random
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 
-from . import data, metrics
+from . import data, formats, metrics
 from .annotate import client, prompts
 from .annotate.run import load_source
 from .student import Student
@@ -22,7 +22,7 @@ from .student import Student
 __all__ = ['TRUST_METHODS', 'NEEDS_CALIBRATION', 'NEEDS_STUDENT', 'SELECTIONS', 'TrustContext', 'trust_method', 'drop', 'mask',
            'weight', 'student', 'relabel', 'soft', 'llm', 'parse_methods', 'needs_student', 'apply_trust', 'gold_of',
            'calibrate', 'student_probs', 'sentence_scores', 'sentence_costs', 'select', 'select_for_annotation',
-           'prepare', 'trust_table', 'plot_trust']
+           'Targets', 'prepare', 'trust_table', 'plot_trust']
 
 # %% ../nbs/05_trust.ipynb #0a0f39b4
 @dataclass
@@ -100,7 +100,7 @@ def relabel(tags, w, s, i, ctx):
         k = int(P[j].argmax())
         if ctx.labels[k] != t and P[j, k] >= ctx.confidence:
             new[j] = ctx.labels[k]; ctx.counts["student_relabelled_tokens"] += 1
-    return data.to_iob2(new), w
+    return formats.to_iob2(new), w
 
 @trust_method("soft")
 def soft(tags, w, s, i, ctx):
@@ -135,7 +135,7 @@ def needs_student(trust: str | None, selection: str | None = "random") -> bool:
     "Whether trust methods `trust` or selection `selection` read a gold-trained student (`trust_student`)."
     return bool(NEEDS_STUDENT & set(parse_methods(trust))) or selection in ("uncertainty", "density")
 
-def apply_trust(corpus: data.Corpus, methods: str | Sequence[str], ctx: TrustContext) -> tuple[list[list[str]], list[np.ndarray]]:
+def apply_trust(corpus: formats.Corpus, methods: str | Sequence[str], ctx: TrustContext) -> tuple[list[list[str]], list[np.ndarray]]:
     """Tags and per-token loss weights of every sentence of `corpus` after `methods`, in order. A sentence a person
     reviewed (`meta['reviewed']`) keeps its tags and full weight: no method second-guesses a person."""
     names = parse_methods(methods) if isinstance(methods, str) else list(methods)
@@ -154,13 +154,13 @@ def apply_trust(corpus: data.Corpus, methods: str | Sequence[str], ctx: TrustCon
     return tags_out, w_out
 
 # %% ../nbs/05_trust.ipynb #19a87468
-def gold_of(s: data.Sentence):
+def gold_of(s: formats.Sentence):
     "The gold tags a distilled sentence carries (`meta['gold_tags']`), or None."
     g = s.meta.get("gold_tags")
     return list(g) if g is not None else None
 
-def calibrate(D: data.Corpus, O: data.Corpus, n: int, seed: int = 0,
-              types: Sequence[str] = data.ENTITY_TYPES) -> tuple[data.Corpus, data.Corpus, dict, list[int]]:
+def calibrate(D: formats.Corpus, O: formats.Corpus, n: int, seed: int = 0,
+              types: Sequence[str] = formats.ENTITY_TYPES) -> tuple[formats.Corpus, formats.Corpus, dict, list[int]]:
     """Estimate the teacher's trust on `n` sentences of `D` that have gold tags; returns (D without
     them, O with them in gold form and as many of its own sentences fewer, trust table, their positions in D).
     Sentences of a dev or test split never serve: they would enter training."""
@@ -177,9 +177,9 @@ def calibrate(D: data.Corpus, O: data.Corpus, n: int, seed: int = 0,
     cal = [D[i] for i in pick]
     trust = metrics.type_trust([s.tags for s in cal], [gold_of(s) for s in cal], types)
     taken = set(pick)
-    D2 = data.Corpus([s for i, s in enumerate(D) if i not in taken], D.name)
+    D2 = formats.Corpus([s for i, s in enumerate(D) if i not in taken], D.name)
     keep = list(O)[: max(0, len(O) - n)]
-    O2 = data.Corpus(keep + [s.with_tags(gold_of(s), calibration=True) for s in cal], f"{O.name}+cal{n}")
+    O2 = formats.Corpus(keep + [s.with_tags(gold_of(s), calibration=True) for s in cal], f"{O.name}+cal{n}")
     return D2, O2, trust, pick
 
 # %% ../nbs/05_trust.ipynb #9c5320b8
@@ -198,7 +198,7 @@ def sentence_scores(probs: Sequence[np.ndarray], labels: Sequence[str]) -> dict[
     dens = np.array([float((p.argmax(-1) != o).mean()) if len(p) else 0.0 for p in probs])
     return dict(uncertainty=ent, density=dens)
 
-def sentence_costs(corpus: data.Corpus, unit: str = "sentences", model: str = "gpt-4o-mini",
+def sentence_costs(corpus: formats.Corpus, unit: str = "sentences", model: str = "gpt-4o-mini",
                    prompt: str = "zero-shot", prices: dict | None = None, k: int = 5, seed: int = 0,
                    dataset="conll2003") -> np.ndarray:
     "What labelling each sentence costs in `unit`: sentences (1 each), words, or usd (the annotation dry run's estimate)."
@@ -214,7 +214,7 @@ def sentence_costs(corpus: data.Corpus, unit: str = "sentences", model: str = "g
                          for s in corpus])
     raise ValueError(f"unknown budget unit {unit!r}; use sentences, words or usd")
 
-def select(corpus: data.Corpus, budget: float, by: str = "uncertainty", unit: str = "sentences",
+def select(corpus: formats.Corpus, budget: float, by: str = "uncertainty", unit: str = "sentences",
            probs: Sequence[np.ndarray] | None = None, labels: Sequence[str] = (), costs: np.ndarray | None = None,
            seed: int = 0, **cost_args) -> list[int]:
     "Indices (in corpus order) of the sentences to label under `budget`, chosen `by` random|uncertainty|density."
@@ -247,21 +247,27 @@ def select_for_annotation(source: str, budget: float, by: str = "uncertainty", u
     costs = usd if unit == "usd" else sentence_costs(corpus, unit)
     idx = select(corpus, budget, by, unit, probs, labels, costs, seed)
     outp = Path(out); outp.parent.mkdir(parents=True, exist_ok=True)
-    data.write_jsonl(corpus.subset(idx, f"{corpus.name}.selected"), outp)
+    formats.write_jsonl(corpus.subset(idx, f"{corpus.name}.selected"), outp)
     return dict(out=str(outp), pool=len(corpus), selected=len(idx), words=int(sum(len(corpus[i]) for i in idx)),
                 spent=float(costs[idx].sum()) if idx else 0.0, budget=budget, unit=unit, by=by,
                 est_cost_usd=round(float(usd[idx].sum()) if idx else 0.0, 4), model=model, prompt=prompt)
 
 # %% ../nbs/05_trust.ipynb #74e7030e
-def _random_subset(D: data.Corpus, n: int, seed: int) -> list[int]:
+def _random_subset(D: formats.Corpus, n: int, seed: int) -> list[int]:
     "Positions in `D` of `data.gold_pool(D, n, seed)`: the very subset plain runs take."
     chosen = {id(s) for s in data.gold_pool(D, n, seed)}
     return [i for i, s in enumerate(D) if id(s) in chosen]
 
-def prepare(D: data.Corpus, O: data.Corpus, *, trust: str, selection: str, distilled_size: int | None, seed: int,
+class Targets(NamedTuple):
+    "What trust methods teach, per distilled sentence: its tags, its per-token loss weights, its soft targets (None: none)."
+    tags: list
+    weights: list
+    soft: list | None
+
+def prepare(D: formats.Corpus, O: formats.Corpus, *, trust: str, selection: str, distilled_size: int | None, seed: int,
             calibration_size: int, trust_threshold: float, trust_student: str | None, student_confidence: float,
             progress: bool = False, dataset="conll2003", soft_weight: float = 0.5):
-    """(D, O, (tags, weights, soft targets or None) per distilled sentence or None, report) of a run whose settings are the
+    """(distilled pool D, gold pool O, the distilled sentences' `Targets` or None, report) of a run whose settings are the
     keyword arguments (the fields of the same names of `train.TrainConfig`). `D` is the whole distilled
     corpus; it is subset here by `selection` when `distilled_size` is set."""
     report = dict(trust=trust, selection=selection)
@@ -301,9 +307,9 @@ def prepare(D: data.Corpus, O: data.Corpus, *, trust: str, selection: str, disti
         report.update(calibration_size=calibration_size, calibration_ids=cal_ids, type_trust=ctx.trust,
                       threshold=trust_threshold, distrusted=ctx.distrusted())
     ctx.student_probs = probs
-    tw = (*apply_trust(D, names, ctx), [ctx.targets.get(i) for i in range(len(D))] if ctx.targets else None) if names else None
+    targets = Targets(*apply_trust(D, names, ctx), [ctx.targets.get(i) for i in range(len(D))] if ctx.targets else None) if names else None
     report["counts"] = dict(ctx.counts)
-    return D, O, tw, report
+    return D, O, targets, report
 
 # %% ../nbs/05_trust.ipynb #256f7ca5
 def trust_table(trust: dict):

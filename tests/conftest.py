@@ -2,7 +2,7 @@
 student or a bundle shares them; a test that takes one is marked slow, so `make test-fast` never builds them."""
 import pytest
 
-from ner_distill import data
+from ner_distill import data, formats
 from ner_distill.export import export_bundle
 from ner_distill.train import TrainConfig, train
 
@@ -27,4 +27,4 @@ def bundle(gold_run, tmp_path_factory):
 def small_pool(tmp_path_factory):
     "300 of the real gpt-3.5-labelled sentences, with their gold tags, as a labels file a user would pass."
     p = tmp_path_factory.mktemp("pool") / "labels.jsonl"
-    return data.write_jsonl(data.recorded_llm_labels()[:300], p)
+    return formats.write_jsonl(data.recorded_llm_labels()[:300], p)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ner_distill.annotate import client, prompts
 from ner_distill.annotate.run import annotate
-from ner_distill import data
+from ner_distill import data, formats
 
 from ner_distill.annotate.fake_llm import FakeLLM
 
@@ -34,8 +34,8 @@ FIXTURE = [
 
 
 def fixture_file(tmp_path, sentences=FIXTURE):
-    corpus = data.Corpus([data.Sentence(s.split(), ["O"] * len(s.split()), 0, i, "fixture") for i, s in enumerate(sentences)])
-    return data.write_jsonl(corpus, tmp_path / "input.jsonl")
+    corpus = formats.Corpus([formats.Sentence(s.split(), ["O"] * len(s.split()), 0, i, "fixture") for i, s in enumerate(sentences)])
+    return formats.write_jsonl(corpus, tmp_path / "input.jsonl")
 
 
 def no_key_anywhere(folder: Path):
@@ -117,7 +117,7 @@ def test_faults_are_recorded_and_the_run_completes(tmp_path, monkeypatch):
         assert time.time() - t0 < 60
         assert KEY in " ".join(srv.auth)           # the key reached the server...
     no_key_anywhere(tmp_path)                       # ...and no file we wrote
-    recs = {" ".join(s.tokens): s for s in data.read_jsonl(out / "labels.jsonl", types=None)}
+    recs = {" ".join(s.tokens): s for s in formats.read_jsonl(out / "labels.jsonl", types=None)}
     assert len(recs) == len(FIXTURE)
     status = {k.split()[0]: v.meta["status"] for k, v in recs.items()}
     assert status["RATE"] == status["BOOM"] == status["SLOW"] == "ok"        # retried after 429 / 500 / timeout
@@ -188,7 +188,7 @@ def test_kill_9_then_rerun_labels_every_sentence_once(tmp_path):
         r = subprocess.run(cmd + ["--base-url", srv2.base_url], env=env, capture_output=True, text=True, timeout=120)
         assert r.returncode == 0, r.stderr[-2000:]
         second = Counter(srv2.requests)
-    labelled = data.read_jsonl(out / "labels.jsonl")
+    labelled = formats.read_jsonl(out / "labels.jsonl")
     assert sorted(s.sent_id for s in labelled) == list(range(n))                # every sentence, exactly once
     assert all(s.meta["status"] == "ok" and s.tags.count("B-LOC") == 2 for s in labelled)
     asked_twice = [k for k in second if k in first]
@@ -201,7 +201,7 @@ def test_kill_9_then_rerun_labels_every_sentence_once(tmp_path):
 
 
 def _by_text(out):
-    return {" ".join(s.tokens): s for s in data.read_jsonl(out / "labels.jsonl", types=None)}
+    return {" ".join(s.tokens): s for s in formats.read_jsonl(out / "labels.jsonl", types=None)}
 
 
 def test_each_server_fault_is_retried_and_never_cached(tmp_path, monkeypatch):
@@ -292,7 +292,7 @@ def test_batch_run_killed_after_submission_resumes_and_sends_nothing_twice(tmp_p
         assert r.returncode == 0, r.stderr[-2000:]
         assert srv.batch_created == 2 and srv.direct == 0                       # one resubmission, nothing sent one by one
         assert all(srv.requests[s] == (2 if "BATCHFAIL" in s else 1) for s in sents)   # no request sent twice
-    labelled = data.read_jsonl(out / "labels.jsonl")
+    labelled = formats.read_jsonl(out / "labels.jsonl")
     assert sorted(s.sent_id for s in labelled) == list(range(n)) and all(s.meta["status"] == "ok" for s in labelled)
     assert all(s.tags[3] == "B-LOC" for s in labelled)
     pr = json.loads((out / "parse_report.json").read_text())

@@ -6,7 +6,7 @@ import zipfile
 
 import pytest
 
-from ner_distill import data
+from ner_distill import data, formats
 from ner_distill.cli import main
 
 
@@ -21,14 +21,14 @@ def _write(tmp_path, name, content, binary=False):
 def test_conll_two_and_four_columns_read_alike(tmp_path):
     two = _write(tmp_path, "two.txt", "Peter B-PER\nBlackburn I-PER\nsaid O\n")
     four = _write(tmp_path, "four.txt", "-DOCSTART- -X- -X- O\n\nPeter NNP B-NP B-PER\nBlackburn NNP I-NP I-PER\nsaid VBD B-VP O\n")
-    assert data.read_conll(two).tags == data.read_conll(four).tags == [["B-PER", "I-PER", "O"]]
+    assert formats.read_conll(two).tags == formats.read_conll(four).tags == [["B-PER", "I-PER", "O"]]
 
 
 def test_iob1_becomes_iob2_and_strict_refuses_it(tmp_path):
     p = _write(tmp_path, "iob1.txt", "EU I-ORG\nrejects O\nGerman I-MISC\nBonn I-LOC\nParis B-LOC\n")
-    assert data.read_conll(p).tags == [["B-ORG", "O", "B-MISC", "B-LOC", "B-LOC"]]
-    with pytest.raises(data.DataFormatError, match=r"iob1.txt:1: I-ORG follows O"):
-        data.read_conll(p, strict=True)
+    assert formats.read_conll(p).tags == [["B-ORG", "O", "B-MISC", "B-LOC", "B-LOC"]]
+    with pytest.raises(formats.DataFormatError, match=r"iob1.txt:1: I-ORG follows O"):
+        formats.read_conll(p, strict=True)
 
 
 @pytest.mark.parametrize("content,line,what", [
@@ -40,26 +40,26 @@ def test_iob1_becomes_iob2_and_strict_refuses_it(tmp_path):
 ])
 def test_malformed_conll_names_file_and_line(tmp_path, content, line, what):
     p = _write(tmp_path, "bad.txt", content)
-    with pytest.raises(data.DataFormatError, match=what) as e:
-        data.read_conll(p)
+    with pytest.raises(formats.DataFormatError, match=what) as e:
+        formats.read_conll(p)
     assert e.value.line == line and e.value.path == str(p)
     assert f"bad.txt:{line}:" in str(e.value)
 
 
 def test_bioes_becomes_iob2(tmp_path):
     p = _write(tmp_path, "bioes.txt", "Peter B-PER\nBlackburn E-PER\nin O\nBonn S-LOC\n\nEU S-ORG\n")
-    assert data.read_conll(p).tags == [["B-PER", "I-PER", "O", "B-LOC"], ["B-ORG"]]
+    assert formats.read_conll(p).tags == [["B-PER", "I-PER", "O", "B-LOC"], ["B-ORG"]]
 
 
 def test_bad_utf8_names_file_and_line(tmp_path):
     p = _write(tmp_path, "latin1.txt", "Peter B-PER\nM\xfcnchen B-LOC\n".encode("latin-1"), binary=True)
-    with pytest.raises(data.DataFormatError, match=r"latin1.txt:2: not valid UTF-8"):
-        data.read_conll(p)
+    with pytest.raises(formats.DataFormatError, match=r"latin1.txt:2: not valid UTF-8"):
+        formats.read_conll(p)
 
 
 def test_other_tag_sets_with_types_none(tmp_path):
     p = _write(tmp_path, "bio.txt", "aspirin B-DRUG\nhelps O\n")
-    assert data.read_conll(p, types=None).tags == [["B-DRUG", "O"]]
+    assert formats.read_conll(p, types=None).tags == [["B-DRUG", "O"]]
 
 
 @pytest.mark.parametrize("line,what", [
@@ -70,18 +70,18 @@ def test_other_tag_sets_with_types_none(tmp_path):
 ])
 def test_malformed_jsonl(tmp_path, line, what):
     p = _write(tmp_path, "bad.jsonl", '{"tokens": ["Bonn"], "tags": ["B-LOC"]}\n' + line + "\n")
-    with pytest.raises(data.DataFormatError, match=f"bad.jsonl:2: {what}"):
-        data.read_jsonl(p)
+    with pytest.raises(formats.DataFormatError, match=f"bad.jsonl:2: {what}"):
+        formats.read_jsonl(p)
 
 
 def test_roundtrip_keeps_documents_and_metadata(tmp_path):
-    c = data.Corpus([data.Sentence(["EU", "rejects"], ["B-ORG", "O"], 0, 0, "x", {"latency": 0.5}),
-                     data.Sentence(["Bonn"], ["B-LOC"], 1, 1, "x")])
-    back = data.read_jsonl(data.write_jsonl(c, tmp_path / "c.jsonl"))
+    c = formats.Corpus([formats.Sentence(["EU", "rejects"], ["B-ORG", "O"], 0, 0, "x", {"latency": 0.5}),
+                     formats.Sentence(["Bonn"], ["B-LOC"], 1, 1, "x")])
+    back = formats.read_jsonl(formats.write_jsonl(c, tmp_path / "c.jsonl"))
     assert back[0].meta == {"latency": 0.5} and [s.doc_id for s in back] == [0, 1]
-    text = data.write_conll(c, tmp_path / "c.txt").read_text()
+    text = formats.write_conll(c, tmp_path / "c.txt").read_text()
     assert text.count("-DOCSTART-") == 2
-    assert [s.doc_id for s in data.read_conll(tmp_path / "c.txt")] == [0, 1]
+    assert [s.doc_id for s in formats.read_conll(tmp_path / "c.txt")] == [0, 1]
 
 
 # ---- pinned wheels ----
@@ -162,16 +162,16 @@ def test_recorded_labels_refuse_a_wrong_hash(tmp_path):
     lines = data.resource_path(data.LLM_LABELS).read_text().splitlines()[:3]
     rec = json.loads(lines[1]); rec["tokens_sha1"] = "000000000000"; lines[1] = json.dumps(rec)
     p = _write(tmp_path, "labels.jsonl", "\n".join(lines) + "\n")
-    with pytest.raises(data.DataFormatError, match=r"labels.jsonl:2: .*tokens_sha1"):
+    with pytest.raises(formats.DataFormatError, match=r"labels.jsonl:2: .*tokens_sha1"):
         data.recorded_llm_labels(p)
 
 
 def test_general_recorded_labels_in_conll_form(tmp_path):
     dev = data.conll2003("dev")[:3]
-    p = data.write_conll([s.with_tags(["O"] * len(s)) for s in dev], tmp_path / "tool.txt")
+    p = formats.write_conll([s.with_tags(["O"] * len(s)) for s in dev], tmp_path / "tool.txt")
     got = data.load_recorded_labels(p, reference=dev)
     assert [s.sent_id for s in got] == [s.sent_id for s in dev] and got[0].meta["gold_tags"] == dev[0].tags
-    with pytest.raises(data.DataFormatError, match="sentences but the reference has"):
+    with pytest.raises(formats.DataFormatError, match="sentences but the reference has"):
         data.load_recorded_labels(p, reference=data.conll2003("dev")[:4])
 
 

@@ -11,7 +11,7 @@ import urllib.request
 
 import pytest
 
-from ner_distill import data, infer
+from ner_distill import data, formats, infer
 from ner_distill.export import export_bundle, static_variant
 from ner_distill.train import TrainConfig, train
 
@@ -60,7 +60,7 @@ def test_installed_offline_without_torch_matches_exporter(bundle, tmp_path):
     listed = subprocess.run([str(venv / "bin/python"), "-m", "pip", "list", "--format", "json"], capture_output=True, text=True).stdout
     assert {p["name"].lower() for p in json.loads(listed)} - {"pip", "setuptools"} == {"numpy", "onnxruntime", "tokenizers"}
     sents = data.conll2003("test")[:40]
-    conll = data.write_conll(sents, tmp_path / "test.conll")
+    conll = formats.write_conll(sents, tmp_path / "test.conll")
     env = {"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"}
     cmd = [str(venv / "bin/python"), str(bundle / "ner_distill_infer.py"), "--bundle", str(bundle), "--format", "conll", str(conll)]
     unshare = shutil.which("unshare") and subprocess.run(["unshare", "-n", "true"]).returncode == 0

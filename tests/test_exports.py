@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from ner_distill import data, exports
+from ner_distill import data, exports, formats
 from ner_distill.exports import read_export, sniff_tool
 from ner_distill.infer import split_words
 
@@ -136,7 +136,7 @@ def test_label_studio_json_skips_and_counts(tmp_path):
     assert a[1].tags == ["O", "O", "B-ORG", "O", "O", "O"] and a.report.get("several_annotations", 0) == 0
     b = read_export(p, "conll2003", annotator=2)
     assert len(b) == 1 and b.report["skipped_not_by_annotator"] == 3
-    with pytest.raises(data.DataFormatError, match="ids only"):
+    with pytest.raises(formats.DataFormatError, match="ids only"):
         read_export(p, predictions=True)
 
 
@@ -165,7 +165,7 @@ def test_label_studio_json_min(tmp_path):
     assert (c.report["records"], c.report["skipped_unannotated"], c.report["several_annotations"]) == (5, 1, 1)
     assert read_export(p, "conll2003", annotator="alice@example.org")[1].tags == ["O", "O", "B-ORG", "O", "O", "O"]
     # a split declared `format: labelstudio` reads a JSON_MIN file as JSON_MIN
-    assert data.read_split(p, "labelstudio", data.CONLL2003, "x-test").tags == c.tags
+    assert exports.read_split(p, "labelstudio", formats.CONLL2003, "x-test").tags == c.tags
 
 
 def test_label_studio_conll2003(tmp_path):
@@ -177,15 +177,15 @@ def test_label_studio_conll2003(tmp_path):
                  "Shares -X- _ O\nin -X- _ O\nTime -X- _ B-ORG\nWarner -X- _ I-ORG\nrose -X- _ O\n. -X- _ O\n\n"
                  "Shares -X- _ O\nin -X- _ O\nTime -X- _ B-ORG\nWarner -X- _ O\nrose -X- _ O\n. -X- _ O\n\n"
                  "Nothing -X- _ O\nhappened -X- _ O\n. -X- _ O\n\n")
-    assert sniff_tool(p) == "labelstudio-conll" and data.sniff_format(p) == "labelstudio-conll"
+    assert sniff_tool(p) == "labelstudio-conll" and exports.sniff_format(p) == "labelstudio-conll"
     c = read_export(p, "conll2003")
     assert len(c) == 3 and c[1].tags == ["O", "O", "B-ORG", "I-ORG", "O", "O"]
     assert c.report["several_annotations"] == 1 and "nobody annotated" in c.report["notes"][0]
-    with pytest.raises(data.DataFormatError, match="names no annotator"):
+    with pytest.raises(formats.DataFormatError, match="names no annotator"):
         read_export(p, annotator="alice@example.org")
     plain = tmp_path / "plain.txt"
     plain.write_text("-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\nrejects VBZ B-VP O\n")
-    assert sniff_tool(plain) == "" and data.sniff_format(plain) == "conll"
+    assert sniff_tool(plain) == "" and exports.sniff_format(plain) == "conll"
 
 
 # ---- Prodigy ----
@@ -223,8 +223,8 @@ def test_prodigy_accept_only(tmp_path):
     assert c[0].meta["ids"] == {"sent_id": 11}
     assert read_export(p, "conll2003", annotator="ner_news-alice")[1].tags == ["B-PER", "O", "O", "O", "O"]
     # the old generic reader refuses a rejected example rather than read it as gold
-    with pytest.raises(data.DataFormatError, match="ner_news.jsonl:2: a record its tool marks as not accepted"):
-        data.read_spans(p)
+    with pytest.raises(formats.DataFormatError, match="ner_news.jsonl:2: a record its tool marks as not accepted"):
+        formats.read_spans(p)
 
 
 # ---- doccano ----
@@ -329,11 +329,11 @@ def test_spacy_docbin(tmp_path):
     b.set_ents([], default="outside")                                   # annotated: no entities
     p = tmp_path / "train.spacy"
     DocBin(docs=[a, b, u]).to_disk(p)
-    assert sniff_tool(p) == "spacy" and data.sniff_format(p) == "spacy"
+    assert sniff_tool(p) == "spacy" and exports.sniff_format(p) == "spacy"
     c = read_export(p, "conll2003")
     assert c.tags == [TAGS1, ["O", "O", "O"]] and c.report["skipped_unannotated"] == 1 and [s.meta["tool_id"] for s in c] == [0, 1]
     (tmp_path / "junk.spacy").write_bytes(b"not a docbin")
-    with pytest.raises(data.DataFormatError, match="junk.spacy: not a spaCy DocBin"):
+    with pytest.raises(formats.DataFormatError, match="junk.spacy: not a spaCy DocBin"):
         read_export(tmp_path / "junk.spacy")
 
 
@@ -353,27 +353,27 @@ def test_label_studio_utf16_offsets(tmp_path):
 def test_malformed_exports_name_file_and_task(tmp_path):
     p = tmp_path / "ls.json"
     p.write_text(json.dumps([ls_task(1, {"text": S1}, []), {"id": 5, "annotations": []}]))
-    with pytest.raises(data.DataFormatError, match=r"ls.json: task 2 \(id 5\): no 'data' object"):
+    with pytest.raises(formats.DataFormatError, match=r"ls.json: task 2 \(id 5\): no 'data' object"):
         read_export(p)
     over = [region(S1, 0, 15, "PER"), region(S1, 6, 15, "PER")]
     p.write_text(json.dumps([ls_task(8, {"text": S1}, [ls_annotation(1, 8, 1, "t", over)])]))
-    with pytest.raises(data.DataFormatError, match=r"ls.json: task 1 \(id 8\): spans overlap"):
+    with pytest.raises(formats.DataFormatError, match=r"ls.json: task 1 \(id 8\): spans overlap"):
         read_export(p)
     p.write_text(json.dumps([ls_task(8, {"text": S1}, [ls_annotation(1, 8, 1, "t", [region(S1, 0, 15, "DRUG")])])]))
-    with pytest.raises(data.DataFormatError, match=r"task 1 \(id 8\): label 'DRUG' is not a type of schema conll2003"):
+    with pytest.raises(formats.DataFormatError, match=r"task 1 \(id 8\): label 'DRUG' is not a type of schema conll2003"):
         read_export(p, "conll2003")
     q = tmp_path / "p.jsonl"
     q.write_text(json.dumps(prodigy(S1, [])) + "\n" + json.dumps(dict(prodigy(S2, []), spans=[{"token_start": 9, "token_end": 12,
                                                                                                   "label": "ORG"}])) + "\n")
-    with pytest.raises(data.DataFormatError, match="p.jsonl:2: span .* token_start and token_end need the example's tokens"):
+    with pytest.raises(formats.DataFormatError, match="p.jsonl:2: span .* token_start and token_end need the example's tokens"):
         read_export(q)
     a = tmp_path / "a.json"
     a.write_text(json.dumps([argilla2(1, S1, [(USERS[0], SPANS[S1], "maybe")])]))
-    with pytest.raises(data.DataFormatError, match=r"a.json: record 1 \(id rec-1\): response status 'maybe'"):
+    with pytest.raises(formats.DataFormatError, match=r"a.json: record 1 \(id rec-1\): response status 'maybe'"):
         read_export(a)
     two = tmp_path / "two.json"
     two.write_text(json.dumps([ls_task(1, {"title": "A title", "body": S1}, [])]))
-    with pytest.raises(data.DataFormatError, match="which field holds the text"):
+    with pytest.raises(formats.DataFormatError, match="which field holds the text"):
         read_export(two)
     assert read_export(two, text_field="body").report["skipped_unannotated"] == 1
 
@@ -386,7 +386,7 @@ def test_dataset_reads_exports_and_data_stats_counts(tmp_path, capsys):
     (tmp_path / "test.json").write_text(json.dumps(ls_tasks(full=True)))
     (tmp_path / "dataset.yaml").write_text("name: mine\nschema: conll2003.yaml\ntrain: train.conll\ndev: dev.jsonl\n"
                                            "test: {path: test.json, format: labelstudio, annotator: alice@example.org}\n")
-    (tmp_path / "conll2003.yaml").write_text(json.dumps(data.CONLL2003.to_dict()))
+    (tmp_path / "conll2003.yaml").write_text(json.dumps(formats.CONLL2003.to_dict()))
     st = data.data_stats(tmp_path / "dataset.yaml")
     assert st["mine-dev"]["sentences"] == 1 and st["mine-dev"]["report"]["skipped_rejected"] == 1
     t = st["mine-test"]["report"]

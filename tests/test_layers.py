@@ -101,3 +101,18 @@ def test_train_help_without_dev_extras():
     for f in dataclasses.fields(TrainConfig):
         assert "--" + f.name.replace("_", "-") in text, f.name
         assert "".join(f.metadata["help"].split())[:40] in text, f.name
+
+
+def test_each_name_is_used_from_the_module_that_defines_it():
+    """No module re-exports another's names with `import *`, and no code, test, benchmark or notebook reaches a name of
+    `formats` or `exports` through `data` (it would read as if `data` defined the name)."""
+    import re
+    from ner_distill import exports, formats
+    star = [m for m in MODULES if re.search(r"^from \S+ import \*", (PKG / (m.replace(".", "/") + ".py")).read_text(), re.M)]
+    assert not star, star
+    elsewhere = set(formats.__all__) | set(exports.__all__)
+    root = PKG.parent
+    files = [*PKG.rglob("*.py"), *root.glob("tests/*.py"), *root.glob("bench/*.py"), *root.glob("nbs/**/*.ipynb")]
+    found = {f"{p.relative_to(root)}: data.{n}" for p in files if p.name != "_modidx.py"
+             for n in re.findall(r"\bdata\.([A-Za-z_]\w*)\b", p.read_text()) if n in elsewhere}
+    assert not found, sorted(found)[:20]

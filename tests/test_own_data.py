@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ner_distill import data, infer
+from ner_distill import data, formats, infer
 
 from ner_distill.annotate.fake_llm import FakeLLM
 
@@ -34,11 +34,11 @@ def write_dataset(root: Path) -> Path:
         "  - {name: PERSON, description: names of people, synonyms: [PER, PEOPLE]}\n"
         "  - {name: COMPANY, description: 'names of companies, clubs and other organisations', synonyms: [ORG, FIRM]}\n"
         "  - {name: PLACE, description: 'names of places: countries, cities, regions', synonyms: [LOC, GPE]}\n")
-    data.write_conll([s.with_tags(renamed(s)) for s in train], root / "train.conll")
-    data.write_spans([s.with_tags(renamed(s)) for s in dev], root / "dev.jsonl")
+    formats.write_conll([s.with_tags(renamed(s)) for s in train], root / "train.conll")
+    formats.write_spans([s.with_tags(renamed(s)) for s in dev], root / "dev.jsonl")
     tasks = []
     for i, s in enumerate(test):
-        sp = data.sentence_spans(s.with_tags(renamed(s)))
+        sp = formats.sentence_spans(s.with_tags(renamed(s)))
         tasks.append({"id": i, "data": {"text": sp["text"]}, "annotations": [{"result": [
             {"type": "labels", "value": {"start": x["start"], "end": x["end"], "text": sp["text"][x["start"]:x["end"]],
                                          "labels": [x["label"]]}} for x in sp["spans"]]}]})
@@ -72,7 +72,7 @@ def test_own_schema_from_annotation_to_bundle(tmp_path):
         out = json.loads(run(["annotate", "--dataset", ds_file, "--source", "dev", "--teacher", "openai", "--base-url",
                               srv.base_url, "--model", "fake", "--prompt", "few-shot", "--quiet", "--out", tmp_path / "ann-dev"]))
     assert set(out["f1_by_type"]) <= set(NEW) and "COMPANY" in out["f1_by_type"]       # quality against the user's gold
-    labels = data.read_jsonl(tmp_path / "ann" / "labels.jsonl", types=NEW)        # refuses any type outside the schema
+    labels = formats.read_jsonl(tmp_path / "ann" / "labels.jsonl", types=NEW)        # refuses any type outside the schema
     assert {"COMPANY", "PLACE", "PERSON"} == {t for s in labels for t, _, _ in s.entities()}
     assert json.loads((tmp_path / "ann" / "schema.json").read_text())["name"] == "people-companies-places"
     cache = b"".join(p.read_bytes() for p in (tmp_path / "ann").glob("cache.sqlite*"))

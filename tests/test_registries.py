@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from ner_distill import cli, data
+from ner_distill import cli, data, formats
 from ner_distill.annotate.sources import SOURCES, LabelSource, label_source, parse_source
 from ner_distill.annotate.teachers import TEACHERS, Teacher, teacher
 from ner_distill.config import Knobs, knob
@@ -23,7 +23,7 @@ def registered():
 
         def label(self, corpus, progress=False):
             tag = lambda i, w: f"B-{self.cfg.tag}" if i > 0 and w[:1].isupper() and w.isalpha() else "O"
-            return data.Corpus([s.with_tags([tag(i, w) for i, w in enumerate(s.tokens)], status="ok", teacher=self.name)
+            return formats.Corpus([s.with_tags([tag(i, w) for i, w in enumerate(s.tokens)], status="ok", teacher=self.name)
                                 for s in corpus], corpus.name)
 
     @label_source("firstword")
@@ -31,7 +31,7 @@ def registered():
         "`firstword:TYPE`: the first word of 300 recorded train sentences as TYPE: stands for labels kept in a user's own store."
         def pool(self, dataset="conll2003"):
             rec = data.recorded_llm_labels()[:300]
-            return data.Corpus([s.with_tags([f"B-{self.arg}"] + ["O"] * (len(s) - 1), status="ok") for s in rec], "firstword")
+            return formats.Corpus([s.with_tags([f"B-{self.arg}"] + ["O"] * (len(s) - 1), status="ok") for s in rec], "firstword")
 
     yield Capitals, FirstWord
     del TEACHERS["capitals"], SOURCES["firstword"]
@@ -41,7 +41,7 @@ def test_a_registered_teacher_and_source_run_through_annotate(tmp_path, register
     out = tmp_path / "cap"
     assert cli.main(["annotate", "--teacher", "capitals", "--tag", "ORG", "--source", "dev", "--limit", "30", "--quiet",
                      "--out", str(out)]) == 0
-    lab = data.read_jsonl(out / "labels.jsonl")
+    lab = formats.read_jsonl(out / "labels.jsonl")
     assert len(lab) == 30 and {t for s in lab for t in s.tags} == {"O", "B-ORG"}
     assert json.loads((out / "config.json").read_text())["tag"] == "ORG"
     assert json.loads((out / "parse_report.json").read_text())["status"] == {"ok": 30}
@@ -80,13 +80,13 @@ def test_a_plugin_module_registers_for_the_command_line(tmp_path):
         "        kind: str = knob('ORG', 'allcaps: the type of a word in capitals')\n"
         "    def label(self, corpus, progress=False):\n"
         "        t = lambda w: 'B-' + self.cfg.kind if w.isupper() and w.isalpha() and len(w) > 1 else 'O'\n"
-        "        return data.Corpus([s.with_tags([t(w) for w in s.tokens], status='ok') for s in corpus], corpus.name)\n")
+        "        return formats.Corpus([s.with_tags([t(w) for w in s.tokens], status='ok') for s in corpus], corpus.name)\n")
     import os, subprocess, sys
     env = dict(os.environ, PYTHONPATH=str(tmp_path), NER_DISTILL_PLUGINS="my_teachers", HF_HUB_OFFLINE="1")
     r = subprocess.run([sys.executable, "-m", "ner_distill.cli", "annotate", "--teacher", "allcaps", "--kind", "MISC", "--source", "dev",
                         "--limit", "50", "--quiet", "--out", str(tmp_path / "run")], capture_output=True, text=True, env=env, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
-    assert "B-MISC" in {t for s in data.read_jsonl(tmp_path / "run" / "labels.jsonl") for t in s.tags}
+    assert "B-MISC" in {t for s in formats.read_jsonl(tmp_path / "run" / "labels.jsonl") for t in s.tags}
 
 
 def test_review_forms_are_registered_forms():

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from ner_distill import cli, data, trust
+from ner_distill import cli, data, formats, trust
 from ner_distill.annotate import review
 from ner_distill.annotate.sources import IDENTITY, parse_source
 from ner_distill.exports import read_export
@@ -54,8 +54,8 @@ def edits():
 @pytest.fixture
 def labels(tmp_path):
     "An annotation run's labels file: five sentences of source my-notes, doc 7, ids 10-14."
-    pool = data.Corpus([data.Sentence(w, t, 7, 10 + i, "my-notes", {"teacher": "made-up"}) for i, (w, t) in enumerate(TEXTS)], "my-notes")
-    return data.write_jsonl(pool, tmp_path / "labels.jsonl"), pool
+    pool = formats.Corpus([formats.Sentence(w, t, 7, 10 + i, "my-notes", {"teacher": "made-up"}) for i, (w, t) in enumerate(TEXTS)], "my-notes")
+    return formats.write_jsonl(pool, tmp_path / "labels.jsonl"), pool
 
 
 def written_and_exported(tool, labels, tmp_path, budget=5):
@@ -75,7 +75,7 @@ def test_a_review_comes_back_with_every_edit_and_nothing_else(tool, labels, tmp_
     path, pool = labels
     out, order, corrections, expect = written_and_exported(tool, path, tmp_path)
     # what the tool exported, read by the export reader: identities kept, the reviewer's offsets exact
-    got = read_export(out / "corrected" / review.FILES[tool], data.CONLL2003)
+    got = read_export(out / "corrected" / review.FILES[tool], formats.CONLL2003)
     rejected = sum(c == "reject" for c in corrections)
     assert len(got) == len(order) - rejected
     skipped = {k: v for k, v in got.report.items() if k.startswith("skipped")}
@@ -112,7 +112,7 @@ def test_the_runtimes_finer_words_come_back_on_the_sentences_own(labels, tmp_pat
     review.write_review(str(path), out, 5, "random", tools=["doccano"])
     written = review.read_records("doccano", out / "doccano.jsonl")
     review.write_records("doccano", review.tool_export("doccano", written, [None] * 5), out / "corrected" / "doccano.jsonl")
-    got = read_export(out / "corrected" / "doccano.jsonl", data.CONLL2003)
+    got = read_export(out / "corrected" / "doccano.jsonl", formats.CONLL2003)
     assert "Nasdaq" in next(s for s in got if s.meta[IDENTITY]["sent_id"] == 12).tokens
     rev = parse_source(f"reviewed:{out}:{path}").pool()
     assert rev.tags == pool.tags and rev.report["changed"] == 0 and all(s.meta["reviewed"] for s in rev)
@@ -148,9 +148,9 @@ def test_identity_is_required_once(labels, tmp_path):
 
 def test_trust_methods_leave_reviewed_sentences_alone():
     "relabel on a made-up student that is sure every word is O: the reviewed sentence keeps the person's tags."
-    s = data.Sentence(["Peter", "Blackburn", "spoke"], ["B-PER", "I-PER", "O"])
-    pool = data.Corpus([s, s.with_tags(s.tags, reviewed=True)])
-    labels = data.CONLL2003.labels
+    s = formats.Sentence(["Peter", "Blackburn", "spoke"], ["B-PER", "I-PER", "O"])
+    pool = formats.Corpus([s, s.with_tags(s.tags, reviewed=True)])
+    labels = formats.CONLL2003.labels
     P = np.zeros((3, len(labels))); P[:, 0] = 1.0
     ctx = trust.TrustContext(student_probs=[P, P], labels=labels, confidence=0.9)
     tags, w = trust.apply_trust(pool, "relabel+student", ctx)
@@ -161,7 +161,7 @@ def test_trust_methods_leave_reviewed_sentences_alone():
 def test_reviewed_pools_keep_steps_and_gold_disjoint(tmp_path):
     "Real recorded gpt-3.5 sentences: reviewed in place the pool and the steps stay; reviewed-gold moves them, once."
     rec = data.recorded_llm_labels()[:60]
-    base = data.write_jsonl(rec, tmp_path / "labels.jsonl")
+    base = formats.write_jsonl(rec, tmp_path / "labels.jsonl")
     out = tmp_path / "r"
     review.write_review(str(base), out, 12, "random", tools=["prodigy"])
     written = review.read_records("prodigy", out / "prodigy.jsonl")
@@ -172,14 +172,14 @@ def test_reviewed_pools_keep_steps_and_gold_disjoint(tmp_path):
     cfg = dict(gold_size=100, distilled_size=None, batch_size=32)
     plain = run_plan(TrainConfig(distilled=str(base), **cfg))
     inplace = run_plan(TrainConfig(distilled=f"reviewed:{out}", **cfg))
-    assert (len(inplace["D"]), len(inplace["O"]), inplace["S"]) == (len(plain["D"]), len(plain["O"]), plain["S"])
-    assert [s.sent_id for s in inplace["O"]] == [s.sent_id for s in plain["O"]]          # the same gold draw
-    for s in inplace["D"]:
+    assert (len(inplace.distilled), len(inplace.gold), inplace.steps) == (len(plain.distilled), len(plain.gold), plain.steps)
+    assert [s.sent_id for s in inplace.gold] == [s.sent_id for s in plain.gold]          # the same gold draw
+    for s in inplace.distilled:
         assert s.tags == (s.meta["gold_tags"] if s.sent_id in ids else by[s.sent_id].tags)
     D, O = build_pools(TrainConfig(distilled=f"reviewed-gold:{out}", **cfg))
     assert len(D) == 48 and len(O) == 112 and not {s.sent_id for s in D} & {s.sent_id for s in O}
     assert len({s.sent_id for s in O}) == len(O) and ids <= {s.sent_id for s in O}
-    assert [s.sent_id for s in O][12:] == [s.sent_id for s in plain["O"]]                 # the draw itself unchanged
+    assert [s.sent_id for s in O][12:] == [s.sent_id for s in plain.gold]                 # the draw itself unchanged
     assert all(s.tags == s.meta["gold_tags"] for s in O[:12])
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ner_distill import data, study, sweep
+from ner_distill import data, formats, study, sweep
 from ner_distill.formats import Sentence
 
 TYPES = ("PER", "LOC", "ORG", "MISC")
@@ -27,7 +27,7 @@ def fake_run(rd: Path, cfg: dict):
     lost = MISSES["gold" if cfg["strategy"] == "gold" else sweep.teacher_name(cfg["distilled"])] + cfg["seed"]
     pred = [["O"] * len(s.tags) if i < lost else s.tags for i, s in enumerate(GOLD)]
     rd.mkdir(parents=True)
-    data.write_jsonl([s.with_tags(p, gold_tags=s.tags) for s, p in zip(GOLD, pred)], rd / "test_predictions.jsonl")
+    formats.write_jsonl([s.with_tags(p, gold_tags=s.tags) for s, p in zip(GOLD, pred)], rd / "test_predictions.jsonl")
     f1 = 1 - lost / len(GOLD)
     data.write_json(rd / "metrics.json", dict(steps=247, best_step=247, dev=dict(f1=f1), timing=dict(train_sentences_per_s=900.0),
                                               test=dict(f1=f1, per_type={t: dict(f1=f1) for t in TYPES})))

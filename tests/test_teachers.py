@@ -12,7 +12,7 @@ import torch
 
 from ner_distill.annotate import combine, sources, teachers
 from ner_distill.annotate.run import annotate, load_source
-from ner_distill import data, metrics, train
+from ner_distill import data, formats, metrics, train
 from ner_distill.student import LABEL2ID, encode, resolve_model, token_loss
 
 
@@ -40,13 +40,13 @@ def test_aggregation_equals_the_votes_computed_by_hand():
 def test_abstained_tokens_add_nothing_to_the_loss(tmp_path):
     rec = data.recorded_llm_labels()[:40]
     sents = [s.with_tags(s.tags, status="ok", abstain=[0, 2] if len(s) > 3 else []) for s in rec]
-    data.write_jsonl(data.Corpus(sents, "combined"), tmp_path / "labels.jsonl")
+    formats.write_jsonl(formats.Corpus(sents, "combined"), tmp_path / "labels.jsonl")
     plan = train.run_plan(train.TrainConfig(distilled=str(tmp_path), gold_size=10))
-    for s, w in zip(plan["D"], plan["weights"]):
+    for s, w in zip(plan.distilled, plan.weights):
         assert list(np.flatnonzero(np.asarray(w) == 0)) == s.meta["abstain"] if s.meta["abstain"] else w is None
     from transformers import AutoTokenizer
     tok = AutoTokenizer.from_pretrained(resolve_model("minilm"))
-    s, w = next((s, w) for s, w in zip(plan["D"], plan["weights"]) if s.meta["abstain"])
+    s, w = next((s, w) for s, w in zip(plan.distilled, plan.weights) if s.meta["abstain"])
     other = list(s.tags); other[0] = "B-MISC" if other[0] != "B-MISC" else "B-PER"; other[2] = "I-ORG"   # different tags where it abstained
     (a,), _ = encode(tok, [s.tokens], [s.tags], weights=[w], label2id=LABEL2ID)
     (b,), _ = encode(tok, [s.tokens], [other], weights=[w], label2id=LABEL2ID)
@@ -95,7 +95,7 @@ def test_k_samples_of_an_llm_are_a_source_of_the_combination(tmp_path, monkeypat
         annotate("train", "openai", out=str(tmp_path / "llm"), limit=60, base_url=srv.base_url, model="fake", prompt="zero-shot",
                    samples=3, temperature=0.7, progress=False)
         assert sum(srv.requests.values()) == 180
-    llm = data.read_jsonl(tmp_path / "llm" / "labels.jsonl", types=None)
+    llm = formats.read_jsonl(tmp_path / "llm" / "labels.jsonl", types=None)
     assert all(s.meta["samples"] == 3 for s in llm)
     r = annotate("train", "combine", out=str(tmp_path / "comb"), limit=60, sources=[str(tmp_path / "llm"), "gazetteer"],
                    calibration_size=30, progress=False)
@@ -138,10 +138,10 @@ def test_the_gold_student_teaches_alone_and_as_a_voice_of_the_combination(tmp_pa
     r = subprocess.run(cli + ["--teacher", "student", "--student", str(run), "--out", str(tmp_path / "self")],
                        capture_output=True, text=True, env=env, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
-    self_ = data.read_jsonl(tmp_path / "self" / "labels.jsonl", types=None)
+    self_ = formats.read_jsonl(tmp_path / "self" / "labels.jsonl", types=None)
     st = Student(run)
     probs = st.predict_probs(self_.tokens)
-    assert self_.tags == [data.to_iob2([st.labels[j] for j in p.argmax(-1)]) for p in probs]
+    assert self_.tags == [formats.to_iob2([st.labels[j] for j in p.argmax(-1)]) for p in probs]
     for s in self_:
         assert np.allclose(np.sum(s.meta["type_probs"], 1), 1, atol=1e-3) and s.meta["gold_tags"] is not None
     assert (tmp_path / "self" / "quality.json").exists()
@@ -151,7 +151,7 @@ def test_the_gold_student_teaches_alone_and_as_a_voice_of_the_combination(tmp_pa
     assert r.returncode == 0, r.stderr[-2000:]
     rep = json.loads((tmp_path / "comb" / "combine.json").read_text())
     assert rep["by_probability"] == [f"student:{run}"] and len(rep["quality"]) == 3
-    comb = data.read_jsonl(tmp_path / "comb" / "labels.jsonl", types=None)
+    comb = formats.read_jsonl(tmp_path / "comb" / "labels.jsonl", types=None)
     labels = rep["labels"]
     gold = {s.sent_id: s.meta["gold_tags"] for s in comb}
     counts = np.ones(len(labels))
@@ -174,7 +174,7 @@ def test_a_file_of_corpus_sentences_keeps_their_identity(tmp_path):
     rec = data.recorded_llm_labels()
     train = data.conll2003("train").by_id()
     picked = [train[s.sent_id] for s in rec[:5]] + [s for s in data.conll2003("train")[:3] if s.sent_id not in {r.sent_id for r in rec}]
-    data.write_jsonl(data.Corpus(picked, "conll2003-train"), tmp_path / "pool.jsonl")
+    formats.write_jsonl(formats.Corpus(picked, "conll2003-train"), tmp_path / "pool.jsonl")
     src = load_source(str(tmp_path / "pool.jsonl"))
     assert [(s.source, s.sent_id) for s in src] == [(s.source, s.sent_id) for s in picked] and src[0].source == "conll2003-train"
     lab = teachers.TEACHERS["recorded"]().label(src)

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from ner_distill import data
+from ner_distill import data, formats
 from ner_distill.student import LABELS, Student, encode, resolve_model
 from ner_distill.train import TrainConfig, train
 
@@ -30,7 +30,7 @@ def test_run_folder_is_complete_and_reloads(tmp_path):
     rows = list(csv.DictReader(open(out / "curve.csv")))
     assert [int(r["step"]) for r in rows] == list(range(1, 7))
     assert sum(1 for r in rows if r["dev_f1"]) == 2
-    assert 0 <= m["dev"]["f1"] <= 1 and set(m["dev"]["per_type"]) <= set(data.ENTITY_TYPES)
+    assert 0 <= m["dev"]["f1"] <= 1 and set(m["dev"]["per_type"]) <= set(formats.ENTITY_TYPES)
     assert json.loads((out / "model" / "config.json").read_text())["id2label"]["0"] == "O"
     # reloads and predicts one valid tag per word
     st = Student(out)
@@ -73,7 +73,7 @@ def test_distilled_from_an_annotation_run_folder(tmp_path):
     """A folder with labels.jsonl (what `ner-distill annotate` writes); failed sentences are left out."""
     dev = data.conll2003("dev")[:20]
     sents = [s.with_tags(s.tags, status="failed" if i % 5 == 0 else "ok") for i, s in enumerate(dev)]
-    data.write_jsonl(sents, tmp_path / "ann" / "labels.jsonl")
+    formats.write_jsonl(sents, tmp_path / "ann" / "labels.jsonl")
     from ner_distill.train import load_distilled
     assert len(load_distilled(str(tmp_path / "ann"))) == 16
     with pytest.raises(FileNotFoundError, match="labels.jsonl"):
@@ -104,5 +104,5 @@ def test_cli_train(tmp_path):
                  "--batch-size", "8", "--evals", "1", "--dev-size", "20", "--test-size", "20", "--out", str(out)]) == 0
     m = json.loads((out / "metrics.json").read_text())
     assert m["strategy"] == "gold" and m["steps"] == 3 and "test" in m
-    preds = data.read_jsonl(out / "test_predictions.jsonl")
+    preds = formats.read_jsonl(out / "test_predictions.jsonl")
     assert [s.tokens for s in preds] == data.conll2003("test")[:20].tokens

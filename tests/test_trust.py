@@ -12,7 +12,7 @@ import pytest
 
 from ner_distill.annotate import openai_teacher
 from ner_distill.annotate.run import annotate
-from ner_distill import data, metrics, trust
+from ner_distill import data, formats, metrics, trust
 from ner_distill.student import LABELS, collate, encode, resolve_model, token_loss
 from ner_distill.train import TrainConfig, run_plan, train
 
@@ -33,7 +33,7 @@ def test_type_trust_agrees_with_seqeval_on_real_labels():
     gold = [s.meta["gold_tags"] for s in D]
     tt = metrics.type_trust(D.tags, gold)
     rep = classification_report(gold, D.tags, output_dict=True, zero_division=0)
-    for t in data.ENTITY_TYPES:
+    for t in formats.ENTITY_TYPES:
         assert tt[t]["precision"] == pytest.approx(rep[t]["precision"])
         assert tt[t]["recall"] == pytest.approx(rep[t]["recall"])
         lo, hi = tt[t]["precision_ci"]
@@ -76,31 +76,31 @@ def test_trust_keeps_steps_and_gold_equal(tmp_path):
     plans = {m: run_plan(TrainConfig(trust=m, **base)) for m in ("none", "drop", "mask", "weight")}
     n_all = len(data.recorded_llm_labels())
     for m, p in plans.items():
-        assert p["S"] == plans["none"]["S"] and p["tau"] == pytest.approx(plans["none"]["tau"]), m
-        assert len(p["O"]) == 100, m
-        assert len(p["D"]) == (n_all if m == "none" else n_all - 50), m
+        assert p.steps == plans["none"].steps and p.tau == pytest.approx(plans["none"].tau), m
+        assert len(p.gold) == 100, m
+        assert len(p.distilled) == (n_all if m == "none" else n_all - 50), m
     p = plans["mask"]
-    cal = set(p["trust"]["calibration_ids"])
+    cal = set(p.trust["calibration_ids"])
     gold_by_id = data.conll2003("train").by_id()
-    cal_in_O = [s for s in p["O"] if s.sent_id in cal]
+    cal_in_O = [s for s in p.gold if s.sent_id in cal]
     assert len(cal_in_O) == 50 and all(s.tags == gold_by_id[s.sent_id].tags for s in cal_in_O)
-    assert cal.isdisjoint(s.sent_id for s in p["D"])
-    bad = set(p["trust"]["distrusted"])
+    assert cal.isdisjoint(s.sent_id for s in p.distilled)
+    bad = set(p.trust["distrusted"])
     assert "MISC" in bad and "PER" not in bad
-    nD = len(p["D"])
-    for tags, w, s in zip(p["tags"][:nD], p["weights"][:nD], p["D"]):
+    nD = len(p.distilled)
+    for tags, w, s in zip(p.tags[:nD], p.weights[:nD], p.distilled):
         assert tags == s.tags                                              # mask keeps the teacher's tags...
         for j, t in enumerate(tags):
             assert (w[j] == 0) == (t != "O" and t[2:] in bad)              # ...and takes exactly those tokens out
-    assert all(w is None for w in p["weights"][nD:])                       # gold is never weighted
+    assert all(w is None for w in p.weights[nD:])                       # gold is never weighted
     # with a distilled subset, a trust run starts from the very sentences a plain run takes
     sub = {m: run_plan(TrainConfig(trust=m, distilled_size=500, **base)) for m in ("none", "mask")}
-    assert {s.sent_id for s in sub["none"]["D"]} == {s.sent_id for s in sub["mask"]["D"]} | set(sub["mask"]["trust"]["calibration_ids"])
-    drop_tags = plans["drop"]["tags"][:len(plans["drop"]["D"])]
+    assert {s.sent_id for s in sub["none"].distilled} == {s.sent_id for s in sub["mask"].distilled} | set(sub["mask"].trust["calibration_ids"])
+    drop_tags = plans["drop"].tags[:len(plans["drop"].distilled)]
     assert not any(t != "O" and t[2:] in bad for tags in drop_tags for t in tags)
     ww = plans["weight"]
-    pr = {t: v["precision"] for t, v in ww["trust"]["type_trust"].items()}
-    for tags, w in zip(ww["tags"][:len(ww["D"])], ww["weights"]):
+    pr = {t: v["precision"] for t, v in ww.trust["type_trust"].items()}
+    for tags, w in zip(ww.tags[:len(ww.distilled)], ww.weights):
         assert all(w[j] == pytest.approx(pr["O" if t == "O" else t[2:]]) for j, t in enumerate(tags))
 
 
@@ -110,13 +110,13 @@ def test_uncertainty_selection_picks_the_most_uncertain(gold_student, small_pool
                trust_student=str(gold_student), out=str(tmp_path))
     p_unc = run_plan(TrainConfig(selection="uncertainty", **cfg))
     p_rnd = run_plan(TrainConfig(selection="random", trust="none", **{**cfg, "trust_student": None}))
-    assert len(p_unc["D"]) == len(p_rnd["D"]) == 40 and p_unc["S"] == p_rnd["S"]
-    pool = data.read_jsonl(small_pool)
+    assert len(p_unc.distilled) == len(p_rnd.distilled) == 40 and p_unc.steps == p_rnd.steps
+    pool = formats.read_jsonl(small_pool)
     probs, labels = trust.student_probs(gold_student, pool.tokens)
     tte = trust.sentence_scores(probs, labels)["uncertainty"]
     top = {pool[i].sent_id for i in np.argsort(-tte, kind="stable")[:40]}
-    assert {s.sent_id for s in p_unc["D"]} == top
-    assert {s.sent_id for s in p_unc["D"]} != {s.sent_id for s in p_rnd["D"]}
+    assert {s.sent_id for s in p_unc.distilled} == top
+    assert {s.sent_id for s in p_unc.distilled} != {s.sent_id for s in p_rnd.distilled}
     with pytest.raises(ValueError, match="trust_student"):
         run_plan(TrainConfig(selection="uncertainty", **{**cfg, "trust_student": None}))
 
@@ -124,17 +124,17 @@ def test_uncertainty_selection_picks_the_most_uncertain(gold_student, small_pool
 @pytest.mark.slow
 def test_joined_sources_with_repeated_ids_keep_student_scores_aligned(gold_student, small_pool, tmp_path):
     "Sentence ids repeat across joined sources (CoNLL and BBC both count from 0): probabilities go by position."
-    copy = data.Corpus([s.with_tags(s.tags) for s in data.read_jsonl(small_pool)[:120]])
+    copy = formats.Corpus([s.with_tags(s.tags) for s in formats.read_jsonl(small_pool)[:120]])
     for s in copy: s.source = "another-corpus"                 # same ids, another source, no CoNLL exclusion
-    other = data.write_jsonl(copy, tmp_path / "other.jsonl")
+    other = formats.write_jsonl(copy, tmp_path / "other.jsonl")
     p = run_plan(TrainConfig(strategy="distilled_then_gold", gold_size=48, distilled=f"{small_pool}+{other}",
                              trust="mask+student", calibration_size=40, trust_student=str(gold_student), out=str(tmp_path)))
-    assert len(p["D"]) == 420 - 40 and len(p["O"]) == 48
-    assert all(len(w) == len(s) for w, s in zip(p["weights"], p["D"]))
+    assert len(p.distilled) == 420 - 40 and len(p.gold) == 48
+    assert all(len(w) == len(s) for w, s in zip(p.weights, p.distilled))
 
 
 def test_dev_and_test_sentences_never_enter_training(tmp_path):
-    dev = data.write_jsonl(data.conll2003("dev")[:20], tmp_path / "dev.jsonl")
+    dev = formats.write_jsonl(data.conll2003("dev")[:20], tmp_path / "dev.jsonl")
     with pytest.raises(ValueError, match="conll2003-dev"):
         run_plan(TrainConfig(distilled=str(dev), gold_size=10, out=str(tmp_path)))
 
@@ -143,12 +143,12 @@ def test_dev_and_test_sentences_never_enter_training(tmp_path):
 def test_relabel_takes_the_students_confident_labels(gold_student, small_pool, tmp_path):
     p = run_plan(TrainConfig(strategy="distilled", gold_size=48, distilled=str(small_pool), distilled_size=50, trust="relabel",
                              trust_student=str(gold_student), student_confidence=0.0, out=str(tmp_path)))
-    probs, labels = trust.student_probs(gold_student, p["D"].tokens)
+    probs, labels = trust.student_probs(gold_student, p.distilled.tokens)
     # at confidence 0 every disagreement is relabelled: the tags are the student's own (IOB2-repaired)
-    for tags, P in zip(p["tags"], probs):
-        assert tags == data.to_iob2([labels[k] for k in P.argmax(-1)])
-    assert p["trust"]["counts"]["student_relabelled_tokens"] > 0
-    assert sum(t != s.tags for t, s in zip(p["tags"], p["D"])) > 0
+    for tags, P in zip(p.tags, probs):
+        assert tags == formats.to_iob2([labels[k] for k in P.argmax(-1)])
+    assert p.trust["counts"]["student_relabelled_tokens"] > 0
+    assert sum(t != s.tags for t, s in zip(p.tags, p.distilled)) > 0
 
 
 @pytest.mark.slow
@@ -156,13 +156,13 @@ def test_soft_targets_blend_the_teachers_label_with_the_students_distribution(go
     base = dict(strategy="distilled", gold_size=48, distilled=str(small_pool), distilled_size=50, trust="soft",
                 trust_student=str(gold_student), out=str(tmp_path / "r"), **TINY)
     p = run_plan(TrainConfig(soft_weight=0.7, **base))
-    probs, labels = trust.student_probs(gold_student, p["D"].tokens)
+    probs, labels = trust.student_probs(gold_student, p.distilled.tokens)
     schema = data.load_dataset("conll2003").schema.labels
-    for s, q, P in zip(p["D"], p["soft"], probs):
+    for s, q, P in zip(p.distilled, p.soft, probs):
         onehot = np.eye(len(schema))[[schema.index(t) for t in s.tags]]
         expect = 0.7 * onehot + 0.3 * P[:, [labels.index(l) for l in schema]]
         np.testing.assert_allclose(q, expect, atol=1e-6)
-    assert p["tags"][:50] == [s.tags for s in p["D"]] and all(q is None for q in p["soft"][50:])   # gold keeps its labels
+    assert p.tags[:50] == [s.tags for s in p.distilled] and all(q is None for q in p.soft[50:])   # gold keeps its labels
     # soft_weight 1 is the teacher's labels: the trained weights equal those of a run that loads the same student and
     # changes nothing (relabel above probability 1); soft_weight 0.5 moves them
     import torch
@@ -178,7 +178,7 @@ def test_soft_targets_blend_the_teachers_label_with_the_students_distribution(go
 
 
 def test_selection_never_exceeds_its_budget(small_pool):
-    pool = data.read_jsonl(small_pool)
+    pool = formats.read_jsonl(small_pool)
     rng = np.random.default_rng(0)
     probs = [rng.dirichlet(np.ones(len(LABELS)), size=len(s)) for s in pool]
     for unit in ("sentences", "words", "usd"):
@@ -202,7 +202,7 @@ def test_select_command_writes_a_pool_for_annotate(gold_student, small_pool, tmp
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     summary = json.loads(r.stdout)
-    chosen = data.read_jsonl(out)
+    chosen = formats.read_jsonl(out)
     assert summary["selected"] == len(chosen) > 0 and summary["words"] == chosen.n_tokens <= 500
     assert summary["est_cost_usd"] > 0
     r = subprocess.run([sys.executable, "-m", "ner_distill.cli", "select", "--source", str(small_pool), "--budget", "5",
@@ -227,14 +227,14 @@ def test_trust_run_trains_and_records_what_it_did(gold_student, small_pool, tmp_
 def test_llm_samples_give_token_confidence(tmp_path, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     sents = ["UNSURE trip to Bonn and Paris .", "Anna flew to Rome .", "FLAKY line to Oslo ."]
-    src = data.write_jsonl(data.Corpus([data.Sentence(s.split(), ["O"] * len(s.split()), 0, i, "fixture")
+    src = formats.write_jsonl(formats.Corpus([formats.Sentence(s.split(), ["O"] * len(s.split()), 0, i, "fixture")
                                         for i, s in enumerate(sents)]), tmp_path / "in.jsonl")
     out = tmp_path / "ann"
     kw = dict(out=str(out), model="fake", prompt="zero-shot", samples=3, temperature=0.7, max_retries=0, progress=False)
     with FakeLLM() as srv:
         annotate(str(src), "openai", base_url=srv.base_url, **kw)
         assert dict(srv.requests) == {s: 3 for s in sents}             # k answers per sentence (no retries here)
-    recs = {" ".join(s.tokens): s for s in data.read_jsonl(out / "labels.jsonl")}
+    recs = {" ".join(s.tokens): s for s in formats.read_jsonl(out / "labels.jsonl")}
     unsure = recs[sents[0]]
     # "Paris" is in 1 of 3 answers (seed 0 only): voted out, and 2 of 3 answers agree with O
     assert unsure.tags == ["O", "O", "O", "B-LOC", "O", "O", "O"]
@@ -252,11 +252,11 @@ def test_llm_samples_give_token_confidence(tmp_path, monkeypatch):
         annotate(str(src), "openai", base_url="http://127.0.0.1:9", **{**kw, "temperature": 0.0})
     # the `llm` trust method turns the confidence into loss weights
     p = run_plan(TrainConfig(strategy="distilled", gold_size=0, distilled=str(out), trust="llm", steps=2, out=str(tmp_path / "r")))
-    by_tokens = {" ".join(s.tokens): w for s, w in zip(p["D"], p["weights"])}
+    by_tokens = {" ".join(s.tokens): w for s, w in zip(p.distilled, p.weights)}
     assert by_tokens[sents[0]].tolist() == pytest.approx(unsure.meta["token_confidence"])
     with pytest.raises(ValueError, match="token_confidence"):
         run_plan(TrainConfig(strategy="distilled", gold_size=0, distilled=str(small_pool_file(tmp_path)), trust="llm", out=str(tmp_path)))
 
 
 def small_pool_file(tmp_path):
-    return data.write_jsonl(data.recorded_llm_labels()[:5], tmp_path / "five.jsonl")
+    return formats.write_jsonl(data.recorded_llm_labels()[:5], tmp_path / "five.jsonl")

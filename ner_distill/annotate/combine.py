@@ -12,7 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .. import data, metrics
+from .. import data, formats, metrics
 from .sources import parse_source
 from .teachers import Teacher, gold_or_none, teacher, type_of
 from ..config import Knobs, knob
@@ -76,7 +76,7 @@ class CombineTeacher(Teacher):
         if len(self.sources) < 2: raise ValueError(f"combine needs two sources or more, got {self.sources}")
         self._report = {}
 
-    def votes(self, corpus: data.Corpus) -> tuple[dict, dict]:
+    def votes(self, corpus: formats.Corpus) -> tuple[dict, dict]:
         "Each source's tags per sentence (None: no labels for it), and the distributions of those that speak by probability."
         votes, probs = {}, {}
         for name in self.sources:
@@ -86,7 +86,7 @@ class CombineTeacher(Teacher):
             if src.by_probability: probs[name] = [np.asarray(s.meta["type_probs"]) for s in lab]
         return votes, probs
 
-    def label(self, corpus: data.Corpus, progress: bool = False) -> data.Corpus:
+    def label(self, corpus: formats.Corpus, progress: bool = False) -> formats.Corpus:
         c = self.cfg
         gold = [gold_or_none(s) for s in corpus]
         have = [i for i, g in enumerate(gold) if g is not None]
@@ -115,7 +115,7 @@ class CombineTeacher(Teacher):
                             confusions={k: np.round(v, 4).tolist() for k, v in conf.items()},
                             abstained_tokens=sum(len(s.meta.get("abstain", ())) for s in out), tokens=corpus.n_tokens,
                             quality={k: self._quality(gold, v) for k, v in votes.items()})
-        return data.Corpus(out, corpus.name)
+        return formats.Corpus(out, corpus.name)
 
     def report(self) -> dict: return self._report
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
-from .. import data
+from .. import data, formats
 from .batch import BatchRunner
 from .client import (ANSWER_TOKENS, MAX_ANSWER_TOKENS, BudgetExceeded, EndpointFault, Endpoints, NotAnswered,
                                          RateLimiter, RequestCache, ServerFault, UnknownPrice, answer_of, completion_fault, cost, estimate_tokens,
@@ -59,7 +59,7 @@ class OpenAIConfig(Knobs):
 
 JSON_SCHEMA_FORMS = (None, "json_schema", "json_object")
 
-def response_format(form: str | None, schema: data.Schema) -> dict:
+def response_format(form: str | None, schema: formats.Schema) -> dict:
     "JSON mode, or the answer's JSON schema in the `form` a server reads it from (see `prompts.answer_schema`)."
     if form is None: return {"type": "json_object"}
     if form == "json_object": return {"type": "json_object", "schema": answer_schema(schema)}
@@ -69,7 +69,7 @@ def _prices(cfg: OpenAIConfig, model: str) -> dict | None:
     "The price table the settings give: a file (or a dict, from Python) and/or --price-in/--price-out for `model`."
     if (cfg.price_in is None) != (cfg.price_out is None): raise ValueError("give both --price-in and --price-out")
     prices = cfg.prices
-    if isinstance(prices, (str, Path)): prices = data.read_structured(prices)
+    if isinstance(prices, (str, Path)): prices = formats.read_structured(prices)
     if cfg.price_in is not None: prices = {**(prices or {}), model: [cfg.price_in, cfg.price_out]}
     return prices
 
@@ -80,7 +80,7 @@ class OpenAITeacher(Teacher):
     Config = OpenAIConfig
 
     def __init__(self, cfg: OpenAIConfig | None = None, ctx=None, *, api_key: str | None = None,
-                 demos: Sequence[data.Sentence] | None = None, **settings):
+                 demos: Sequence[formats.Sentence] | None = None, **settings):
         super().__init__(cfg, ctx, **settings)
         c = self.cfg
         self.model = c.model or os.environ.get("OPENAI_MODEL") or "gpt-4o-mini"
@@ -110,7 +110,7 @@ class OpenAITeacher(Teacher):
         self.cache = RequestCache(c.cache or (Path(out)/"cache.sqlite" if out else data.cache_dir()/"llm-cache.sqlite"))
         self.runner, self.spent, self.endpoints, self.batches = None, None, [], None
 
-    def messages_for(self, corpus: data.Corpus) -> list[list[dict]]:
+    def messages_for(self, corpus: formats.Corpus) -> list[list[dict]]:
         "The chat messages of every sentence (few-shot demonstrations from the train split, never one being labelled)."
         if self.cfg.prompt == "few-shot" and self.demos is None:
             ds = self.ctx.dataset
@@ -127,7 +127,7 @@ class OpenAITeacher(Teacher):
         if self.json_mode: params["response_format"] = response_format(self.cfg.json_schema, self.schema)
         return request_key(self.model, msgs, params), params
 
-    def plan(self, corpus: data.Corpus) -> dict:
+    def plan(self, corpus: formats.Corpus) -> dict:
         "The dry run: requests still to send, estimated tokens and cost (None when the price is unknown). Sends nothing."
         c = self.cfg
         reqs = [(m, self.request(m, j)[0]) for m in self.messages_for(corpus) for j in range(c.samples)]
@@ -144,7 +144,7 @@ class OpenAITeacher(Teacher):
                            "estimated; give --prices FILE.json or --price-in/--price-out")
         return out
 
-    def label(self, corpus: data.Corpus, progress: bool = False, on_result: Callable | None = None) -> data.Corpus:
+    def label(self, corpus: formats.Corpus, progress: bool = False, on_result: Callable | None = None) -> formats.Corpus:
         "Label every sentence; failures are recorded per sentence, never raised."
         msgs_list = self.messages_for(corpus)
         t0 = time.perf_counter()
@@ -155,7 +155,7 @@ class OpenAITeacher(Teacher):
         results = run_sync(asker.run(msgs_list, progress, on_result))
         self.seconds, self.spent, self.endpoints = time.perf_counter() - t0, (self.runner or asker).spent, asker.endpoints
         meta = dict(teacher=self.name, model=self.model, prompt_style=self.cfg.prompt)
-        return data.Corpus([assemble(s, rs, self.cfg.samples, self.schema, meta) for s, rs in zip(corpus, results)], corpus.name)
+        return formats.Corpus([assemble(s, rs, self.cfg.samples, self.schema, meta) for s, rs in zip(corpus, results)], corpus.name)
 
     def report(self) -> dict:
         "Cost (None when the price is unknown, never 0), the endpoints when several, the batches of a batch run."
@@ -280,7 +280,7 @@ class Asker:
         return results
 
 # %% ../../nbs/03f_openai_teacher.ipynb #51b19966
-def assemble(s: data.Sentence, rs: list[dict], samples: int, schema: data.Schema, meta: dict) -> data.Sentence:
+def assemble(s: formats.Sentence, rs: list[dict], samples: int, schema: formats.Schema, meta: dict) -> formats.Sentence:
     "Sentence `s` labelled from its answers `rs` (one per sample), with its record."
     meta = dict(meta, gold_tags=gold_or_none(s))
     faults = Counter()

@@ -11,19 +11,19 @@ import re
 from collections import Counter
 from typing import Iterable, Sequence
 
-from .. import data
+from .. import data, formats
 
 # %% auto #0
 __all__ = ['COT_INSTRUCTIONS', 'PROMPT_STYLES', 'type_definitions', 'system_prompt', 'answer_schema', 'answer_json',
            'build_messages', 'pick_demos', 'parse_answer', 'align', 'vote']
 
 # %% ../../nbs/03a_prompts.ipynb #163866bf
-def type_definitions(schema: data.Schema = data.CONLL2003) -> str:
+def type_definitions(schema: formats.Schema = formats.CONLL2003) -> str:
     "One line per type: its name, description and examples."
     return "\n".join(f"{t.name}: {t.description}" + (f" Examples: {', '.join(t.examples)}." if t.examples else "")
                      for t in schema.types)
 
-def system_prompt(schema: data.Schema = data.CONLL2003) -> str:
+def system_prompt(schema: formats.Schema = formats.CONLL2003) -> str:
     "The annotator's instructions and the answer format, built from the schema."
     follow = f", following {schema.guidelines}" if schema.guidelines else ""
     extra = f"{schema.instructions} " if schema.instructions else ""
@@ -41,7 +41,7 @@ Then, on the last line, give the JSON answer."""
 
 PROMPT_STYLES = ("zero-shot", "few-shot", "cot")
 
-def answer_schema(schema: data.Schema = data.CONLL2003) -> dict:
+def answer_schema(schema: formats.Schema = formats.CONLL2003) -> dict:
     """The JSON schema of an answer: `{"entities": [{"text": str, "type": one of the schema's names}]}`, for servers
     that constrain their output to a schema (`response_format` of type `json_schema`: llama.cpp, vLLM, OpenAI)."""
     entity = {"type": "object", "properties": {"text": {"type": "string"}, "type": {"type": "string", "enum": list(schema.names)}},
@@ -49,12 +49,12 @@ def answer_schema(schema: data.Schema = data.CONLL2003) -> dict:
     return {"type": "object", "properties": {"entities": {"type": "array", "items": entity}},
             "required": ["entities"], "additionalProperties": False}
 
-def answer_json(s: data.Sentence) -> str:
+def answer_json(s: formats.Sentence) -> str:
     "The JSON answer for a gold sentence (used for demonstrations)."
     return json.dumps({"entities": [{"text": " ".join(s.tokens[a:b + 1]), "type": t} for t, a, b in s.entities()]})
 
-def build_messages(tokens: Sequence[str], style: str = "few-shot", demos: Sequence[data.Sentence] = (),
-                   schema: data.Schema = data.CONLL2003) -> list[dict]:
+def build_messages(tokens: Sequence[str], style: str = "few-shot", demos: Sequence[formats.Sentence] = (),
+                   schema: formats.Schema = formats.CONLL2003) -> list[dict]:
     "Chat messages asking for the entities of one tokenised sentence."
     if style not in PROMPT_STYLES: raise ValueError(f"unknown prompt style {style!r}; use one of {PROMPT_STYLES}")
     msgs = [{"role": "system", "content": system_prompt(schema)}]
@@ -66,7 +66,7 @@ def build_messages(tokens: Sequence[str], style: str = "few-shot", demos: Sequen
     msgs.append({"role": "user", "content": ask})
     return msgs
 
-def pick_demos(pool: data.Corpus, k: int, seed: int = 0, exclude: Iterable[int] = ()) -> list[data.Sentence]:
+def pick_demos(pool: formats.Corpus, k: int, seed: int = 0, exclude: Iterable[int] = ()) -> list[formats.Sentence]:
     """`k` demonstrations with at least one entity from the gold pool, never one of `exclude` (the sentences to label).
     Drawn in one seeded order of all candidates, skipping excluded ones: labelling more sentences later keeps the same
     demonstrations (so the same prompts and request-cache hits) unless a new sentence is one of them."""
@@ -107,7 +107,7 @@ def _entity_list(val):
     if isinstance(val, list): return val
     return None
 
-def parse_answer(text: str | None, schema: data.Schema = data.CONLL2003) -> tuple[list[tuple[str, str]], Counter, str | None]:
+def parse_answer(text: str | None, schema: formats.Schema = formats.CONLL2003) -> tuple[list[tuple[str, str]], Counter, str | None]:
     "`([(text, TYPE)], dropped reasons, error)` from a model's answer."
     dropped = Counter()
     if not text or not text.strip(): return [], dropped, "empty answer"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import data
+from .. import data, formats
 from .sources import IDENTITY, identity, parse_source, text_offsets
 
 # %% auto #0
@@ -24,12 +24,12 @@ __all__ = ['RANKINGS', 'TOOLS', 'FILES', 'WRITERS', 'README', 'agreement', 'post
 # %% ../../nbs/03j_review.ipynb #53b8921f
 RANKINGS = ("disagreement", "uncertainty", "random")
 
-def agreement(corpus: data.Corpus, probs, labels) -> list[np.ndarray]:
+def agreement(corpus: formats.Corpus, probs, labels) -> list[np.ndarray]:
     "Per sentence, per word: the student's probability of the teacher's tag."
     ix = {l: i for i, l in enumerate(labels)}
     return [np.asarray(P)[np.arange(len(s)), [ix[t] for t in s.tags]] for s, P in zip(corpus, probs)]
 
-def posterior(corpus: data.Corpus, combined: data.Corpus | None = None) -> list[np.ndarray]:
+def posterior(corpus: formats.Corpus, combined: formats.Corpus | None = None) -> list[np.ndarray]:
     """Per sentence, per word: a combined teacher's posterior of its winning label (`token_confidence`), of the sentence
     itself or of the same sentence (source and id) in `combined`."""
     by = None if combined is None else {(s.source, s.sent_id): s for s in combined}
@@ -59,14 +59,14 @@ def rank(per_word: list[np.ndarray] | None, n: int, by: str = "disagreement", se
 TOOLS = ("labelstudio", "prodigy", "doccano")
 FILES = {"labelstudio": "labelstudio.json", "prodigy": "prodigy.jsonl", "doccano": "doccano.jsonl"}
 
-def spans_of(s: data.Sentence, tags=None) -> list[tuple[int, int, str]]:
+def spans_of(s: formats.Sentence, tags=None) -> list[tuple[int, int, str]]:
     "`(start, end, type)` character spans of the entities of `tags` (default: the sentence's own) in the sentence's text."
     _, offs = text_offsets(s)
-    return [(offs[a][0], offs[b][1], ty) for ty, a, b in data.Sentence(list(s.tokens), list(tags or s.tags)).entities()]
+    return [(offs[a][0], offs[b][1], ty) for ty, a, b in formats.Sentence(list(s.tokens), list(tags or s.tags)).entities()]
 
 def _words_of(offs, a: int, b: int) -> list[int]: return [i for i, (x, y) in enumerate(offs) if x < b and y > a]
 
-def labelstudio_task(s: data.Sentence, spans, score: float | None = None, word_conf=None, model_version: str = "ner-distill") -> dict:
+def labelstudio_task(s: formats.Sentence, spans, score: float | None = None, word_conf=None, model_version: str = "ner-distill") -> dict:
     "A Label Studio task: `data` (text and identity) and one prediction whose `result` holds a `labels` region per span."
     text, offs = text_offsets(s)
     def region(k, a, b, ty):
@@ -78,12 +78,12 @@ def labelstudio_task(s: data.Sentence, spans, score: float | None = None, word_c
     if score is not None: pred["score"] = round(float(score), 4)
     return {"data": {"text": text, IDENTITY: identity(s)}, "predictions": [pred]}
 
-def labelstudio_config(schema: data.Schema) -> str:
+def labelstudio_config(schema: formats.Schema) -> str:
     "The labeling interface the tasks need (`from_name` label, `to_name` text): paste it under Settings, Labeling Interface, Code."
     labels = "\n".join(f'    <Label value="{t}"/>' for t in schema.names)
     return f'<View>\n  <Labels name="label" toName="text">\n{labels}\n  </Labels>\n  <Text name="text" value="$text" granularity="word"/>\n</View>\n'
 
-def prodigy_task(s: data.Sentence, spans, score: float | None = None) -> dict:
+def prodigy_task(s: formats.Sentence, spans, score: float | None = None) -> dict:
     "A Prodigy task for `ner.manual`: text, the sentence's own tokens (so Prodigy keeps its words), spans, identity in `meta`."
     text, offs = text_offsets(s)
     tokens = [{"text": text[a:b], "start": a, "end": b, "id": i, "ws": i + 1 < len(offs) and offs[i + 1][0] > b}
@@ -94,7 +94,7 @@ def prodigy_task(s: data.Sentence, spans, score: float | None = None) -> dict:
     meta = {IDENTITY: identity(s), **({"score": round(float(score), 4)} if score is not None else {})}
     return {"text": text, "tokens": tokens, "spans": [span(*sp) for sp in spans], "meta": meta}
 
-def doccano_record(s: data.Sentence, spans, score: float | None = None) -> dict:
+def doccano_record(s: formats.Sentence, spans, score: float | None = None) -> dict:
     "A doccano sequence-labelling record: text, `label` as `[[start, end, type]]`, identity as a field of its own (kept as metadata)."
     return {"text": text_offsets(s)[0], "label": [[a, b, ty] for a, b, ty in spans], IDENTITY: identity(s)}
 

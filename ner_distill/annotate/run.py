@@ -9,7 +9,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from .. import data, metrics
+from .. import data, exports, formats, metrics
 from ..runs import AnnotationFolder
 from . import combine, openai_teacher   # noqa: F401  (they register their teachers)
 from .sources import known_form, parse_source
@@ -19,7 +19,7 @@ from .teachers import Context, get_teacher
 __all__ = ['parse_report', 'quality_report', 'load_source', 'annotate']
 
 # %% ../../nbs/03i_annotate.ipynb #95e64b96
-def parse_report(labelled: data.Corpus) -> dict:
+def parse_report(labelled: formats.Corpus) -> dict:
     "Counts of answers, statuses, malformed answers, server faults by kind, and entities kept and dropped by reason."
     status = Counter(s.meta.get("status", "ok") for s in labelled)
     parse = Counter()
@@ -34,7 +34,7 @@ def parse_report(labelled: data.Corpus) -> dict:
                 prompt_tokens=sum(s.meta.get("prompt_tokens", 0) or 0 for s in labelled),
                 completion_tokens=sum(s.meta.get("completion_tokens", 0) or 0 for s in labelled))
 
-def quality_report(labelled: data.Corpus, schema: data.Schema = data.CONLL2003) -> dict | None:
+def quality_report(labelled: formats.Corpus, schema: formats.Schema = formats.CONLL2003) -> dict | None:
     "`metrics.teacher_quality` of the teacher against the gold tags the sentences carry (None without gold)."
     pairs = [(s.meta["gold_tags"], s.tags) for s in labelled
              if s.meta.get("gold_tags") is not None and s.meta.get("status", "ok") in ("ok", "malformed")]
@@ -44,7 +44,7 @@ def quality_report(labelled: data.Corpus, schema: data.Schema = data.CONLL2003) 
 # %% ../../nbs/03i_annotate.ipynb #9ec5dcc0
 _ALIASES = {"conll-train": "train", "conll-dev": "dev", "conll-valid": "dev", "conll-test": "test", "bbc": "unlabelled"}
 
-def load_source(source: str, limit: int | None = None, seed: int = 0, dataset="conll2003") -> data.Corpus:
+def load_source(source: str, limit: int | None = None, seed: int = 0, dataset="conll2003") -> formats.Corpus:
     "A split of `dataset` (`train|dev|test|unlabelled`) or a labels/text file in its schema; `limit` takes a seeded sample."
     ds = data.load_dataset(dataset)
     if source in _ALIASES and ds.name != "conll2003":
@@ -56,11 +56,11 @@ def load_source(source: str, limit: int | None = None, seed: int = 0, dataset="c
         p = Path(source)
         # sentences this project wrote (a selection, a pool) keep their source and ids: CoNLL train stays train, so
         # recorded labels find them and a run's gold pool stays disjoint from them; other files are named by their stem
-        corpus = data.read_jsonl(p, types=ds.schema.names) if data.sniff_format(p) == "jsonl" else data.read_split(p, None, ds.schema, p.stem)
+        corpus = formats.read_jsonl(p, types=ds.schema.names) if exports.sniff_format(p) == "jsonl" else exports.read_split(p, None, ds.schema, p.stem)
     elif known_form(source):      # a label source's own sentences with their gold tags, e.g. recorded: the train sentences of the gpt-3.5 labels
         pool = parse_source(source).pool(ds)
         names = {s.source for s in pool}
-        corpus = data.Corpus([s.with_tags(s.meta.get("gold_tags") or ["O"] * len(s)) for s in pool], names.pop() if len(names) == 1 else pool.name)
+        corpus = formats.Corpus([s.with_tags(s.meta.get("gold_tags") or ["O"] * len(s)) for s in pool], names.pop() if len(names) == 1 else pool.name)
     else: raise FileNotFoundError(f"no such source {source!r}: use train, dev, test, unlabelled, a file, or a label source's sentences (recorded)")
     if limit is not None and limit < len(corpus): corpus = data.gold_pool(corpus, limit, seed)
     return corpus
@@ -87,8 +87,8 @@ def annotate(source: str = "dev", teacher: str = "openai", out: str = "runs/anno
         t0 = time.perf_counter()
         labelled = t.label(corpus, progress=progress)
         secs = time.perf_counter() - t0
-        data.write_jsonl(labelled, outp/"labels.jsonl")
-        data.write_conll(labelled, outp/"labels.conll")
+        formats.write_jsonl(labelled, outp/"labels.jsonl")
+        formats.write_conll(labelled, outp/"labels.conll")
         pr = dict(parse_report(labelled), seconds=round(secs, 2), sentences_per_s=round(len(corpus) / max(secs, 1e-9), 2))
         rep = t.report()
         if t.report_file: data.write_json(outp/t.report_file, rep)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import data, metrics
+from .. import data, exports, formats, metrics
 from .teachers import TEACHERS, Context, RecordedTeacher, StudentTeacher, get_teacher, load_plugins, registrar
 
 # %% auto #0
@@ -22,13 +22,13 @@ __all__ = ['SOURCES', 'label_source', 'IDENTITY', 'oracle', 'simulate', 'LabelSo
            'Predictions']
 
 # %% ../../nbs/03g_sources.ipynb #b6720c91
-def oracle(corpus: data.Corpus) -> data.Corpus:
+def oracle(corpus: formats.Corpus) -> formats.Corpus:
     "The gold tags of a teacher's sentences (`gold_tags`), as a teacher: the ceiling of distillation on them."
     miss = [s.sent_id for s in corpus if s.meta.get("gold_tags") is None]
     if miss: raise ValueError(f"the oracle needs gold tags; {len(miss)} sentences of {corpus.name} have none (e.g. {miss[:3]})")
-    return data.Corpus([s.with_tags(s.meta["gold_tags"], teacher="oracle") for s in corpus], f"oracle:{corpus.name}")
+    return formats.Corpus([s.with_tags(s.meta["gold_tags"], teacher="oracle") for s in corpus], f"oracle:{corpus.name}")
 
-def simulate(corpus: data.Corpus, target_f1: float, seed: int = 0) -> data.Corpus:
+def simulate(corpus: formats.Corpus, target_f1: float, seed: int = 0) -> formats.Corpus:
     """A teacher of label F1 `target_f1` made from a real one: each sentence takes the teacher's tags with probability
     p, its gold tags otherwise (one seeded draw per sentence), p set by bisection. The noise is the real teacher's own."""
     gold = [s.meta.get("gold_tags") for s in corpus]
@@ -45,7 +45,7 @@ def simulate(corpus: data.Corpus, target_f1: float, seed: int = 0) -> data.Corpu
     p = hi if abs(f1(hi) - target_f1) < abs(f1(lo) - target_f1) else lo
     out = [s.with_tags(s.tags if u[i] < p else gold[i], teacher=f"simulated:{target_f1}", simulated_p=round(p, 4))
            for i, s in enumerate(corpus)]
-    c = data.Corpus(out, f"simulated{target_f1}:{corpus.name}")
+    c = formats.Corpus(out, f"simulated{target_f1}:{corpus.name}")
     c.report = dict(target_f1=target_f1, p=round(p, 4), f1=round(f1(p), 4))
     return c
 
@@ -61,16 +61,16 @@ class LabelSource:
     def __init__(self, spec: str, arg: str): self.spec, self.arg = spec, arg
     def __repr__(self): return f"{type(self).__name__}({self.spec!r})"
 
-    def pool(self, dataset="conll2003") -> data.Corpus:
+    def pool(self, dataset="conll2003") -> formats.Corpus:
         "Its own labelled sentences (a distilled pool)."
         raise ValueError(f"label source {self.spec!r} labels the sentences it is given and has none of its own: annotate a "
                          f"source with it first (ner-distill annotate --teacher ...) and name the run folder")
 
-    def label(self, corpus: data.Corpus, ctx: Context | None = None) -> data.Corpus:
+    def label(self, corpus: formats.Corpus, ctx: Context | None = None) -> formats.Corpus:
         "Labels for `corpus`, matched by source and sentence id (`missing` where it has none)."
         ctx = ctx or Context()
         by = {(s.source, s.sent_id): s for s in self.pool(ctx.dataset)}
-        return data.Corpus([by[(s.source, s.sent_id)].with_tags(by[(s.source, s.sent_id)].tags, status="ok")
+        return formats.Corpus([by[(s.source, s.sent_id)].with_tags(by[(s.source, s.sent_id)].tags, status="ok")
                             if (s.source, s.sent_id) in by else s.with_tags(["O"] * len(s), status="missing") for s in corpus], corpus.name)
 
 SOURCES: dict[str, type] = {}
@@ -93,20 +93,20 @@ def known_form(spec: str) -> bool:
 
 class Joined(LabelSource):
     "`A+B`: the pools of several sources together."
-    def pool(self, dataset="conll2003") -> data.Corpus:
+    def pool(self, dataset="conll2003") -> formats.Corpus:
         parts = [parse_source(p).pool(dataset) for p in self.spec.split("+")]
-        return data.Corpus([s for c in parts for s in c], "+".join(c.name for c in parts))
+        return formats.Corpus([s for c in parts for s in c], "+".join(c.name for c in parts))
 
 # %% ../../nbs/03g_sources.ipynb #42d62a8c
 @label_source("none")
 class NoLabels(LabelSource):
     "No labels: a gold-only run."
-    def pool(self, dataset="conll2003") -> data.Corpus: return data.Corpus([], "none")
+    def pool(self, dataset="conll2003") -> formats.Corpus: return formats.Corpus([], "none")
 
 @label_source("recorded")
 class Recorded(LabelSource):
     "The shipped gpt-3.5 labels of CoNLL-2003 train."
-    def pool(self, dataset="conll2003") -> data.Corpus:
+    def pool(self, dataset="conll2003") -> formats.Corpus:
         ds = data.load_dataset(dataset)
         if ds.name != "conll2003": raise ValueError(f"'recorded' names the shipped gpt-3.5 labels of CoNLL-2003 train; dataset "
                                                     f"{ds.name} needs an annotation run folder (ner-distill annotate --dataset ...)")
@@ -154,7 +154,7 @@ class LabelsFile(LabelSource):
         p = Path(self.arg)
         if p.is_dir():
             if (p/"schema.json").exists():
-                theirs = data.Schema.from_dict(json.loads((p/"schema.json").read_text()), str(p/"schema.json"))
+                theirs = formats.Schema.from_dict(json.loads((p/"schema.json").read_text()), str(p/"schema.json"))
                 if theirs.names != ds.schema.names:
                     raise ValueError(f"{p} holds labels in schema {theirs.name} ({', '.join(theirs.names)}), but dataset {ds.name} "
                                      f"uses {ds.schema.name} ({', '.join(ds.schema.names)}): annotate with --dataset {ds.path or ds.name}")
@@ -163,12 +163,12 @@ class LabelsFile(LabelSource):
             raise FileNotFoundError(f"no label source {self.spec!r}: not a form ({', '.join(f for f in SOURCES if f not in ('teacher', 'file'))}), "
                                     f"not a teacher ({', '.join(TEACHERS)}), and no annotation run folder with labels.jsonl or labels file there")
         return p
-    def _ours(self, p: Path) -> bool: return p.suffix == ".jsonl" and data.sniff_format(p) == "jsonl"
-    def pool(self, dataset="conll2003") -> data.Corpus:
+    def _ours(self, p: Path) -> bool: return p.suffix == ".jsonl" and exports.sniff_format(p) == "jsonl"
+    def pool(self, dataset="conll2003") -> formats.Corpus:
         ds = data.load_dataset(dataset)
         p = self._path(ds)
-        corpus = data.read_jsonl(p, types=ds.schema.names) if self._ours(p) else data.read_split(p, None, ds.schema, p.stem)
-        return data.Corpus([s for s in corpus if s.meta.get("status", "ok") == "ok"], corpus.name)
+        corpus = formats.read_jsonl(p, types=ds.schema.names) if self._ours(p) else exports.read_split(p, None, ds.schema, p.stem)
+        return formats.Corpus([s for s in corpus if s.meta.get("status", "ok") == "ok"], corpus.name)
     def label(self, corpus, ctx=None):
         ctx = ctx or Context()
         p = self._path(ctx.dataset)
@@ -177,18 +177,18 @@ class LabelsFile(LabelSource):
 # %% ../../nbs/03g_sources.ipynb #acc0c835
 IDENTITY = "ner_distill"     # the key that carries a sentence's identity into an annotation tool and back
 
-def identity(s: data.Sentence) -> dict:
+def identity(s: formats.Sentence) -> dict:
     "What names a sentence across files and tools: its source, document and sentence id."
     return {"source": s.source, "doc_id": s.doc_id, "sent_id": s.sent_id}
 
-def text_offsets(s: data.Sentence) -> tuple[str, list[list[int]]]:
+def text_offsets(s: formats.Sentence) -> tuple[str, list[list[int]]]:
     "The sentence's text and each word's `[start, end)` in it: the text it was read from, else its words joined by spaces."
     if "text" in s.meta and "offsets" in s.meta: return s.meta["text"], [list(o) for o in s.meta["offsets"]]
     text, offs, pos = " ".join(s.tokens), [], 0
     for w in s.tokens: offs.append([pos, pos + len(w)]); pos += len(w) + 1
     return text, offs
 
-def onto_words(read: data.Sentence, target: data.Sentence, report: Counter) -> list[str]:
+def onto_words(read: formats.Sentence, target: formats.Sentence, report: Counter) -> list[str]:
     """The entities of `read` (the same text read back from a tool, in the runtime's words) as IOB2 tags on the words of
     `target`, by character offsets. An entity whose edges fall inside a word of `target` is widened to it and counted
     (`widened_to_words`); one that then overlaps another is lost and counted (`lost_collision`)."""
@@ -217,11 +217,11 @@ def export_files(path) -> list[Path]:
                                           ".conll, spaCy .spacy)")
     return files
 
-def _record(r: data.Sentence, n: int) -> str:
+def _record(r: formats.Sentence, n: int) -> str:
     "Which record of an export a sentence read from it is, in words (the n-th annotated one, and the tool's id of it)."
     return f"annotated record {n}" + (f" (id {r.meta['tool_id']})" if r.meta.get("tool_id") is not None else "")
 
-def read_reviews(path, base: data.Corpus, schema: data.Schema, name: str | None = None) -> tuple[dict, dict]:
+def read_reviews(path, base: formats.Corpus, schema: formats.Schema, name: str | None = None) -> tuple[dict, dict]:
     """({position in `base`: the sentence with the tags read back}, report) for every record of the exports at `path`,
     found in `base` by its identity (else by its text). A record of no sentence of `base`, or a sentence read twice, is
     an error naming the file (and `name`, what `base` is called); what the readers skipped (cancelled, rejected,
@@ -253,7 +253,7 @@ def read_reviews(path, base: data.Corpus, schema: data.Schema, name: str | None 
 
 _TEACHER_ONLY = ("abstain", "token_confidence", "status", "calibration")   # what a teacher said of its own tags
 
-def apply_reviews(base: data.Corpus, reviews: dict, report: dict | None = None, to_gold: bool = False) -> data.Corpus:
+def apply_reviews(base: formats.Corpus, reviews: dict, report: dict | None = None, to_gold: bool = False) -> formats.Corpus:
     """`base` with each reviewed sentence's tags replaced by the person's (`teacher_tags` keeps the teacher's), marked
     `reviewed`; with `to_gold` also `gold_pool`, which training reads as 'this one joins the gold pool'."""
     out = []
@@ -262,8 +262,8 @@ def apply_reviews(base: data.Corpus, reviews: dict, report: dict | None = None, 
         r, fname = reviews[i]
         meta = {k: v for k, v in s.meta.items() if k not in _TEACHER_ONLY}
         meta.update(status="ok", reviewed=True, review_file=fname, teacher_tags=list(s.tags), **({"gold_pool": True} if to_gold else {}))
-        out.append(data.Sentence(list(s.tokens), list(r.tags), s.doc_id, s.sent_id, s.source, meta))
-    c = data.Corpus(out, f"{base.name}+reviewed{len(reviews)}")
+        out.append(formats.Sentence(list(s.tokens), list(r.tags), s.doc_id, s.sent_id, s.source, meta))
+    c = formats.Corpus(out, f"{base.name}+reviewed{len(reviews)}")
     c.report = dict(report or {})
     return c
 
@@ -282,7 +282,7 @@ class Reviewed(LabelSource):
         self.path, _, base = arg.partition(":")
         if not self.path: raise ValueError(f"label source {spec!r}: expected {self.form}:EXPORT[:BASE], e.g. {self.form}:runs/review:recorded")
         self.base = base or _review_base(self.path) or "recorded"
-    def pool(self, dataset="conll2003") -> data.Corpus:
+    def pool(self, dataset="conll2003") -> formats.Corpus:
         ds = data.load_dataset(dataset)
         base = parse_source(self.base).pool(ds)
         reviews, report = read_reviews(self.path, base, ds.schema, self.base)
@@ -297,7 +297,7 @@ class ReviewedGold(Reviewed):
 class Predictions(LabelSource):
     """`predictions:EXPORT`: the predictions an export holds, as a teacher's labels. A record whose identity names a
     split of the dataset gets that sentence's words, ids and gold tags."""
-    def pool(self, dataset="conll2003") -> data.Corpus:
+    def pool(self, dataset="conll2003") -> formats.Corpus:
         from ner_distill.exports import read_export
         ds, out, report = data.load_dataset(dataset), [], Counter()
         splits = {f"{ds.name}-{sp}": sp for sp in data.SPLITS if ds.has(sp)}
@@ -314,6 +314,6 @@ class Predictions(LabelSource):
                 try: tags = onto_words(r, g, report)
                 except ValueError as e: raise ValueError(f"{f}: {_record(r, n)}: {e}") from None
                 out.append(g.with_tags(tags, status="ok", teacher=self.spec, gold_tags=list(g.tags)))
-        c = data.Corpus(out, f"predictions:{Path(self.arg).name}")
+        c = formats.Corpus(out, f"predictions:{Path(self.arg).name}")
         c.report = dict(report)
         return c

