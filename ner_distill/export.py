@@ -17,7 +17,7 @@ from pathlib import Path
 
 from . import data, infer, metrics
 from .runs import FILES, RunFolder
-from .student import N_SHAPES, Student, collate, encode, load_model, load_tokenizer, uses_shapes
+from .student import BASE_TYPE, N_SHAPES, Student, collate, encode, load_model, load_tokenizer, uses_shapes
 
 # %% auto #0
 __all__ = ['QUANTISATIONS', 'RUNTIME_REQUIREMENTS', 'RUNTIME_TARGETS', 'LOCK_FILE', 'INSTALL_SH', 'LAUNCHER', 'EXPORT_PACKAGES',
@@ -482,7 +482,7 @@ def export_bundle(run, out: str | Path = "export", name: str | None = None, limi
         manifest = dict(
             name=name, created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             source_run=_run_ref(run), max_length=max_length, default_variant=default, default_reason=reason, decode=decode,
-            encoding=dict(pad_id=m["pad_id"], word_shapes=bool(cfg.get("word_shapes")), architecture=cfg.get("model_type")),
+            encoding=dict(pad_id=m["pad_id"], word_shapes=bool(cfg.get("word_shapes")), architecture=cfg.get(BASE_TYPE, cfg.get("model_type"))),
             schema=ds.schema.name, types=list(ds.schema.names), dataset=ds.name,
             variants={v: dict(file=names[v], dev_f1=m[v]["dev"]["f1"], test_f1=m[v]["test"]["f1"],
                               dev_words_per_s=(m.get("speed") or {}).get("words_per_s", {}).get(v),

@@ -22,7 +22,7 @@ from . import data, formats, infer, metrics, mixing, runs, trust
 from .annotate.sources import parse_source
 from .config import Knobs, knob
 from .student import (Encoded, add_word_shapes, collate, encode, evaluate, keep_layers, load_model, load_tokenizer,
-                                  lowercases, model_inputs, predict, resolve_model, token_loss)
+                                  lowercases, model_inputs, predict, resolve_model, save_model, token_loss)
 
 # %% auto #0
 __all__ = ['TrainConfig', 'load_distilled', 'build_pools', 'run_dependencies', 'RunPlan', 'run_plan', 'train']
@@ -177,13 +177,6 @@ def _accumulate(model, acc, windows: list, micro: int, pad_id: int, timing: dict
         acc.backward(loss); total += loss.detach()
         t = clock(); timing["backward_s"] += t - t2
     return total
-
-def _save_model(model, tokenizer, dest: Path):
-    tmp = dest.with_name(dest.name + ".tmp")
-    if tmp.exists(): shutil.rmtree(tmp)
-    model.save_pretrained(tmp, safe_serialization=True); tokenizer.save_pretrained(tmp)
-    if dest.exists(): shutil.rmtree(dest)
-    os.replace(tmp, dest)
 
 def _write_curve(path: Path, curve: list[dict]):
     keys = ["step", "loss", "lr", "p_target", "p_realised", "dev_f1"]
@@ -347,7 +340,7 @@ def _train(cfg: TrainConfig, run: runs.RunFolder, deps: list[dict], progress: bo
                 f1 = evaluate(acc.unwrap_model(model), tok, dev, max_length=cfg.max_length, decode=cfg.decode)["f1"]
                 row["dev_f1"] = round(f1, 5)
                 if f1 > state.best["f1"]:
-                    state.best = {"f1": f1, "step": step + 1}; _save_model(acc.unwrap_model(model), tok, run.model_dir)
+                    state.best = {"f1": f1, "step": step + 1}; save_model(acc.unwrap_model(model), tok, run.model_dir)
             acc.wait_for_everyone()
             timing["eval_s"] += time.perf_counter() - t0
         if on_step: on_step(step + 1)

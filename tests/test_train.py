@@ -106,3 +106,33 @@ def test_cli_train(tmp_path):
     assert m["strategy"] == "gold" and m["steps"] == 3 and "test" in m
     preds = formats.read_jsonl(out / "test_predictions.jsonl")
     assert [s.tokens for s in preds] == data.conll2003("test")[:20].tokens
+
+
+@pytest.mark.slow
+def test_the_model_folder_takes_its_word_shapes_in_plain_transformers(gold_run):
+    """A word-shape student's model/ (the session's real gold run) is refused by plain transformers, which would drop
+    the shapes, and with trust_remote_code=True a pipeline gives the package's own labels, scores and entities on a
+    cased and a lowercased sentence (both read by argmax, as a pipeline reads them)."""
+    from seqeval.metrics.sequence_labeling import get_entities
+    from transformers import AutoModelForTokenClassification, pipeline
+    folder = gold_run / "model"
+    assert json.loads((folder / "config.json").read_text())["word_shapes"]
+    with pytest.raises(ValueError, match="trust_remote_code=True"):
+        AutoModelForTokenClassification.from_pretrained(folder)
+    tokens = pipeline("token-classification", model=str(folder), trust_remote_code=True, ignore_labels=[])
+    entities = pipeline("token-classification", model=str(folder), trust_remote_code=True, aggregation_strategy="first")
+    st = Student(gold_run, decode="argmax")
+    seen = []
+    for text in ("Peter Blackburn met European Commission officials in Brussels on Monday",
+                 "peter blackburn met european commission officials in brussels on monday"):
+        words = text.split()
+        starts = [sum(len(w) + 1 for w in words[:i]) for i in range(len(words))]
+        P = st.predict_probs([words])[0]
+        mine = [(st.labels[int(p.argmax())], round(float(p.max()), 4)) for p in P]
+        theirs = [(t["entity"], round(float(t["score"]), 4)) for t in tokens(text) if t["start"] in starts]
+        assert theirs == mine, text
+        tags = st.predict([words])[0]
+        want = [(t, starts[a], starts[b] + len(words[b])) for t, a, b in get_entities(tags)]
+        assert [(e["entity_group"], e["start"], e["end"]) for e in entities(text)] == want, text
+        seen.append(mine)
+    assert seen[0] != seen[1]          # the case reaches the model through the shapes, in the pipeline too
