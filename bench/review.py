@@ -3,7 +3,7 @@
 sentences chosen by disagreement with the gold-trained student, by the combined teacher's uncertainty and at random,
 through the real path: `ner-distill review` writes the files, each sentence is corrected in one of Label Studio,
 Prodigy and doccano (in turn, by rank) and exported in that tool's shape (`review.tool_export`), and training reads
-them back with `exports.read_export` as `reviewed:FOLDER`. Beside it, the same method with 200 and 500 more gold
+them back with `tool_files.read_export` as `reviewed:FOLDER`. Beside it, the same method with 200 and 500 more gold
 sentences annotated from scratch. Each method against no review by the paired bootstrap; the BENCHMARKS.md section
 "review". Resumable (finished runs, reviews and annotation runs are kept). Run it ALONE on an idle machine:
 

@@ -23,7 +23,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
-from .exports import read_split
+from .tool_files import read_split
 from .formats import (CONLL2003, ENTITY_TYPES, Corpus, DataFormatError, Schema, Sentence, _check_tag, _decoded_lines,
                                  load_schema, parse_conll, read_conll, read_jsonl, read_structured, to_iob2, write_jsonl)
 

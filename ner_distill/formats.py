@@ -353,7 +353,7 @@ def span_records(path) -> Iterator[tuple[int | str, str, list[tuple[int, int, st
     "`(line, text, [(start, end, label)])` of each record of a text+spans JSONL file (every record gold)."
     path = Path(path)
     if path.suffix.lower() == ".json":
-        raise DataFormatError(path, None, "a JSON file is a tool's export (Label Studio, Argilla): read it with exports.read_export")
+        raise DataFormatError(path, None, "a JSON file is a tool's export (Label Studio, Argilla): read it with tool_files.read_export")
     for n, line in _decoded_lines(path.read_bytes(), path):
         if not line.strip(): continue
         try: d = json.loads(line)
@@ -362,7 +362,7 @@ def span_records(path) -> Iterator[tuple[int | str, str, list[tuple[int, int, st
             raise DataFormatError(path, n, "need an object with a string 'text'")
         if d.get("answer", "accept") != "accept" or d.get("status", "Validated") != "Validated" or d.get("_view_id") == "ner":
             raise DataFormatError(path, n, f"a record its tool marks as not accepted ({d.get('answer', d.get('status', 'binary'))}): "
-                                           "read the export with exports.read_export, which skips and counts such records")
+                                           "read the export with tool_files.read_export, which skips and counts such records")
         yield n, d["text"], [_one_span(x, path, n, len(d["text"])) for x in _span_items(d)]
 
 # %% ../nbs/00a_formats.ipynb #279c496e

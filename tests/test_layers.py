@@ -1,4 +1,4 @@
-"""The package imports one way. Modules form layers (config and formats, exports, data, runs (the run folders), metrics, student, the
+"""The package imports one way. Modules form layers (config and formats, tool_files (annotation tools' files), data, runs (the run folders), metrics, student, the
 annotate subpackage in its own order, mixing, trust, train, export and sweep, study, cli); a module
 may import only modules of lower layers, anywhere in its source (inside functions too), and `infer`,
 which ships alone in every bundle, imports nothing from the package (any module may use it: data
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "ner_distill"
-LAYERS = [["config", "formats"], ["exports"], ["data"], ["runs"], ["metrics"], ["student"],
+LAYERS = [["config", "formats"], ["tool_files"], ["data"], ["runs"], ["metrics"], ["student"],
           ["annotate.prompts", "annotate.client", "annotate.fake_llm"], ["annotate.teachers"], ["annotate.batch", "annotate.sources"],
           ["annotate.openai_teacher", "annotate.combine"], ["annotate.run", "annotate.review", "mixing"], ["trust"], ["train"], ["export", "sweep"],
           ["study"], ["cli"]]
@@ -105,12 +105,12 @@ def test_train_help_without_dev_extras():
 
 def test_each_name_is_used_from_the_module_that_defines_it():
     """No module re-exports another's names with `import *`, and no code, test, benchmark or notebook reaches a name of
-    `formats` or `exports` through `data` (it would read as if `data` defined the name)."""
+    `formats` or `tool_files` through `data` (it would read as if `data` defined the name)."""
     import re
-    from ner_distill import exports, formats
+    from ner_distill import tool_files, formats
     star = [m for m in MODULES if re.search(r"^from \S+ import \*", (PKG / (m.replace(".", "/") + ".py")).read_text(), re.M)]
     assert not star, star
-    elsewhere = set(formats.__all__) | set(exports.__all__)
+    elsewhere = set(formats.__all__) | set(tool_files.__all__)
     root = PKG.parent
     files = [*PKG.rglob("*.py"), *root.glob("tests/*.py"), *root.glob("bench/*.py"), *root.glob("nbs/**/*.ipynb")]
     found = {f"{p.relative_to(root)}: data.{n}" for p in files if p.name != "_modidx.py"

@@ -1,5 +1,5 @@
 """Review, both ways: a teacher's labels written as pre-annotations for Label Studio, Prodigy and doccano, edited as a
-reviewer would in each tool's export shape, and read back through `exports.read_export` by the label sources
+reviewer would in each tool's export shape, and read back through `tool_files.read_export` by the label sources
 `reviewed:` and `reviewed-gold:`. The sentences are made up here; they stand for an annotation run's labels of a
 user's own text. `review.tool_export` stands for each tool's export of the edited records (Label Studio's JSON export
 with the prediction turned into `annotations[].result`, Prodigy's db-out, doccano's JSONL export)."""
@@ -11,7 +11,7 @@ import pytest
 from ner_distill import cli, data, formats, trust
 from ner_distill.annotate import review
 from ner_distill.annotate.sources import IDENTITY, parse_source
-from ner_distill.exports import read_export
+from ner_distill.tool_files import read_export
 from ner_distill.train import TrainConfig, build_pools, run_plan
 
 TEXTS = [  # (words, the teacher's tags)

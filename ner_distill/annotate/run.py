@@ -9,7 +9,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from .. import data, exports, formats, metrics
+from .. import data, tool_files, formats, metrics
 from ..runs import AnnotationFolder
 from . import combine, openai_teacher   # noqa: F401  (they register their teachers)
 from .sources import known_form, parse_source
@@ -56,7 +56,7 @@ def load_source(source: str, limit: int | None = None, seed: int = 0, dataset="c
         p = Path(source)
         # sentences this project wrote (a selection, a pool) keep their source and ids: CoNLL train stays train, so
         # recorded labels find them and a run's gold pool stays disjoint from them; other files are named by their stem
-        corpus = formats.read_jsonl(p, types=ds.schema.names) if exports.sniff_format(p) == "jsonl" else exports.read_split(p, None, ds.schema, p.stem)
+        corpus = formats.read_jsonl(p, types=ds.schema.names) if tool_files.sniff_format(p) == "jsonl" else tool_files.read_split(p, None, ds.schema, p.stem)
     elif known_form(source):      # a label source's own sentences with their gold tags, e.g. recorded: the train sentences of the gpt-3.5 labels
         pool = parse_source(source).pool(ds)
         names = {s.source for s in pool}

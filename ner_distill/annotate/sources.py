@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import data, exports, formats, metrics
+from .. import data, tool_files, formats, metrics
 from .teachers import TEACHERS, Context, RecordedTeacher, StudentTeacher, get_teacher, load_plugins, registrar
 
 # %% auto #0
@@ -163,11 +163,11 @@ class LabelsFile(LabelSource):
             raise FileNotFoundError(f"no label source {self.spec!r}: not a form ({', '.join(f for f in SOURCES if f not in ('teacher', 'file'))}), "
                                     f"not a teacher ({', '.join(TEACHERS)}), and no annotation run folder with labels.jsonl or labels file there")
         return p
-    def _ours(self, p: Path) -> bool: return p.suffix == ".jsonl" and exports.sniff_format(p) == "jsonl"
+    def _ours(self, p: Path) -> bool: return p.suffix == ".jsonl" and tool_files.sniff_format(p) == "jsonl"
     def pool(self, dataset="conll2003") -> formats.Corpus:
         ds = data.load_dataset(dataset)
         p = self._path(ds)
-        corpus = formats.read_jsonl(p, types=ds.schema.names) if self._ours(p) else exports.read_split(p, None, ds.schema, p.stem)
+        corpus = formats.read_jsonl(p, types=ds.schema.names) if self._ours(p) else tool_files.read_split(p, None, ds.schema, p.stem)
         return formats.Corpus([s for s in corpus if s.meta.get("status", "ok") == "ok"], corpus.name)
     def label(self, corpus, ctx=None):
         ctx = ctx or Context()
@@ -226,7 +226,7 @@ def read_reviews(path, base: formats.Corpus, schema: formats.Schema, name: str |
     found in `base` by its identity (else by its text). A record of no sentence of `base`, or a sentence read twice, is
     an error naming the file (and `name`, what `base` is called); what the readers skipped (cancelled, rejected,
     ignored) is counted, not read."""
-    from ner_distill.exports import read_export
+    from ner_distill.tool_files import read_export
     by_id = {(s.source, s.sent_id): i for i, s in enumerate(base)}
     by_text: dict[str, list[int]] = {}
     for i, s in enumerate(base): by_text.setdefault(text_offsets(s)[0], []).append(i)
@@ -243,7 +243,7 @@ def read_reviews(path, base: formats.Corpus, schema: formats.Schema, name: str |
                 raise ValueError(f"{f}: {at} ({ident or repr(text_offsets(r)[0][:50])}) is not a sentence of {name or base.name} "
                                  "(or its text is there more than once)")
             if i in out: raise ValueError(f"{f}: {at} reviews {base[i].source}#{base[i].sent_id} again (also in {where[i]}): "
-                                          "keep one annotator's answer (exports.read_export's annotator)")
+                                          "keep one annotator's answer (tool_files.read_export's annotator)")
             try: tags = onto_words(r, base[i], report)
             except ValueError as e: raise ValueError(f"{f}: {at}: {e}") from None
             out[i], where[i] = base[i].with_tags(tags), f.name
@@ -298,7 +298,7 @@ class Predictions(LabelSource):
     """`predictions:EXPORT`: the predictions an export holds, as a teacher's labels. A record whose identity names a
     split of the dataset gets that sentence's words, ids and gold tags."""
     def pool(self, dataset="conll2003") -> formats.Corpus:
-        from ner_distill.exports import read_export
+        from ner_distill.tool_files import read_export
         ds, out, report = data.load_dataset(dataset), [], Counter()
         splits = {f"{ds.name}-{sp}": sp for sp in data.SPLITS if ds.has(sp)}
         for f in export_files(self.arg):

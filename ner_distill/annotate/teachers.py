@@ -14,7 +14,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from .. import data, exports, formats
+from .. import data, tool_files, formats
 from ..config import Knobs, NoSettings, knob
 
 # %% auto #0
@@ -112,7 +112,7 @@ class RecordedTeacher(Teacher):
             rec = {s.sent_id: s for s in data.recorded_llm_labels()}
             key, self.model = (lambda s: s.sent_id if s.source == "conll2003-train" else None), "gpt-3.5"
         else:
-            lab = exports.read_split(self.cfg.labels, None, self.schema, Path(self.cfg.labels).stem)
+            lab = tool_files.read_split(self.cfg.labels, None, self.schema, Path(self.cfg.labels).stem)
             rec, key = {tuple(s.tokens): s for s in lab}, (lambda s: tuple(s.tokens))
         out = []
         for s in corpus:

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from ner_distill import data, exports, formats
-from ner_distill.exports import read_export, sniff_tool
+from ner_distill import data, tool_files, formats
+from ner_distill.tool_files import read_export, sniff_tool
 from ner_distill.infer import split_words
 
 S1 = "Peter Blackburn met EU officials in Brussels."
@@ -165,7 +165,7 @@ def test_label_studio_json_min(tmp_path):
     assert (c.report["records"], c.report["skipped_unannotated"], c.report["several_annotations"]) == (5, 1, 1)
     assert read_export(p, "conll2003", annotator="alice@example.org")[1].tags == ["O", "O", "B-ORG", "O", "O", "O"]
     # a split declared `format: labelstudio` reads a JSON_MIN file as JSON_MIN
-    assert exports.read_split(p, "labelstudio", formats.CONLL2003, "x-test").tags == c.tags
+    assert tool_files.read_split(p, "labelstudio", formats.CONLL2003, "x-test").tags == c.tags
 
 
 def test_label_studio_conll2003(tmp_path):
@@ -177,7 +177,7 @@ def test_label_studio_conll2003(tmp_path):
                  "Shares -X- _ O\nin -X- _ O\nTime -X- _ B-ORG\nWarner -X- _ I-ORG\nrose -X- _ O\n. -X- _ O\n\n"
                  "Shares -X- _ O\nin -X- _ O\nTime -X- _ B-ORG\nWarner -X- _ O\nrose -X- _ O\n. -X- _ O\n\n"
                  "Nothing -X- _ O\nhappened -X- _ O\n. -X- _ O\n\n")
-    assert sniff_tool(p) == "labelstudio-conll" and exports.sniff_format(p) == "labelstudio-conll"
+    assert sniff_tool(p) == "labelstudio-conll" and tool_files.sniff_format(p) == "labelstudio-conll"
     c = read_export(p, "conll2003")
     assert len(c) == 3 and c[1].tags == ["O", "O", "B-ORG", "I-ORG", "O", "O"]
     assert c.report["several_annotations"] == 1 and "nobody annotated" in c.report["notes"][0]
@@ -185,7 +185,7 @@ def test_label_studio_conll2003(tmp_path):
         read_export(p, annotator="alice@example.org")
     plain = tmp_path / "plain.txt"
     plain.write_text("-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\nrejects VBZ B-VP O\n")
-    assert sniff_tool(plain) == "" and exports.sniff_format(plain) == "conll"
+    assert sniff_tool(plain) == "" and tool_files.sniff_format(plain) == "conll"
 
 
 # ---- Prodigy ----
@@ -329,7 +329,7 @@ def test_spacy_docbin(tmp_path):
     b.set_ents([], default="outside")                                   # annotated: no entities
     p = tmp_path / "train.spacy"
     DocBin(docs=[a, b, u]).to_disk(p)
-    assert sniff_tool(p) == "spacy" and exports.sniff_format(p) == "spacy"
+    assert sniff_tool(p) == "spacy" and tool_files.sniff_format(p) == "spacy"
     c = read_export(p, "conll2003")
     assert c.tags == [TAGS1, ["O", "O", "O"]] and c.report["skipped_unannotated"] == 1 and [s.meta["tool_id"] for s in c] == [0, 1]
     (tmp_path / "junk.spacy").write_bytes(b"not a docbin")
