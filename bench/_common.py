@@ -8,7 +8,7 @@ from pathlib import Path
 
 import matplotlib
 
-from ner_distill import runs as runfolders, study, sweep
+from ner_distill import runs as runfolders, study, sweep, sweep_report, sweep_tables
 from ner_distill.study import machine  # noqa: F401  (every section names the machine it ran on)
 
 matplotlib.use("Agg")                   # figures go to files
@@ -55,9 +55,9 @@ def cli(*args, log=None, check: bool = True) -> subprocess.CompletedProcess:
 
 
 def plot(ok, name: str) -> str:
-    "`sweep.plot_results` of runs (test F1, else dev F1) saved as bench/results/NAME.png; its path for Markdown."
+    "`sweep_report.plot_results` of runs (test F1, else dev F1) saved as bench/results/NAME.png; its path for Markdown."
     metric = "test_f1" if "test_f1" in ok and ok.test_f1.notna().any() else "dev_f1"
-    sweep.plot_results(ok, metric).savefig(ROOT / "bench" / "results" / f"{name}.png", dpi=110)
+    sweep_report.plot_results(ok, metric).savefig(ROOT / "bench" / "results" / f"{name}.png", dpi=110)
     return f"bench/results/{name}.png"
 
 
@@ -71,6 +71,6 @@ def run_study(name: str, sweep_args: list, baseline: str = "gold", template: str
     title, _, intro = render(template or f"study-{name}", **values).partition("\n")
     write_section(f"study-{name}", f"{title}\n\n`{command()}` on {machine()}: the sweep `ner-distill sweep {' '.join(map(str, sweep_args))}` "
                                    f"({study.sweep_summary(out)}; this call {(time.time() - t0) / 60:.0f} min).\n\n{intro.strip()}\n\n"
-                                   f"![{title[3:]}]({plot(sweep.load_runs(out)[0], name)})\n\n{sweep.study_markdown(out, baseline)}\n")
+                                   f"![{title[3:]}]({plot(sweep_tables.load_runs(out)[0], name)})\n\n{sweep_tables.study_markdown(out, baseline)}\n")
     if r.returncode: print(f"the sweep exited with {r.returncode}: see {out}/index.csv", file=sys.stderr)
     return out

@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import ray
 
 from _common import ROOT, command, machine, write_section
-from ner_distill import data, infer, sweep
+from ner_distill import data, infer, sweep, sweep_tables
 from ner_distill.distributed import tag_parts
 
 p = argparse.ArgumentParser()
@@ -95,7 +95,7 @@ findings = (f"Two workers of one thread tag {r2 / r1:.2f}x the words/s of one wo
             "one machine like this one (a cluster of such machines divides that; not measured here).")
 print(write_section("distributed", head=f"`{command()}` on {machine()}", bundle=bundle.name, variant=variant, why=why,
                     sentences=len(texts), words=words, parts=a.parts, rounds=a.rounds, ray_start=ray_start,
-                    ray=ray.__version__, table=sweep.to_markdown(pd.DataFrame(rows)), scale=r2 / r1,
+                    ray=ray.__version__, table=sweep_tables.to_markdown(pd.DataFrame(rows)), scale=r2 / r1,
                     compared="each Ray system's best pass gave exactly the single-process runtime's entities on every row"
                     if variant == "fp32" else "entities not compared (int8's dynamic quantisation depends on a row's batch-mates)",
                     findings=findings))

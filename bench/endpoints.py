@@ -13,7 +13,7 @@ import tempfile
 import pandas as pd
 
 from _common import command, machine, write_section
-from ner_distill import sweep
+from ner_distill import sweep, sweep_tables
 from ner_distill.annotate.run import annotate
 
 faulthandler.dump_traceback_later(900, exit=True)   # never hang a machine
@@ -59,4 +59,4 @@ table = pd.DataFrame([{"endpoints": n, "wall s": f"{wall:.2f}", "requests/s": f"
                        "requests per endpoint": " / ".join(str(e["sent"]) for e in eps) if eps else str(a.requests)}
                       for n, wall, rps, eps in rows])
 print(write_section("endpoints", head=f"`{command()}` on {machine()}", a=a, ms=a.latency * 1000, zero=zero / a.requests * 1000,
-                    table=sweep.to_markdown(table)))
+                    table=sweep_tables.to_markdown(table)))

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from _common import ROOT, command, machine, write_section
-from ner_distill import data, infer, runs as runfolders, study, sweep
+from ner_distill import data, infer, runs as runfolders, study, sweep, sweep_tables
 from ner_distill.annotate.teachers import load_spacy, spacy_docs, spacy_tags
 from ner_distill.export import QUANTISATIONS, export_bundle, measure, to_onnx
 from ner_distill.metrics import scores
@@ -78,4 +78,4 @@ table.insert(4, "vs spaCy", [f"**{w / rows[0]['words/s']:.2f}x**" for w in table
 table["words/s"] = table["words/s"].map("{:,.0f}".format)
 print(write_section("inference", head=f"`{command()}` on {machine()}", load=f"Load average before the run: {load_before[0]:.2f}; nothing else heavy ran beside it.", minutes=(time.time() - t_start) / 60, a=a, n_words=n_words,
                     runs=", ".join(f"`{Path(r).name}`" for r in a.runs), spacy_batch=spacy_wps[a.batch_size], spacy_256=spacy_wps[256],
-                    latency=len(lat_sents), ceiling=f"{ceiling['fp32']:,.0f} GFLOP/s fp32, {ceiling['int8']:,.0f} GFLOP/s int8", table=sweep.to_markdown(table), candidates=sweep.to_markdown(pd.DataFrame(candidates))))
+                    latency=len(lat_sents), ceiling=f"{ceiling['fp32']:,.0f} GFLOP/s fp32, {ceiling['int8']:,.0f} GFLOP/s int8", table=sweep_tables.to_markdown(table), candidates=sweep_tables.to_markdown(pd.DataFrame(candidates))))

@@ -22,7 +22,7 @@ import pandas as pd
 
 from _common import ROOT, command, machine, write_section
 from llm_models import BASE, FORMS, GEMMA, MODELS, exit_on_sigterm, fetch, served
-from ner_distill import data, formats, sweep
+from ner_distill import data, formats, sweep, sweep_tables
 from ner_distill.annotate.run import annotate
 
 p = argparse.ArgumentParser()
@@ -128,11 +128,11 @@ zero-shot and few-shot without JSON mode, few-shot+schema with the answer's JSON
 grammar: `--json-schema json_object`; few-shot: 5 gold demonstrations from train). Gemma-270M keeps the form measured
 for it before (5-shot, stop sequences `<end_of_turn>`, `<start_of_turn>`, `Sentence:`, newline; no JSON mode).
 
-{sweep.to_markdown(sel_table) if len(sel_table) else '(no selection run)'}
+{sweep_tables.to_markdown(sel_table) if len(sel_table) else '(no selection run)'}
 
 Measured on the first N dev sentences of the same sample (disjoint from the choosing ones), the chosen form:
 
-{sweep.to_markdown(ev_table) if len(ev_table) else '(no measured run)'}
+{sweep_tables.to_markdown(ev_table) if len(ev_table) else '(no measured run)'}
 
 "Answers that parse": answers that gave JSON with an entity list (status ok), of all sentences. Label F1 is
 entity-level against the CoNLL-2003 gold tags (the recorded gpt-3.5 labels score 0.554 on their 5,873 train

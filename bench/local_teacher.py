@@ -28,7 +28,7 @@ import pandas as pd
 from _common import ROOT, cli, command, machine, plot, write_section
 from _common import gold_run as common_gold_run
 from llm_models import BASE, FORMS, MODELS, exit_on_sigterm, fetch, served
-from ner_distill import data, formats, metrics, runs as runfolders, study, sweep
+from ner_distill import data, formats, metrics, runs as runfolders, study, sweep, sweep_tables
 
 OUT = ROOT / "runs" / "local-llm"
 STUDY = ROOT / "runs" / "studies" / "local-teacher"
@@ -152,12 +152,12 @@ def report(files, secs) -> None:
     pairs = [("local LLM @ power_decay", "gpt-3.5 @ power_decay"), ("local LLM @ power_decay + relabel", "gpt-3.5 @ power_decay + relabel"),
              (f"{NAMES['combined-local']} @ power_decay", f"{NAMES['combined-gpt35']} @ power_decay"),
              (f"{NAMES['combined-both']} @ power_decay", f"{NAMES['combined-gpt35']} @ power_decay")]
-    heads = pd.concat([sweep.comparisons(ok[ok.method.isin(p)], p[1]) for p in pairs if ok.method.isin(p).sum() > 3] or [pd.DataFrame()])
+    heads = pd.concat([sweep_tables.comparisons(ok[ok.method.isin(p)], p[1]) for p in pairs if ok.method.isin(p).sum() > 3] or [pd.DataFrame()])
     body = (ROOT / "bench" / "sections" / "local-teacher.md").read_text().format(
         head=f"`{command()}` on {machine()} ({len(ok)} finished runs, summed run wall time {ok.wall_s.sum() / 60:.0f} min; {secs / 60:.0f} min this call)",
         model=fr["model"], form=fr["form"], labelled=fr["labelled"], n=fr["parsed"], sha=json.loads((STUDY / "label" / "labelled.json").read_text())["info"].get("sha256", "?"),
-        quality=sweep.to_markdown(quality), tables=sweep.tables_markdown(ok, "gold only"), figure=f"![local-teacher]({plot(ok, 'local-teacher')})",
-        heads=sweep.to_markdown(heads) if len(heads) else "(not run)", steps=STEPS, labelling=labelling_cost(files["local"]))
+        quality=sweep_tables.to_markdown(quality), tables=sweep_tables.tables_markdown(ok, "gold only"), figure=f"![local-teacher]({plot(ok, 'local-teacher')})",
+        heads=sweep_tables.to_markdown(heads) if len(heads) else "(not run)", steps=STEPS, labelling=labelling_cost(files["local"]))
     write_section("local-teacher", body)
     print(body)
 

@@ -13,7 +13,7 @@ import shutil
 import time
 
 from _common import ROOT, cli, command, machine, run_study, write_section
-from ner_distill import data, formats, runs as runfolders, study, sweep
+from ner_distill import data, formats, runs as runfolders, study, sweep, sweep_tables
 from ner_distill.annotate.teachers import load_spacy, spacy_docs, spacy_tags
 
 OUT = ROOT / "runs" / "own-data"
@@ -66,7 +66,7 @@ def ontonotes_bbc(n_train=4000, n_dev=1000, n_test=1000):
     table = study.per_type_table(m["test"], {f"{k} entities": st[f"bbc6-{k}"]["entities"] for k in ("train", "test")},
                                  ("precision vs teacher", "recall vs teacher", "agreement F1"))
     write_section("own-data-ontonotes-bbc", head=f"`{command()}` on {machine()}", minutes=(time.time() - t0) / 60, m=m,
-                  n=n_train + n_dev + n_test, sizes=f"{n_train:,} / {n_dev:,} / {n_test:,}", table=sweep.to_markdown(table),
+                  n=n_train + n_dev + n_test, sizes=f"{n_train:,} / {n_dev:,} / {n_test:,}", table=sweep_tables.to_markdown(table),
                   test=100 * m["test"]["f1"], dev=100 * m["dev"]["f1"])
 
 

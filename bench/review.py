@@ -18,7 +18,7 @@ import pandas as pd
 
 from _common import ROOT, cli, command, machine, plot, write_section
 from _common import gold_run as common_gold_run
-from ner_distill import data, metrics, study, sweep
+from ner_distill import data, metrics, study, sweep, sweep_tables
 from ner_distill.annotate import review
 from ner_distill.annotate.sources import parse_source
 
@@ -148,10 +148,10 @@ def verdict(cmp, head, head_gold) -> str:
 
 
 def report(ok, names, done, secs):
-    cmp = sweep.comparisons(ok, "no review")
-    head = sweep.comparisons(ok[ok.method.isin(["review 500 @ disagreement", "review 500 @ random"])], "review 500 @ random")
+    cmp = sweep_tables.comparisons(ok, "no review")
+    head = sweep_tables.comparisons(ok[ok.method.isin(["review 500 @ disagreement", "review 500 @ random"])], "review 500 @ random")
     gold_pool = ["review 500 @ disagreement, to the gold pool", "review 500 @ random, to the gold pool"]
-    head_gold = sweep.comparisons(ok[ok.method.isin(gold_pool)], gold_pool[1])
+    head_gold = sweep_tables.comparisons(ok[ok.method.isin(gold_pool)], gold_pool[1])
     quality = pd.DataFrame([{"condition": names[c], "seeds": len(v), "sentences reviewed": sum(x["sentences"] for x in v.values()) // len(v),
                              "sentences changed": round(sum(x["changed"] for x in v.values()) / len(v)),
                              "label F1 of the pool": f"{100 * sum(x['label_f1'] for x in v.values()) / len(v):.1f}",
@@ -163,11 +163,11 @@ def report(ok, names, done, secs):
     modes = ok[ok.method.str.startswith("review 500 @ disagreement")]   # where the reviews go
     body = (ROOT / "bench" / "sections" / "review.md").read_text().format(
         head=f"`{command()}` on {machine()} ({len(ok)} finished runs, summed run wall time {ok.wall_s.sum() / 60:.0f} min; {secs / 60:.0f} min this call)", steps=STEPS, base_f1=100 * base_f1,
-        quality=sweep.to_markdown(quality) if len(quality) else "(no review written in this call)",
-        figure=f"![review]({plot(ok, 'review')})", tables=sweep.tables_markdown(ok, "no review"),
-        head_to_head=sweep.to_markdown(pd.concat([head, head_gold])) if len(head) or len(head_gold) else "(not run)", per_sentence=sweep.to_markdown(per_sentence(cmp, names)),
-        choices="\n\n".join(f"At {n} sentences, in place: **{m}**.\n\n{sweep.to_markdown(t)}" for n, (m, t) in choice.items()) or "-",
-        mode=("**{}**.\n\n{}".format(*(lambda m, t: (m, sweep.to_markdown(t)))(*study.choose_on_dev(modes, by="method")))
+        quality=sweep_tables.to_markdown(quality) if len(quality) else "(no review written in this call)",
+        figure=f"![review]({plot(ok, 'review')})", tables=sweep_tables.tables_markdown(ok, "no review"),
+        head_to_head=sweep_tables.to_markdown(pd.concat([head, head_gold])) if len(head) or len(head_gold) else "(not run)", per_sentence=sweep_tables.to_markdown(per_sentence(cmp, names)),
+        choices="\n\n".join(f"At {n} sentences, in place: **{m}**.\n\n{sweep_tables.to_markdown(t)}" for n, (m, t) in choice.items()) or "-",
+        mode=("**{}**.\n\n{}".format(*(lambda m, t: (m, sweep_tables.to_markdown(t)))(*study.choose_on_dev(modes, by="method")))
               if modes.method.nunique() > 1 else "(not run)"),
         verdict=verdict(cmp, head, head_gold), exposures=exposures(ok))
     write_section("review", body)

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from _common import ROOT, command, machine, write_section
-from ner_distill import data, study, sweep
+from ner_distill import data, study, sweep, sweep_tables
 
 p = argparse.ArgumentParser()
 p.add_argument("--bundle", default=str(ROOT / "export" / "demo"))
@@ -65,6 +65,6 @@ finally:
     srv.terminate(); srv.wait(30)
 
 print(write_section("serve-load", head=f"`{command()}` on {machine()}", a=a, bundle=bundle.name,
-                    variant=json.loads((bundle / "manifest.json").read_text())["default_variant"], table=sweep.to_markdown(study.load_table(rows)),
+                    variant=json.loads((bundle / "manifest.json").read_text())["default_variant"], table=sweep_tables.to_markdown(study.load_table(rows)),
                     soak_req=sum(r["requests"] for r in soak_rows), soak_fail=sum(r["failures"] for r in soak_rows), rss0=rss0,
                     rss1=rss1, growth=100 * (rss1 - rss0) / rss0, samples=", ".join(f"{m:g}: {r:.0f}" for m, r in samples)))

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from _common import ROOT, command, machine, write_section
-from ner_distill import data, sweep
+from ner_distill import data, sweep, sweep_tables
 
 p = argparse.ArgumentParser()
 p.add_argument("--bundle", default=str(ROOT / "export" / "demo"))
@@ -92,7 +92,7 @@ def wrk(srv: Server, conns: int, seconds: float) -> dict:
 def table(rows) -> str:
     base = rows[0]["answered_per_s"]
     ms = lambda x: "-" if x is None else f"{x:.0f}"
-    return sweep.to_markdown(pd.DataFrame([{
+    return sweep_tables.to_markdown(pd.DataFrame([{
         "server": r["server"], "connections": r["connections"], "answered/s": f"{r['answered_per_s']:.0f}",
         "vs 64 connections": f"{r['answered_per_s'] / base:.2f}x", "refused (503)": f"{r['refused']:,}",
         "p50 ms": ms(r["p50"]), "p99 ms": ms(r["p99"]), "max ms": ms(r["max"]),

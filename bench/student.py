@@ -11,7 +11,7 @@ import sys
 
 from _common import ROOT, cli, command, machine, plot, render, write_section
 
-from ner_distill import data, infer, runs as runfolders, study, sweep
+from ner_distill import data, infer, runs as runfolders, study, sweep, sweep_tables
 
 STUDY = ROOT / "runs" / "student"
 EXTRA = ROOT / "runs" / "student-extra"        # all-gold and 4-layer runs, one seed
@@ -102,23 +102,23 @@ def speed_section() -> str:
                   fp32=study.speed_change(w, key("6 layers, shape on, fp32"), key("6 layers, shape off, fp32")),
                   int8=study.speed_change(w, key("6 layers, shape on, int8"), key("6 layers, shape off, int8")),
                   viterbi=study.speed_change(w, ka[:-len(", argmax")], ka),
-                  table=sweep.to_markdown(study.speed_table(w, SPACY, s["test_f1"], "spaCy")))
+                  table=sweep_tables.to_markdown(study.speed_table(w, SPACY, s["test_f1"], "spaCy")))
 
 
 def report():
     ok = study.load_sweeps(STUDY)
     ok["student"] = ok.condition.str.replace("case_features ", "word shape ")
-    vs_gold = {cf: sweep.comparisons(ok[ok.condition == f"case_features {cf}"]).drop(columns=["condition"], errors="ignore")
+    vs_gold = {cf: sweep_tables.comparisons(ok[ok.condition == f"case_features {cf}"]).drop(columns=["condition"], errors="ignore")
                for cf in SHAPES}
     e = best_all_gold_epochs()
     dec = decoding(ok)
-    write_section("student", machine=machine(), results=sweep.to_markdown(sweep.results_table(ok)), figure=plot(ok, "student"),
-                  on_off=sweep.to_markdown(sweep.condition_comparisons(ok, "case_features on", "case_features off")),
-                  vs_gold_on=sweep.to_markdown(vs_gold["on"]), vs_gold_off=sweep.to_markdown(vs_gold["off"]),
+    write_section("student", machine=machine(), results=sweep_tables.to_markdown(sweep_tables.results_table(ok)), figure=plot(ok, "student"),
+                  on_off=sweep_tables.to_markdown(sweep_tables.condition_comparisons(ok, "case_features on", "case_features off")),
+                  vs_gold_on=sweep_tables.to_markdown(vs_gold["on"]), vs_gold_off=sweep_tables.to_markdown(vs_gold["off"]),
                   epochs=", ".join(map(str, ALL_GOLD_EPOCHS)), chosen=e,
-                  extra=sweep.to_markdown(study.runs_table([EXTRA / n for n in extra_runs(e)], ["layers", "word_shapes"])),
+                  extra=sweep_tables.to_markdown(study.runs_table([EXTRA / n for n in extra_runs(e)], ["layers", "word_shapes"])),
                   n_dec=len(dec) - 1, dec=dec.iloc[-1], dec_ok=(dec.iloc[:-1]["viterbi - argmax"] >= 0).sum(),
-                  decoding=sweep.to_markdown(dec), speed=speed_section() if SPEED.exists() else "")
+                  decoding=sweep_tables.to_markdown(dec), speed=speed_section() if SPEED.exists() else "")
 
 
 if __name__ == "__main__":

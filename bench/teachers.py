@@ -5,7 +5,7 @@ with OntoNotes types mapped, on the whole CoNLL-2003 test set.
     python bench/teachers.py
 """
 from _common import ROOT, command, machine, write_section
-from ner_distill import study, sweep
+from ner_distill import study, sweep, sweep_tables
 from ner_distill.annotate.run import annotate
 
 reports, speed = {}, []
@@ -14,4 +14,4 @@ for teacher, source in (("recorded", "conll-train"), ("spacy", "conll-test")):
     reports[f"`{teacher}` on {source}"] = r["quality"]
     speed.append(f"{r['parse']['sentences_per_s']:,.0f}")
 table = study.label_quality(reports, ("PER", "ORG", "LOC", "MISC"), detail=True).drop(columns="seeds").assign(**{"sentences/s (recorded: a replay)": speed})
-print(write_section("teachers", head=f"`{command()}` on {machine()}", table=sweep.to_markdown(table)))
+print(write_section("teachers", head=f"`{command()}` on {machine()}", table=sweep_tables.to_markdown(table)))

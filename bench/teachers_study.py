@@ -12,7 +12,7 @@ import shutil
 import pandas as pd
 
 from _common import ROOT, cli, command, machine, run_study, write_section
-from ner_distill import data, metrics, study, sweep
+from ner_distill import data, metrics, study, sweep, sweep_tables
 
 STUDIES = ROOT / "runs" / "studies"
 STUDY, TUNE = STUDIES / "teachers", STUDIES / "teachers-threshold"
@@ -59,9 +59,9 @@ def analysis(chosen: float):
                                   types=("PER", "LOC", "ORG", "MISC"))
     c = json.loads((STUDY / "combined" / "combine.json").read_text())
     study.plot_teachers(ok[ok.seed == 0]).savefig(ROOT / "bench" / "results" / "teacher-quality.png", dpi=110)
-    write_section("teachers-analysis", head=HEAD, share=sweep.to_markdown(study.oracle_share(ok)), c=c, chosen=chosen,
-                  abstained=100 * c["abstained_tokens"] / c["tokens"], quality=sweep.to_markdown(quality),
-                  curve=sweep.to_markdown(study.teacher_curve(ok[ok.seed == 0])))
+    write_section("teachers-analysis", head=HEAD, share=sweep_tables.to_markdown(study.oracle_share(ok)), c=c, chosen=chosen,
+                  abstained=100 * c["abstained_tokens"] / c["tokens"], quality=sweep_tables.to_markdown(quality),
+                  curve=sweep_tables.to_markdown(study.teacher_curve(ok[ok.seed == 0])))
     return ok
 
 
@@ -76,7 +76,7 @@ def relabel_rounds(ok) -> None:
         prev = study.run_dir(STUDIES / name, strategy="power_decay", trust="relabel", seed="{seed}")
     both = pd.concat(frames, ignore_index=True)
     rounds = both[(both.method == "gold") | both.method.str.startswith("recorded: power_decay + relabel")]
-    write_section("teachers-relabel-rounds", head=HEAD, tables=sweep.tables_markdown(rounds))
+    write_section("teachers-relabel-rounds", head=HEAD, tables=sweep_tables.tables_markdown(rounds))
 
 
 def soft_targets(ok):
@@ -91,7 +91,7 @@ def soft_targets(ok):
     keep = ok.method.isin(["gold", "recorded: power_decay + relabel", "combined: power_decay + relabel", "recorded: distilled_then_gold",
                            "recorded: power_decay", "combined: distilled_then_gold", "combined: power_decay"])
     both = pd.concat([ok[keep], soft], ignore_index=True)
-    write_section("teachers-soft", head=HEAD, choice=sweep.to_markdown(table), beta=beta, tables=sweep.tables_markdown(both))
+    write_section("teachers-soft", head=HEAD, choice=sweep_tables.to_markdown(table), beta=beta, tables=sweep_tables.tables_markdown(both))
     return both, soft, beta
 
 
@@ -99,7 +99,7 @@ def budgets(ok, both, soft, beta) -> None:
     """Step 7: gold-only, the oracle's Simple Mix, power_decay + relabel and the best soft-target run again at twice the
     steps; then gold-only and the method with the best mean dev F1 at twice the steps at four times."""
     steps2 = 2 * int(ok[ok.method == "gold"].steps.iloc[0])
-    best = sweep.comparisons(pd.concat([ok[ok.method == "gold"], soft])).sort_values("diff").iloc[-1]
+    best = sweep_tables.comparisons(pd.concat([ok[ok.method == "gold"], soft])).sort_values("diff").iloc[-1]
     bs = soft[soft.method == best.method].iloc[0]
     twice = [sweep_into("teachers-2x-oracle", "--grid", "strategy=gold,distilled_then_gold", "distilled=oracle", "seed=0,1,2",
                         "--param", f"steps={steps2}"),
@@ -119,7 +119,7 @@ def budgets(ok, both, soft, beta) -> None:
     runs = pd.concat([one.assign(condition=f"{steps2 // 2} steps"), twice,
                       pd.concat(four, ignore_index=True).assign(condition=f"{2 * steps2} steps")], ignore_index=True)
     write_section("teachers-budget", head=HEAD, steps1=steps2 // 2, steps2=steps2, steps4=2 * steps2, best=best.method, beta=beta,
-                  pick=pick, tables=sweep.tables_markdown(runs))
+                  pick=pick, tables=sweep_tables.tables_markdown(runs))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from _common import ROOT, cli, command, machine, plot, write_section
 from ner_distill.annotate.sources import known_form
-from ner_distill import data, formats, metrics, runs as runfolders, study, sweep
+from ner_distill import data, formats, metrics, runs as runfolders, study, sweep, sweep_tables
 
 STUDY = ROOT / "runs" / "studies" / "teachers-with-student"
 TEACHERS = ("recorded", "oracle", "self", "combined", "nollm")
@@ -110,14 +110,14 @@ def report(a) -> None:
     for x in a.extra_studies:   # further budgets run apart (another lease): shown as they are
         runs = study.load_sweeps(budgets(Path(x), skip=("steps247",)))
         extra += ["", f"**Budgets run apart** (`--study {os.path.relpath(x, ROOT)}`): their gold-only students and teachers "
-                      "trained again for the same seeds; what finished, as it is:", "", sweep.tables_markdown(runs)]
-    md = lambda t: sweep.to_markdown(t) if t is not None else "(no oracle runs)"
+                      "trained again for the same seeds; what finished, as it is:", "", sweep_tables.tables_markdown(runs)]
+    md = lambda t: sweep_tables.to_markdown(t) if t is not None else "(no oracle runs)"
     print(write_section(
         name, study=os.path.relpath(STUDY, ROOT), command=command(), runs=len(ok), seeds=", ".join(map(str, seeds)),
         where=json.loads((STUDY / "machine.json").read_text())["machine"] if (STUDY / "machine.json").exists() else machine(),
         ran=" ".join(runfolders.read_json(STUDY, "args", ["..."])),
         short=f" (left out, some of their runs unfinished: {short})" if short else "", budgets=", ".join(ok.condition.unique()),
-        quality=md(quality), results=md(sweep.results_table(ok)), vs_gold=md(sweep.comparisons(ok)),
+        quality=md(quality), results=md(sweep_tables.results_table(ok)), vs_gold=md(sweep_tables.comparisons(ok)),
         beyond=md(study.teacher_comparisons(ok, "self")), llm=md(study.teacher_comparisons(ok, "nollm", teachers=["combined"])),
         share=md(study.oracle_share(ok)), figure=plot(ok, name), extra="\n".join(extra)))
 

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from _common import ROOT, command, machine, write_section
-from ner_distill import data, formats, study, sweep
+from ner_distill import data, formats, study, sweep, sweep_tables
 from ner_distill.student import collate, encode, resolve_model, token_loss
 from ner_distill.train import TrainConfig, build_pools, train
 
@@ -73,4 +73,4 @@ if not a.skip_options:
 walls = {label: run(f"run{i}", **kw) for i, (label, kw) in enumerate(configs.items())}
 table = study.timing_table({label: OUT / f"run{i}" for i, label in enumerate(configs)}, ref_sps).assign(**{"whole run": [f"{w / 60:.1f} min" for w in walls.values()]})
 write_section("train-speed", head=f"`{command()}` on {machine()}", threads=threads, S=S, ref_sps=ref_sps, ref_wall=ref_wall,
-              table=sweep.to_markdown(table))
+              table=sweep_tables.to_markdown(table))

@@ -15,7 +15,7 @@ import pandas as pd
 import spacy
 
 from _common import ROOT, command, machine, render, write_section
-from ner_distill import data, infer, study, sweep
+from ner_distill import data, infer, study, sweep, sweep_tables
 
 p = argparse.ArgumentParser()
 p.add_argument("--bundle", default=str(ROOT / "export" / "serve-bench"),
@@ -28,7 +28,7 @@ def old_split(text): return [(m.group(), m.start(), m.end()) for m in OLD_RE.fin
 def spacy_words(tok): return lambda q: [(t.text, t.idx, t.idx + len(t)) for t in tok(q) if not t.is_space]
 def with_offsets(tokens): return [(w, s, s + len(w)) for w, s in zip(tokens, accumulate((len(w) + 1 for w in tokens[:-1]), initial=0))]
 def pct(x, n): return f"{100 * x / n:.2f} %" if 100 * x / n < 99.9 or x == n else f"{100 * x / n:.3f} %"
-def examples(counter, k, ours="runtime"): return sweep.to_markdown(study.disagreements(counter, k, ("spaCy", ours)))
+def examples(counter, k, ours="runtime"): return sweep_tables.to_markdown(study.disagreements(counter, k, ("spaCy", ours)))
 
 
 rules = json.loads(infer.word_rules_path().read_text(encoding="utf-8"))
@@ -73,7 +73,7 @@ if (bundle / "manifest.json").exists():   # CoNLL-2003 test as raw text, entitie
                      f"F1 on the {len(hyph)} sentences with a hyphenated token":
                          f"{100 * f1({x for x in gold if x[0] in hyph}, {x for x in pred if x[0] in hyph}):.2f}"})
     student = render("word-split-student", bundle=bundle.relative_to(ROOT) if bundle.is_relative_to(ROOT) else bundle,
-                     man=json.loads((bundle / "manifest.json").read_text()), table=sweep.to_markdown(pd.DataFrame(rows)))
+                     man=json.loads((bundle / "manifest.json").read_text()), table=sweep_tables.to_markdown(pd.DataFrame(rows)))
 
 sp_, kp, old = res["split"], res["keep"], res["old"]
 other = {k: sum(r["other"].values()) for k, r in res.items()}
@@ -83,7 +83,7 @@ print(write_section(
     pct={k: pct(r["matched"], n_ref) for k, r in res.items()}, keep_joins=pct(kp["matched"] + kp["hyphen"], n_ref), hyphen_pct=pct(kp["hyphen"], n_ref),
     checked=checked, bad_offsets=bad_offsets, uncovered=uncovered, split_other=examples(sp_["other"], 12),
     joined=sum(kp["joins"].values()), hyphen=kp["hyphen"], top_joins=", ".join(f"`{w}` ({n})" for w, n in kp["joins"].most_common(12)),
-    kinds=sweep.to_markdown(study.join_kinds(kp["joins"])),
+    kinds=sweep_tables.to_markdown(study.join_kinds(kp["joins"])),
     keep_other=examples(kp["other"], 6), old_other=examples(old["other"], 8, "old regex"), warm=a.passes - 1,
-    speed=sweep.to_markdown(study.cold_warm_table(wps, "spaCy tokenizer, words with offsets")), n_conll=n_conll, conll_split=pct(conll_res["split"]["matched"], n_conll),
+    speed=sweep_tables.to_markdown(study.cold_warm_table(wps, "spaCy tokenizer, words with offsets")), n_conll=n_conll, conll_split=pct(conll_res["split"]["matched"], n_conll),
     conll_keep=pct(conll_res["keep"]["matched"], n_conll), student=student, default=infer.DEFAULT_HYPHENS))

@@ -11,7 +11,7 @@ import json
 import os
 import sys
 
-from . import data, export, formats, infer, mixing, sweep, trust
+from . import data, export, formats, infer, mixing, sweep, sweep_report, trust
 from .annotate import prompts, review, run
 from .annotate.teachers import TEACHERS, get_teacher, load_plugins
 from .train import TrainConfig, train
@@ -168,11 +168,11 @@ def cmd_sweep(args):
     idx = sweep.sweep(args.out, grid, params, args.profile, args.jobs, args.shard, not args.quiet, args.engine)
     print(idx[[c for c in ("run", "status", "executed", "test_f1") if c in idx]].to_string(index=False))
     if not args.no_report and not (idx.status == "pending").any():
-        print(f"report: {sweep.render_report(args.out)}")
+        print(f"report: {sweep_report.render_report(args.out)}")
     if (idx.status == "failed").any(): raise SystemExit(f"{(idx.status == 'failed').sum()} run(s) failed; see index.csv")
 
 def cmd_report(args):
-    print(sweep.render_report(args.sweep))
+    print(sweep_report.render_report(args.sweep))
 
 def add_sweep_parsers(sub):
     sw = sub.add_parser("sweep", help="run the strategy notebook with papermill for every point of a grid; index and report",

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from .annotate.sources import parse_source
-from . import data, formats, metrics, runs as runfolders, sweep
+from . import data, formats, metrics, runs as runfolders, sweep, sweep_index, sweep_tables
 
 # %% auto #0
 __all__ = ['run_dir', 'load_sweeps', 'sweep_summary', 'complete_seeds', 'complete_methods', 'left_out', 'choose_on_dev',
@@ -35,7 +35,7 @@ def run_dir(sweep_dir, axes=None, **cfg) -> Path:
 
 # %% ../nbs/12_study.ipynb #140d415a
 def load_sweeps(sweeps):
-    """The finished runs of one or several sweep folders in one table (`sweep.load_runs` of each): `sweeps` a folder, a
+    """The finished runs of one or several sweep folders in one table (`sweep_tables.load_runs` of each): `sweeps` a folder, a
     list of folders or {folder: label}, a label naming the folder's condition (before the sweep's own conditions).
     A `sweep` column names each run's folder; a run read twice is kept once."""
     import pandas as pd
@@ -43,7 +43,7 @@ def load_sweeps(sweeps):
     labels = sweeps if isinstance(sweeps, dict) else dict.fromkeys(sweeps)
     frames = []
     for folder, label in labels.items():
-        ok, _ = sweep.load_runs(folder)
+        ok, _ = sweep_tables.load_runs(folder)
         if label is not None: ok["condition"] = [label if c == "all runs" else f"{label}, {c}" for c in ok.condition]
         frames.append(ok.assign(sweep=Path(folder).name))
     ok = pd.concat(frames, ignore_index=True).drop_duplicates("run_dir").reset_index(drop=True)
@@ -51,7 +51,7 @@ def load_sweeps(sweeps):
 
 def sweep_summary(sweep_dir) -> str:
     "A sweep folder in one line: runs finished and failed of its grid, their summed wall time, training sentences/s."
-    index = sweep.read_index(sweep_dir)
+    index = sweep_index.read_index(sweep_dir)
     sps = index[index.status == "done"].train_sentences_per_s
     return (f"{(index.status == 'done').sum()} of {len(index)} runs finished, {(index.status == 'failed').sum()} failed; "
             f"summed run wall time {index.wall_s.fillna(0).sum() / 60:.0f} min; training {sps.median():.1f} sentences/s "
@@ -150,11 +150,11 @@ def plot_teachers(ok, metric: str = "test_f1", dataset="conll2003"):
 # %% ../nbs/12_study.ipynb #b2621f7e
 def _recipe(ok) -> list[str]:
     "Each run's method without its teacher."
-    return [sweep.method_label(*r) for r in zip(ok.strategy, ok.trust, ok.selection)]
+    return [sweep_tables.method_label(*r) for r in zip(ok.strategy, ok.trust, ok.selection)]
 
 def teacher_comparisons(ok, reference: str, teachers=None, n: int = 2000):
     """Each teacher (of `teachers`, default all) against the `reference` teacher with the same method (strategy, trust,
-    selection) in the same condition: `sweep.comparisons` of that method's runs, `reference`'s the baseline."""
+    selection) in the same condition: `sweep_tables.comparisons` of that method's runs, `reference`'s the baseline."""
     import pandas as pd
     if "teacher" not in ok: return pd.DataFrame()
     taught = ok.assign(recipe=_recipe(ok))[ok.strategy != "gold"]   # gold-only has no teacher
@@ -163,7 +163,7 @@ def teacher_comparisons(ok, reference: str, teachers=None, n: int = 2000):
         base = part[part.teacher == reference]
         if not len(base): continue
         if teachers is not None: part = part[part.teacher.isin([reference, *teachers])]
-        frames.append(sweep.comparisons(part, baseline=base.method.iloc[0], n=n))
+        frames.append(sweep_tables.comparisons(part, baseline=base.method.iloc[0], n=n))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 def oracle_share(ok, baseline: str = "gold"):

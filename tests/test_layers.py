@@ -1,5 +1,5 @@
 """The package imports one way. Modules form layers (config and formats, tool_files (annotation tools' files), data, runs (the run folders), metrics, student, the
-annotate subpackage in its own order, mixing, trust, train, export and sweep, study, cli); a module
+annotate subpackage in its own order, mixing, trust, train, export and sweep (its index, tables and report), study, cli); a module
 may import only modules of lower layers, anywhere in its source (inside functions too), and `infer`,
 which ships alone in every bundle, imports nothing from the package (any module may use it: data
 splits text into words exactly as the runtime does). Each module is also imported alone in a fresh
@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "ner_distill"
-LAYERS = [["config", "formats"], ["tool_files"], ["data"], ["runs"], ["metrics"], ["student"],
+LAYERS = [["config", "formats"], ["tool_files"], ["data"], ["runs"], ["metrics", "sweep_index"], ["student"],
           ["annotate.prompts", "annotate.client", "annotate.fake_llm"], ["annotate.teachers"], ["annotate.batch", "annotate.sources"],
-          ["annotate.openai_teacher", "annotate.combine"], ["annotate.run", "annotate.review", "mixing"], ["trust"], ["train"], ["export", "sweep"],
+          ["annotate.openai_teacher", "annotate.combine"], ["annotate.run", "annotate.review", "mixing"], ["trust"], ["train"], ["export", "sweep"], ["sweep_tables"], ["sweep_report"],
           ["study"], ["cli"]]
 LAYER = {m: i for i, ms in enumerate(LAYERS) for m in ms}
 LEAVES = {"infer",              # the runtime: imports nothing from the package, so any module may use it

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ner_distill import data, formats, study, sweep
+from ner_distill import data, formats, study, sweep, sweep_index, sweep_tables
 from ner_distill.formats import Sentence
 
 TYPES = ("PER", "LOC", "ORG", "MISC")
@@ -23,7 +23,7 @@ MISSES = {"gold": 8, "oracle": 2, "recorded": 10, "self": 5}    # sentences whos
 
 
 def fake_run(rd: Path, cfg: dict):
-    "A finished run folder as `sweep.write_index` and `metrics.run_counts` read it."
+    "A finished run folder as `sweep_index.write_index` and `metrics.run_counts` read it."
     lost = MISSES["gold" if cfg["strategy"] == "gold" else sweep.teacher_name(cfg["distilled"])] + cfg["seed"]
     pred = [["O"] * len(s.tags) if i < lost else s.tags for i, s in enumerate(GOLD)]
     rd.mkdir(parents=True)
@@ -41,7 +41,7 @@ def fake_sweep(folder: Path, unfinished=()) -> Path:
     for cfg in runs:
         if Path(cfg["out"]).name not in unfinished: fake_run(Path(cfg["out"]), cfg)
     data.write_json(folder / "sweep.json", dict(profile="study", grid=GRID, params=dict(gold_size=1000), runs=len(runs)))
-    sweep.write_index(folder, runs, GRID)
+    sweep_index.write_index(folder, runs, sweep.grid_axes(GRID))
     return folder
 
 
@@ -55,15 +55,15 @@ def lease(tmp_path):
 
 
 def test_a_copied_sweep_folder_reads_the_same_elsewhere(lease, tmp_path):
-    before = sweep.load_runs(lease / "steps247")[0]
-    per_seed = sweep.comparisons(before).per_seed.tolist()
+    before = sweep_tables.load_runs(lease / "steps247")[0]
+    per_seed = sweep_tables.comparisons(before).per_seed.tolist()
     assert (pd.read_csv(lease / "steps247" / "index.csv").run_dir.str.startswith("runs/")).all()   # relative in the file
     home = shutil.copytree(lease, tmp_path / "home" / "teachers-with-student")
     shutil.rmtree(lease)                                                                      # the lease is over
-    ok, conf = sweep.load_runs(home / "steps247")
+    ok, conf = sweep_tables.load_runs(home / "steps247")
     assert len(ok) == 12 and all(Path(d).parent.parent == home / "steps247" for d in ok.run_dir)
     pd.testing.assert_frame_equal(ok.drop(columns="run_dir"), before.drop(columns="run_dir"))
-    cmp = sweep.comparisons(ok)                      # reads every run's test predictions where the folder is now
+    cmp = sweep_tables.comparisons(ok)                      # reads every run's test predictions where the folder is now
     assert list(cmp.method) == ["oracle: power_decay", "recorded: power_decay", "self: power_decay"]
     assert cmp.per_seed.tolist() == per_seed and [x[0] for x in per_seed] == ["+", "-", "+"]
     assert study.load_sweeps([home / "steps247", home / "steps494"]).run_dir.str.startswith(str(home)).all()
@@ -74,12 +74,12 @@ def test_an_index_with_absolute_paths_from_another_machine_reads(lease, tmp_path
     index = pd.read_csv(lease / "steps247" / "index.csv")
     index["run_dir"] = ["/work/elsewhere/runs/studies/teachers-with-student/steps247/" + d for d in index.run_dir]
     index.to_csv(lease / "steps247" / "index.csv", index=False)
-    assert sweep.read_index(lease / "steps247").run_dir.tolist() == [str(lease / "steps247" / "runs" / r) for r in index.run]
+    assert sweep_index.read_index(lease / "steps247").run_dir.tolist() == [str(lease / "steps247" / "runs" / r) for r in index.run]
     here = pd.read_csv(lease / "steps494" / "index.csv")     # absolute paths that exist are taken as they are
     here["run_dir"] = [str(lease / "steps494" / d) for d in here.run_dir]
     here.to_csv(lease / "steps494" / "index.csv", index=False)
-    assert sweep.read_index(lease / "steps494").run_dir.tolist() == here.run_dir.tolist()
-    assert len(sweep.comparisons(sweep.load_runs(lease / "steps247")[0])) == 3
+    assert sweep_index.read_index(lease / "steps494").run_dir.tolist() == here.run_dir.tolist()
+    assert len(sweep_tables.comparisons(sweep_tables.load_runs(lease / "steps247")[0])) == 3
 
 
 def test_run_dir_names_runs_as_the_sweep_does(tmp_path):
@@ -118,4 +118,4 @@ def test_the_study_tables(lease):
     data.write_json(lease / "self" / "combine.json", dict(quality=dict(gazetteer=q)))
     assert study.read_quality(lease / "self") is None and study.read_quality(lease / "self", "gazetteer") == q
     assert study.label_quality({"a": q, "b": [q, dict(q, f1=0.6)], "c": []}).F1.tolist() == ["0.800", "0.700 ± 0.141"]
-    assert "| 494 steps | self: power_decay | 2 |" in sweep.tables_markdown(full)
+    assert "| 494 steps | self: power_decay | 2 |" in sweep_tables.tables_markdown(full)

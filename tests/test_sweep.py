@@ -31,8 +31,8 @@ def test_tiny_study_tables_report_and_resume(tmp_path):
     lines = [l for l in r.stdout.splitlines() if l.startswith("[")]      # --quiet still says each run as it finishes
     assert len(lines) == 6 and lines[0].startswith("[1/6] ") and "test F1" in lines[0] and "min left" in lines[0]
     assert lines[-1].startswith("[6/6] ") and "left" not in lines[-1]
-    from ner_distill import sweep as S
-    idx = S.read_index(out)                          # run folders relative to the sweep folder, read as paths here
+    from ner_distill import sweep as S, sweep_index, sweep_tables
+    idx = sweep_index.read_index(out)                          # run folders relative to the sweep folder, read as paths here
     assert not Path(pd.read_csv(out / "index.csv").run_dir[0]).is_absolute()
     # `gold` sees no distilled labels, so it runs once per seed, without trust
     assert sorted(zip(idx.strategy, idx.trust, idx.seed)) == [
@@ -54,8 +54,8 @@ def test_tiny_study_tables_report_and_resume(tmp_path):
     assert "Traceback" not in html and "import pandas" not in html            # code hidden, no errors
 
     # the tables of BENCHMARKS.md and the report come from the same functions: the same figures in both
-    md = S.study_markdown(out)
-    cmp = S.comparisons(S.load_runs(out)[0])
+    md = sweep_tables.study_markdown(out)
+    cmp = sweep_tables.comparisons(sweep_tables.load_runs(out)[0])
     assert list(cmp.method) == ["distilled_then_gold", "distilled_then_gold + mask"] and (cmp.seeds == 2).all()
     for row in cmp.itertuples():
         for figure in (row.ci95, row.per_seed, f"{row.diff}", f"{row.p_value}"):
@@ -114,7 +114,7 @@ def test_budget_sweep_draws_the_curve(gold_run, small_pool, tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     idx = pd.read_csv(out / "index.csv")
     assert sorted(zip(idx.distilled_size, idx.selection)) == [(16, "random"), (16, "uncertainty"), (32, "random"), (32, "uncertainty")]
-    idx = sweep.read_index(out)
+    idx = sweep_index.read_index(out)
     for rd, n in zip(idx.run_dir, idx.distilled_size):
         assert json.loads((Path(rd) / "config.json").read_text())["n_distilled"] == n
     html = (out / "report.html").read_text()
