@@ -9,7 +9,7 @@ from pathlib import Path
 import matplotlib
 
 from ner_distill import runs as runfolders, study, sweep, sweep_report, sweep_tables
-from ner_distill.study import machine  # noqa: F401  (every section names the machine it ran on)
+from ner_distill.speed import machine  # noqa: F401  (every section names the machine it ran on)
 
 matplotlib.use("Agg")                   # figures go to files
 

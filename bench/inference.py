@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from _common import ROOT, command, machine, write_section
-from ner_distill import data, infer, runs as runfolders, study, sweep, sweep_tables
+from ner_distill import data, infer, runs as runfolders, speed, study, sweep, sweep_tables
 from ner_distill.annotate.teachers import load_spacy, spacy_docs, spacy_tags
 from ner_distill.export import QUANTISATIONS, export_bundle, measure, to_onnx
 from ner_distill.metrics import scores
@@ -34,16 +34,16 @@ texts = [" ".join(s) for s in sents]
 
 def best(fn, items) -> float:
     "Words/s of fn over all items: the best of 3 passes after a warm-up (the pass least disturbed by other work)."
-    return max(study.throughput({"": fn}, items, n_words)[""])
+    return max(speed.throughput({"": fn}, items, n_words)[""])
 
 
-row = study.system_row
-ceiling = study.matmul_ceiling(1024)       # GFLOP/s of one large fp32 and int8 matrix multiply on these cores
+row = speed.system_row
+ceiling = speed.matmul_ceiling(1024)       # GFLOP/s of one large fp32 and int8 matrix multiply on these cores
 nlp = load_spacy()
 spacy_f1 = scores(test.tags, [spacy_tags(d) for d in spacy_docs(nlp, sents, 256)])["f1"]
 spacy_wps = {b: best(lambda x, b=b: list(spacy_docs(nlp, x, b)), sents) for b in (a.batch_size, 256)}
 rows = [row("spaCy en_core_web_sm (tok2vec + ner)", spacy_f1, None, max(spacy_wps.values()),
-            best(lambda x: list(nlp.pipe(x, batch_size=256)), texts), study.latency(lambda x: list(spacy_docs(nlp, x, 1)), lat_sents))]
+            best(lambda x: list(nlp.pipe(x, batch_size=256)), texts), speed.latency(lambda x: list(spacy_docs(nlp, x, 1)), lat_sents))]
 points, candidates, work = {"spaCy": (rows[0]["words/s"], spacy_f1)}, [], Path(tempfile.mkdtemp())
 for i, run in enumerate(map(Path, a.runs)):
     name = f"{json.loads((run / 'config.json').read_text()).get('layers') or 6}-layer"
@@ -53,7 +53,7 @@ for i, run in enumerate(map(Path, a.runs)):
         stu = Student(run)
         rows.append(row(f"{name} PyTorch eager (fp32)", man["metrics"]["torch"]["test"]["f1"], man["metrics"]["torch"]["dev"]["f1"],
                         best(lambda x: stu.predict(x, batch_size=a.batch_size), sents), None,
-                        study.latency(lambda x: stu.predict(x, batch_size=1), lat_sents)))
+                        speed.latency(lambda x: stu.predict(x, batch_size=1), lat_sents)))
         files = to_onnx(run / "model", work / "candidates", quantisations=tuple(QUANTISATIONS), recipes=(recipes := {}))
         m = measure(run / "model", files, labels)
         for v, f in files.items():
@@ -67,12 +67,12 @@ for i, run in enumerate(map(Path, a.runs)):
         wps = best(lambda x: bd.tagger.tag(x, a.batch_size), sents)
         rows.append(row(f"{name} ONNX {v}{' (default)' if man['default_variant'] == v else ''}", man["variants"][v]["test_f1"],
                         man["variants"][v]["dev_f1"], wps, best(lambda x: bd.predict_texts(x, a.batch_size), texts),
-                        study.latency(lambda x: bd.tagger.tag(x, 1), lat_sents),
-                        study.limit_columns(wps, bd.tagger, sents, mcfg, "fp32" if v == "fp32" else "int8", ceiling)))
+                        speed.latency(lambda x: bd.tagger.tag(x, 1), lat_sents),
+                        speed.limit_columns(wps, bd.tagger, sents, mcfg, "fp32" if v == "fp32" else "int8", ceiling)))
         points[f"{name} {v}"] = (rows[-1]["words/s"], man["variants"][v]["test_f1"])
     print(name, "done", flush=True)
 
-study.plot_speed(points, "spaCy", "words/s (CoNLL-2003 test, pre-tokenised, batch 32)").savefig(ROOT / "bench" / "results" / "inference.png", dpi=120)
+speed.plot_speed(points, "spaCy", "words/s (CoNLL-2003 test, pre-tokenised, batch 32)").savefig(ROOT / "bench" / "results" / "inference.png", dpi=120)
 table = pd.DataFrame(rows).fillna("-")
 table.insert(4, "vs spaCy", [f"**{w / rows[0]['words/s']:.2f}x**" for w in table["words/s"]])
 table["words/s"] = table["words/s"].map("{:,.0f}".format)

@@ -1,5 +1,5 @@
 """The bundle as a service under load: a real `ner-distill-infer --serve` process on 127.0.0.1, clients in this
-process (`study.service_load`) at 1, 8 and 64 concurrent clients with requests of 1 and 32 CoNLL-2003 test sentences as
+process (`loadgen.service_load`) at 1, 8 and 64 concurrent clients with requests of 1 and 32 CoNLL-2003 test sentences as
 raw text, each load bounded in requests and time; then a soak at 8 clients, the server's resident memory sampled from
 start to end and every failure counted. Run it alone on an idle machine.
 
@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from _common import ROOT, command, machine, write_section
-from ner_distill import data, study, sweep, sweep_tables
+from ner_distill import data, loadgen, study, sweep, sweep_tables
 
 p = argparse.ArgumentParser()
 p.add_argument("--bundle", default=str(ROOT / "export" / "demo"))
@@ -49,7 +49,7 @@ for _ in range(600):
 
 rows = []
 try:
-    load = lambda clients, size, seconds, most: study.service_load(port, texts, clients, size, seconds, most)
+    load = lambda clients, size, seconds, most: loadgen.service_load(port, texts, clients, size, seconds, most)
     load(4, 1, 3, 500)                                   # warm-up
     for size in (1, 32):
         for clients in (1, 8, 64):
@@ -65,6 +65,6 @@ finally:
     srv.terminate(); srv.wait(30)
 
 print(write_section("serve-load", head=f"`{command()}` on {machine()}", a=a, bundle=bundle.name,
-                    variant=json.loads((bundle / "manifest.json").read_text())["default_variant"], table=sweep_tables.to_markdown(study.load_table(rows)),
+                    variant=json.loads((bundle / "manifest.json").read_text())["default_variant"], table=sweep_tables.to_markdown(loadgen.load_table(rows)),
                     soak_req=sum(r["requests"] for r in soak_rows), soak_fail=sum(r["failures"] for r in soak_rows), rss0=rss0,
                     rss1=rss1, growth=100 * (rss1 - rss0) / rss0, samples=", ".join(f"{m:g}: {r:.0f}" for m, r in samples)))

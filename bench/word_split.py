@@ -15,7 +15,7 @@ import pandas as pd
 import spacy
 
 from _common import ROOT, command, machine, render, write_section
-from ner_distill import data, infer, study, sweep, sweep_tables
+from ner_distill import data, infer, speed, study, sweep, sweep_tables, word_agreement
 
 p = argparse.ArgumentParser()
 p.add_argument("--bundle", default=str(ROOT / "export" / "serve-bench"),
@@ -28,7 +28,7 @@ def old_split(text): return [(m.group(), m.start(), m.end()) for m in OLD_RE.fin
 def spacy_words(tok): return lambda q: [(t.text, t.idx, t.idx + len(t)) for t in tok(q) if not t.is_space]
 def with_offsets(tokens): return [(w, s, s + len(w)) for w, s in zip(tokens, accumulate((len(w) + 1 for w in tokens[:-1]), initial=0))]
 def pct(x, n): return f"{100 * x / n:.2f} %" if 100 * x / n < 99.9 or x == n else f"{100 * x / n:.3f} %"
-def examples(counter, k, ours="runtime"): return sweep_tables.to_markdown(study.disagreements(counter, k, ("spaCy", ours)))
+def examples(counter, k, ours="runtime"): return sweep_tables.to_markdown(word_agreement.disagreements(counter, k, ("spaCy", ours)))
 
 
 rules = json.loads(infer.word_rules_path().read_text(encoding="utf-8"))
@@ -37,19 +37,19 @@ arts = data.bbc()
 paras = [q.strip() for art in arts for q in [art.title, *re.split(r"\n\s*\n", art.text)] if q.strip()]
 ref = [[(t.text, t.idx, t.idx + len(t)) for t in d if not t.is_space] for d in spacy.blank("en").tokenizer.pipe(paras)]
 n_ref = sum(map(len, ref))
-res = {k: study.split_agreement(f, ref, paras) for k, f in [*splitters.items(), ("old", old_split)]}
+res = {k: word_agreement.split_agreement(f, ref, paras) for k, f in [*splitters.items(), ("old", old_split)]}
 print(f"{len(arts)} articles, {len(paras):,} paragraphs, {n_ref:,} spaCy words;",
       {k: pct(r["matched"], n_ref) for k, r in res.items()})
-checked, bad_offsets, uncovered = map(sum, zip(*(study.offset_errors(f, [f"{x.title}\n\n{x.text}" for x in arts]) for f in splitters.values())))
+checked, bad_offsets, uncovered = map(sum, zip(*(word_agreement.offset_errors(f, [f"{x.title}\n\n{x.text}" for x in arts]) for f in splitters.values())))
 
 systems = {"runtime (split)": infer.WordSplitter(rules, "split"), "runtime (keep)": infer.WordSplitter(rules, "keep"), "old regex": old_split,
            "spaCy tokenizer, words with offsets": spacy_words(spacy.blank("en").tokenizer), "spaCy tokenizer, Doc only": spacy.blank("en").tokenizer}
-wps = study.throughput({k: (lambda qs, f=f: [f(q) for q in qs]) for k, f in systems.items()}, paras, n_ref, a.passes, warmup=0)
+wps = speed.throughput({k: (lambda qs, f=f: [f(q) for q in qs]) for k, f in systems.items()}, paras, n_ref, a.passes, warmup=0)
 
 conll = [s for split in ("train", "dev", "test") for s in data.conll2003(split)]   # each token one whitespace chunk
 c_refs, c_texts = [with_offsets(s.tokens) for s in conll], [" ".join(s.tokens) for s in conll]
 n_conll = sum(map(len, c_refs))
-conll_res = {mode: study.split_agreement(f, c_refs, c_texts) for mode, f in splitters.items()}
+conll_res = {mode: word_agreement.split_agreement(f, c_refs, c_texts) for mode, f in splitters.items()}
 for mode, r in conll_res.items(): print(f"CoNLL-2003 {mode}: {pct(r['matched'], n_conll)}; other differences: {r['other'].most_common(15)}")
 
 student, bundle = "", Path(a.bundle)
@@ -83,7 +83,7 @@ print(write_section(
     pct={k: pct(r["matched"], n_ref) for k, r in res.items()}, keep_joins=pct(kp["matched"] + kp["hyphen"], n_ref), hyphen_pct=pct(kp["hyphen"], n_ref),
     checked=checked, bad_offsets=bad_offsets, uncovered=uncovered, split_other=examples(sp_["other"], 12),
     joined=sum(kp["joins"].values()), hyphen=kp["hyphen"], top_joins=", ".join(f"`{w}` ({n})" for w, n in kp["joins"].most_common(12)),
-    kinds=sweep_tables.to_markdown(study.join_kinds(kp["joins"])),
+    kinds=sweep_tables.to_markdown(word_agreement.join_kinds(kp["joins"])),
     keep_other=examples(kp["other"], 6), old_other=examples(old["other"], 8, "old regex"), warm=a.passes - 1,
-    speed=sweep_tables.to_markdown(study.cold_warm_table(wps, "spaCy tokenizer, words with offsets")), n_conll=n_conll, conll_split=pct(conll_res["split"]["matched"], n_conll),
+    speed=sweep_tables.to_markdown(speed.cold_warm_table(wps, "spaCy tokenizer, words with offsets")), n_conll=n_conll, conll_split=pct(conll_res["split"]["matched"], n_conll),
     conll_keep=pct(conll_res["keep"]["matched"], n_conll), student=student, default=infer.DEFAULT_HYPHENS))

@@ -16,7 +16,7 @@ PKG = Path(__file__).resolve().parents[1] / "ner_distill"
 LAYERS = [["config", "formats"], ["tool_files"], ["data"], ["runs"], ["metrics", "sweep_index"], ["student"],
           ["annotate.prompts", "annotate.client", "annotate.fake_llm"], ["annotate.teachers"], ["annotate.batch", "annotate.sources"],
           ["annotate.openai_teacher", "annotate.combine"], ["annotate.run", "annotate.review", "mixing"], ["trust"], ["train"], ["export", "sweep"], ["sweep_tables"], ["sweep_report"],
-          ["study"], ["cli"]]
+          ["study", "speed", "loadgen", "word_agreement"], ["cli"]]
 LAYER = {m: i for i, ms in enumerate(LAYERS) for m in ms}
 LEAVES = {"infer",              # the runtime: imports nothing from the package, so any module may use it
           "distributed"}        # the Ray/Spark recipe: a file a user copies beside a job; it loads the runtime from the bundle
