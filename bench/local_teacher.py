@@ -173,8 +173,7 @@ def labelling_cost(path) -> str:
 
 
 def quality_of(path) -> dict:
-    c = formats.read_jsonl(path, types=None)
-    return metrics.teacher_quality([s.meta["gold_tags"] for s in c], c.tags) if all("gold_tags" in s.meta for s in c) else None
+    return metrics.pool_quality(formats.read_jsonl(path, types=None))
 
 
 if __name__ == "__main__":

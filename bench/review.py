@@ -66,7 +66,7 @@ def reviews(rank, n, seeds, gold) -> dict:
             (folder / "seconds.txt").write_text(f"{time.time() - t0:.1f}")
         reviewer(folder, gold)
         pool = parse_source(f"reviewed:{folder}").pool()
-        f1 = metrics.scores([x.meta["gold_tags"] for x in pool], pool.tags)["f1"]
+        f1 = metrics.pool_quality(pool)["f1"]
         out[s] = dict(pool.report, label_f1=f1, seconds=float((folder / "seconds.txt").read_text()))
     return out
 
@@ -156,7 +156,7 @@ def report(ok, names, done, secs):
                              "sentences changed": round(sum(x["changed"] for x in v.values()) / len(v)),
                              "label F1 of the pool": f"{100 * sum(x['label_f1'] for x in v.values()) / len(v):.1f}",
                              "writing the files, s": f"{sum(x['seconds'] for x in v.values()) / len(v):.0f}"} for c, v in done.items()])
-    base_f1 = metrics.scores([s.meta["gold_tags"] for s in data.recorded_llm_labels()], data.recorded_llm_labels().tags)["f1"]
+    base_f1 = metrics.pool_quality(data.recorded_llm_labels())["f1"]
     inplace = ok[ok.method.str.startswith("review ") & ~ok.method.str.contains("gold pool")]
     choice = {n: study.choose_on_dev(inplace[inplace.method.str.startswith(f"review {n} @")], by="method") for n in SIZES
               if inplace.method.str.startswith(f"review {n} @").any()}

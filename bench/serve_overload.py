@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from _common import ROOT, command, machine, write_section
-from ner_distill import data, sweep, sweep_tables
+from ner_distill import data, loadgen, sweep, sweep_tables
 
 p = argparse.ArgumentParser()
 p.add_argument("--bundle", default=str(ROOT / "export" / "demo"))
@@ -84,8 +84,7 @@ def wrk(srv: Server, conns: int, seconds: float) -> dict:
         if "Socket errors" in out else dict(connect=0, read=0, write=0, timeout=0)
     return dict(connections=conns, seconds=seconds, answered=len(ok), answered_per_s=len(ok) / seconds,
                 refused=sum(r["status"] == 503 for r in recs), other=sum(r["status"] not in (200, 503) for r in recs),
-                p50=float(np.percentile(ok, 50)) if len(ok) else None, p99=float(np.percentile(ok, 99)) if len(ok) else None,
-                max=float(ok.max()) if len(ok) else None, socket_errors=sum(err.values()), errors=err,
+                **loadgen.percentiles(ok), socket_errors=sum(err.values()), errors=err,
                 wrk_requests=int(re.search(r"(\d+) requests in", out).group(1)), rss_mb=srv.rss_mb())
 
 

@@ -54,7 +54,7 @@ def analysis(chosen: float):
     run_study("teachers", ["--profile", "teachers"], chosen=chosen)
     ok = study.load_sweeps(STUDY)
     rec = data.recorded_llm_labels()
-    quality = study.label_quality({"gpt-3.5 (recorded)": metrics.teacher_quality([s.meta["gold_tags"] for s in rec], rec.tags),
+    quality = study.label_quality({"gpt-3.5 (recorded)": metrics.pool_quality(rec),
                                    "spaCy": study.read_quality(STUDY / "spacy"), f"combined (t={chosen})": study.read_quality(STUDY / "combined")},
                                   types=("PER", "LOC", "ORG", "MISC"))
     c = json.loads((STUDY / "combined" / "combine.json").read_text())

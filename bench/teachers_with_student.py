@@ -100,7 +100,7 @@ def report(a) -> None:
     seeds, short = sorted(ok.seed.unique()), study.left_out(loaded, ok)
     rec, spacy = data.recorded_llm_labels(), Path(a.spacy) if a.spacy else STUDY / "spacy"
     quality = study.label_quality({
-        "gpt-3.5 (recorded)": metrics.teacher_quality([s.meta["gold_tags"] for s in rec], rec.tags),
+        "gpt-3.5 (recorded)": metrics.pool_quality(rec),
         "spaCy": study.read_quality(spacy),
         "gazetteer (the seed's gold pool)": [study.read_quality(teacher_dir(s, "combined"), "gazetteer") for s in seeds],
         **{label: [study.read_quality(teacher_dir(s, t)) for s in seeds] for t, label in LABELS.items()}},

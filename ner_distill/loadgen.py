@@ -10,9 +10,15 @@ import json
 import numpy as np
 
 # %% auto #0
-__all__ = ['service_load', 'load_table']
+__all__ = ['percentiles', 'service_load', 'load_table']
 
 # %% ../nbs/12b_loadgen.ipynb #cd3d25f6
+def percentiles(latencies) -> dict:
+    "p50, p99 and max of latencies (numpy's linear interpolation), each None without any: one way for every load figure."
+    a = np.asarray(latencies, dtype=float)
+    if not len(a): return dict(p50=None, p99=None, max=None)
+    return dict(p50=float(np.percentile(a, 50)), p99=float(np.percentile(a, 99)), max=float(a.max()))
+
 def service_load(port: int, texts, clients: int, size: int, seconds: float, max_requests: int, host: str = "127.0.0.1") -> dict:
     """`clients` threads, each on one keep-alive connection, POST {"texts": `size` of `texts`} to /predict until `seconds`
     pass or `max_requests` are sent: requests, requests/s answered, p50 and p99 latency (ms), failures and their kinds."""
@@ -39,9 +45,8 @@ def service_load(port: int, texts, clients: int, size: int, seconds: float, max_
     threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
     for t in threads: t.start()
     for t in threads: t.join()
-    wall, lat = time.perf_counter() - t0, sorted(lat)
-    return dict(clients=clients, size=size, requests=len(lat) + len(fails), rps=len(lat) / wall,
-                p50=float(np.median(lat)) if lat else None, p99=lat[int(0.99 * (len(lat) - 1))] if lat else None,
+    wall = time.perf_counter() - t0
+    return dict(clients=clients, size=size, requests=len(lat) + len(fails), rps=len(lat) / wall, **percentiles(lat),
                 failures=len(fails), failure_kinds=sorted(set(map(str, fails))))
 
 def load_table(loads: list):

@@ -14,8 +14,8 @@ import numpy as np
 from . import data, formats
 
 # %% auto #0
-__all__ = ['scores', 'wilson', 'type_trust', 'teacher_quality', 'plot_quality', 'sentence_counts', 'run_counts', 'f1_of',
-           'paired_bootstrap', 'paired_comparison']
+__all__ = ['scores', 'wilson', 'type_trust', 'teacher_quality', 'pool_quality', 'plot_quality', 'sentence_counts', 'run_counts',
+           'f1_of', 'paired_bootstrap', 'paired_comparison']
 
 # %% ../nbs/01_metrics.ipynb #35d6ed65
 def _types_of(rep: dict) -> list[str]:
@@ -82,6 +82,11 @@ def teacher_quality(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]
             if span not in ge and not any(a <= span[1] and span[0] <= b for a, b in ge):
                 kinds["spurious"] += 1; confusion["none"][t] += 1
     return dict(sentences=len(gold), **scores(gold, pred), errors=dict(kinds), confusion={g: dict(c) for g, c in confusion.items()})
+
+def pool_quality(corpus, types: Sequence[str] = formats.ENTITY_TYPES) -> dict | None:
+    "`teacher_quality` of a labelled pool against its sentences' own `gold_tags`; None when a sentence has none."
+    if not all(s.meta.get("gold_tags") is not None for s in corpus): return None
+    return teacher_quality([s.meta["gold_tags"] for s in corpus], corpus.tags, types)
 
 def plot_quality(q: dict, title: str = ""):
     "Per-type P/R/F1 bars and the type confusion matrix (gold rows, teacher columns)."
