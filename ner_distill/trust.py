@@ -22,7 +22,7 @@ from .student import Student
 __all__ = ['TRUST_METHODS', 'NEEDS_CALIBRATION', 'NEEDS_STUDENT', 'SELECTIONS', 'TrustContext', 'trust_method', 'drop', 'mask',
            'weight', 'student', 'relabel', 'soft', 'llm', 'parse_methods', 'needs_student', 'apply_trust', 'gold_of',
            'calibrate', 'student_probs', 'sentence_scores', 'sentence_costs', 'select', 'select_for_annotation',
-           'Targets', 'prepare', 'trust_table', 'plot_trust']
+           'Targets', 'with_abstentions', 'prepare', 'trust_table', 'plot_trust']
 
 # %% ../nbs/05_trust.ipynb #0a0f39b4
 @dataclass
@@ -253,23 +253,34 @@ def select_for_annotation(source: str, budget: float, by: str = "uncertainty", u
                 est_cost_usd=round(float(usd[idx].sum()) if idx else 0.0, 4), model=model, prompt=prompt)
 
 # %% ../nbs/05_trust.ipynb #74e7030e
-def _random_subset(D: formats.Corpus, n: int, seed: int) -> list[int]:
-    "Positions in `D` of `data.gold_pool(D, n, seed)`: the very subset plain runs take."
-    chosen = {id(s) for s in data.gold_pool(D, n, seed)}
-    return [i for i, s in enumerate(D) if id(s) in chosen]
-
 class Targets(NamedTuple):
     "What trust methods teach, per distilled sentence: its tags, its per-token loss weights, its soft targets (None: none)."
     tags: list
     weights: list
     soft: list | None
 
+def with_abstentions(D: formats.Corpus, targets: Targets | None) -> Targets | None:
+    """`targets` with the tokens a combined teacher abstained on (`meta['abstain']`) at weight 0: left out of the loss,
+    not taught as O. None stays None when no sentence has abstentions."""
+    if not any(s.meta.get("abstain") for s in D): return targets
+    if targets is None: targets = Targets([list(s.tags) for s in D], [None] * len(D), None)   # None: every token weighs 1
+    weights = []
+    for s, w in zip(D, targets.weights):
+        if s.meta.get("abstain"):
+            w = np.ones(len(s)) if w is None else np.array(w, dtype=float)
+            w[list(s.meta["abstain"])] = 0.0
+        weights.append(w)
+    return targets._replace(weights=weights)
+
 def prepare(D: formats.Corpus, O: formats.Corpus, *, trust: str, selection: str, distilled_size: int | None, seed: int,
             calibration_size: int, trust_threshold: float, trust_student: str | None, student_confidence: float,
             progress: bool = False, dataset="conll2003", soft_weight: float = 0.5):
     """(distilled pool D, gold pool O, the distilled sentences' `Targets` or None, report) of a run whose settings are the
     keyword arguments (the fields of the same names of `train.TrainConfig`). `D` is the whole distilled
-    corpus; it is subset here by `selection` when `distilled_size` is set."""
+    corpus. In order: the gold-trained student's probabilities (when a method or the selection reads them), the budget
+    (`distilled_size` sentences by `selection`, a random one the very subset a run without trust takes), calibration
+    (sentences moved to the gold pool, which gives up as many), the targets. `report['budget_sentences']` is the budget
+    before calibration: it sets the distilled share and the step budget, so trust and plain runs train alike."""
     report = dict(trust=trust, selection=selection)
     names = parse_methods(trust)
     if selection not in SELECTIONS: raise ValueError(f"unknown selection {selection!r}; use one of {SELECTIONS}")
@@ -282,14 +293,12 @@ def prepare(D: formats.Corpus, O: formats.Corpus, *, trust: str, selection: str,
         probs, labels = student_probs(trust_student, D.tokens, progress=progress)
     if distilled_size is not None:
         if distilled_size > len(D): raise ValueError(f"distilled_size {distilled_size} > {len(D)} sentences available")
-        if selection == "random":   # the very subset a run without trust takes
-            idx = _random_subset(D, distilled_size, seed)
+        if selection == "random": idx = data.pool_positions(D, distilled_size, seed)   # as train.build_pools draws it
         else: idx = select(D, distilled_size, selection, "sentences", probs=probs, labels=labels, seed=seed)
-        usd = sentence_costs(D.subset(idx), "usd", model="gpt-4o-mini", prompt="zero-shot", dataset=dataset)
-        report.update(selected=len(idx), selected_words=sum(len(D[i]) for i in idx),
-                      est_cost_usd=dict(model="gpt-4o-mini", prompt="zero-shot", usd=round(float(usd.sum()), 4)))
+        report.update(selected=len(idx), selected_words=sum(len(D[i]) for i in idx))
         D = D.subset(idx, D.name)
         if probs is not None: probs = [probs[i] for i in idx]
+    report["budget_sentences"] = len(D)
     schema = data.load_dataset(dataset).schema
     if probs is not None and list(labels) != list(schema.labels):   # the training order, so soft targets line up
         if set(labels) != set(schema.labels):
