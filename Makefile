@@ -84,7 +84,7 @@ clean-nbs: $(STAMP)
 # The bundle runtime's wheels (exact files, sha256, licences, per target platform) are locked in
 # ner_distill/resources/runtime-lock.json; exports read it. Update it only on purpose, with this target.
 lock-runtime: $(STAMP)
-	$(BIN)/python -c "from ner_distill.export import lock_runtime; lock = lock_runtime(); print({t: [w['file'] for w in ws] for t, ws in lock['targets'].items()})"
+	$(BIN)/python -c "from ner_distill.wheelhouse import lock_runtime; lock = lock_runtime(); print({t: [w['file'] for w in ws] for t, ws in lock['targets'].items()})"
 
 # The runtime's word splitter ports spaCy's English tokenizer; its rules (affix regexes, URL pattern, special
 # cases) are generated from the installed spaCy into ner_distill/resources/en_word_rules.json and checked

@@ -16,7 +16,8 @@ import pandas as pd
 from _common import ROOT, command, machine, write_section
 from ner_distill import data, infer, runs as runfolders, speed, study, sweep, sweep_tables
 from ner_distill.annotate.teachers import load_spacy, spacy_docs, spacy_tags
-from ner_distill.export import QUANTISATIONS, export_bundle, measure, to_onnx
+from ner_distill.onnx_variants import QUANTISATIONS, to_onnx
+from ner_distill.export import export_bundle, measure
 from ner_distill.metrics import scores
 from ner_distill.student import Student
 

@@ -11,7 +11,7 @@ import json
 import os
 import sys
 
-from . import data, export, formats, infer, mixing, sweep, sweep_report, trust
+from . import data, export, formats, infer, mixing, sweep, sweep_report, trust, wheelhouse
 from .annotate import prompts, review, run
 from .annotate.teachers import TEACHERS, get_teacher, load_plugins
 from .train import TrainConfig, train
@@ -135,7 +135,7 @@ def add_export_parser(sub):
     e.add_argument("--name", default=None, help="bundle name (default: the run's folder name)")
     e.add_argument("--limit", type=int, default=None, help="evaluate on the first N dev/test sentences only")
     e.add_argument("--no-wheelhouse", action="store_true", help="skip downloading the runtime's wheels")
-    e.add_argument("--target", default=None, choices=list(export.RUNTIME_TARGETS),
+    e.add_argument("--target", default=None, choices=list(wheelhouse.RUNTIME_TARGETS),
                    help="platform and Python of the air-gapped machine, as the runtime lock names them (default: this machine's)")
     e.set_defaults(func=cmd_export)
 

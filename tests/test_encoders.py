@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from ner_distill import data, infer
-from ner_distill.export import _dims, export_bundle, fuse, static_variant, training_feed
+from ner_distill.onnx_variants import _dims, fuse, static_variant
+from ner_distill.export import export_bundle, training_feed
 from ner_distill.student import Student, keep_layers, load_tokenizer, lowercases
 from ner_distill.train import TrainConfig, train
 

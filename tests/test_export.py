@@ -12,7 +12,8 @@ import urllib.request
 import pytest
 
 from ner_distill import data, formats, infer
-from ner_distill.export import export_bundle, static_variant
+from ner_distill.export import export_bundle
+from ner_distill.onnx_variants import static_variant
 from ner_distill.train import TrainConfig, train
 
 
@@ -85,7 +86,7 @@ def test_installed_offline_without_torch_matches_exporter(bundle, tmp_path):
 @pytest.mark.slow
 def test_wheelhouse_is_the_lock_byte_for_byte(bundle, tmp_path):
     "Only the three wheels the runtime imports, as locked; two wheelhouses built from the same commit are identical."
-    from ner_distill.export import build_wheelhouse, runtime_lock, this_target
+    from ner_distill.wheelhouse import build_wheelhouse, runtime_lock, this_target
     lock = {w["file"]: w["sha256"] for w in runtime_lock()["targets"][this_target()]}
     shipped = {p.name: infer.file_sha256(p) for p in (bundle / "wheelhouse").iterdir()}
     assert shipped == lock and {f.split("-")[0] for f in shipped} == {"numpy", "onnxruntime", "tokenizers"}
