@@ -176,7 +176,7 @@ def _dataset_name(v) -> str:
     p = Path(str(v))
     return p.parent.name if p.suffix in (".yaml", ".yml", ".json") else p.name
 
-# %% ../nbs/09_sweep.ipynb #2bd12e94
+# %% ../nbs/09_sweep.ipynb #7ba9344e
 ENGINES = ("papermill", "python")
 
 def _execute(cfg: dict, engine: str = "papermill") -> bool:
@@ -203,6 +203,7 @@ def _execute(cfg: dict, engine: str = "papermill") -> bool:
     run.write_run_info(wall_s=round(time.time() - t0, 1), engine=engine)
     return True
 
+# %% ../nbs/09_sweep.ipynb #b2de7211
 def _waits_for(cfg: dict, unfinished: set) -> list[str]:
     """The runs `cfg` must wait for: those it reads that this sweep has still to run, or that are training elsewhere
     (another shard, another machine). One that failed, or that nobody runs, is not waited for: the run starts and
@@ -227,6 +228,7 @@ def _execute_all(mine: list, jobs: int, engine: str, on_done, poll_s: float = 5.
             done, _ = wait(running, timeout=poll_s, return_when=FIRST_COMPLETED)
             for fut in done: on_done(running.pop(fut), fut.result())
 
+# %% ../nbs/09_sweep.ipynb #6fcf84ba
 def sweep(out, grid: dict | None = None, params: dict | None = None, profile: str = "quick", jobs: int = 1,
           shard: str | None = None, progress: bool = True, engine: str = "papermill"):
     """Execute the strategy notebook (or, with `engine='python'`, a plain training process) for every run of `profile`'s

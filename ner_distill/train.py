@@ -209,7 +209,7 @@ def _checkpoint_to_resume(ck: Path) -> Path | None:
         if (p/"complete").exists(): return p
     return None
 
-# %% ../nbs/06_train.ipynb #d1b6e98b
+# %% ../nbs/06_train.ipynb #223540fd
 def _new_model(cfg: TrainConfig, path, labels, shapes: bool):
     "The student to train: the encoder with a new head, its layers thinned, word shapes added and embeddings frozen as `cfg` says."
     from transformers import AutoModelForTokenClassification
@@ -235,6 +235,8 @@ def _optimizer(model, cfg: TrainConfig, S: int):
     opt = torch.optim.AdamW(groups, lr=cfg.lr, fused=True)   # one fused kernel: 6x faster than the default on a CPU
     return opt, get_linear_schedule_with_warmup(opt, int(cfg.warmup_ratio * S), S)
 
+
+# %% ../nbs/06_train.ipynb #2a97c337
 def train(cfg: TrainConfig, progress: bool = True, on_step: Callable[[int], None] | None = None) -> dict:
     """Train a student as `cfg` says and write its run folder; returns the metrics.
     A finished run is not trained again; an interrupted one resumes from its last checkpoint. A run that reads another
@@ -252,20 +254,37 @@ def _train(cfg: TrainConfig, run: runs.RunFolder, deps: list[dict], progress: bo
     import torch
     from accelerate import Accelerator
     from accelerate.utils import set_seed
-    from tqdm.auto import tqdm
-
     t_begin = time.perf_counter()
-    out = run.path; out.mkdir(parents=True, exist_ok=True)
+    run.path.mkdir(parents=True, exist_ok=True)
     if cfg.threads: torch.set_num_threads(cfg.threads)
     acc = Accelerator(cpu=not torch.cuda.is_available(), mixed_precision=cfg.mixed_precision)
-    rank, world, main = acc.process_index, acc.num_processes, acc.is_main_process
     set_seed(cfg.seed)
+    su = _prepare(cfg, run, deps, progress, acc.is_main_process, acc.num_processes)
+    state, start, start_train_s = _loop(cfg, run, su, acc, progress, on_step)
+    return _finish(cfg, run, su, acc, state, start, start_train_s, t_begin) if acc.is_main_process else {}
 
+# %% ../nbs/06_train.ipynb #678bc918
+@dataclass
+class _Setup:
+    "What a run decides and builds before its first step."
+    plan: RunPlan
+    tok: Any
+    labels: list
+    shapes: bool
+    windows: dict
+    sampler: Any
+    dev: Any
+    dev_full: Any
+    test: Any
+    evaluation: str
+    model_path: str
+
+def _prepare(cfg: TrainConfig, run: runs.RunFolder, deps: list[dict], progress: bool, main: bool, world: int) -> _Setup:
+    """The run's plan, tokenizer, windows, batch sampler and evaluation splits; its config.json written (status
+    `training`), with the runs it read (`deps`)."""
     ds = data.load_dataset(cfg.dataset)
     labels = ds.schema.labels
     plan = run_plan(cfg, progress=progress and main)
-    distilled, gold, tags, weights, soft, tau, S, trust_report = (plan.distilled, plan.gold, plan.tags, plan.weights, plan.soft, plan.tau,
-                                                          plan.steps, plan.trust)
     path = resolve_model(cfg.model)
     tok = load_tokenizer(path)
     if cfg.case_features not in ("auto", "on", "off"): raise ValueError(f"case_features must be auto, on or off, not {cfg.case_features!r}")
@@ -274,57 +293,63 @@ def _train(cfg: TrainConfig, run: runs.RunFolder, deps: list[dict], progress: bo
     if run.has_config and _checkpoint_to_resume(run.checkpoint_dir) is not None:   # resuming: the model it started with
         shapes = run.config().word_shapes
     pool = plan.pool
-    enc, n_split = encode(tok, [s.tokens for s in pool], tags, cfg.max_length, weights, {l: i for i, l in enumerate(labels)}, soft)
+    enc, n_split = encode(tok, [s.tokens for s in pool], plan.tags, cfg.max_length, plan.weights,
+                          {l: i for i, l in enumerate(labels)}, plan.soft)
     windows: dict[int, list[Encoded]] = {}
     for e in enc: windows.setdefault(e.sent, []).append(e)
     lengths = [sum(len(w.input_ids) for w in windows.get(i, ())) for i in range(len(pool))]
-    sampler = mixing.MixedBatchSampler(len(distilled), len(gold), cfg.strategy, S, cfg.batch_size, cfg.seed, tau,
-                                       cfg.schedule_params(), lengths=lengths, bucket=cfg.bucket_steps)
+    sampler = mixing.MixedBatchSampler(len(plan.distilled), len(plan.gold), cfg.strategy, plan.steps, cfg.batch_size, cfg.seed,
+                                       plan.tau, cfg.schedule_params(), lengths=lengths, bucket=cfg.bucket_steps)
     dev_full, test, evaluation = data.evaluation_splits(ds)
     dev_full = dev_full[:cfg.dev_size] if cfg.dev_size else dev_full
     dev = dev_full[:cfg.select_dev_size] if cfg.select_dev_size else dev_full
-
-    resolved = dict(asdict(cfg), model_path=path, n_distilled=len(distilled), n_gold=len(gold), tau=tau, steps=S,
-                    processes=world, sentences_split=n_split, word_shapes=shapes, types=list(ds.schema.names),
+    resolved = dict(asdict(cfg), model_path=path, n_distilled=len(plan.distilled), n_gold=len(plan.gold), tau=plan.tau,
+                    steps=plan.steps, processes=world, sentences_split=n_split, word_shapes=shapes, types=list(ds.schema.names),
                     dataset=str(ds.path.resolve()) if ds.path else ds.name, dataset_name=ds.name,
-                    evaluation=evaluation, distilled_name=distilled.name, gold_ids=[s.sent_id for s in gold],
+                    evaluation=evaluation, distilled_name=plan.distilled.name, gold_ids=[s.sent_id for s in plan.gold],
                     gold_conversion=ds.split("train").report if ds.has("train") else {}, dependencies=deps)
     if main:
         run.write_config(resolved); run.mark("training")
         run.write("schema", ds.schema.to_dict())
-        if trust_report is not None: run.write("trust", trust_report)
-    if n_split and main: print(f"{n_split} sentences longer than {cfg.max_length} sub-tokens were split into windows")
+        if plan.trust is not None: run.write("trust", plan.trust)
+        if n_split: print(f"{n_split} sentences longer than {cfg.max_length} sub-tokens were split into windows")
+    return _Setup(plan, tok, labels, shapes, windows, sampler, dev, dev_full, test, evaluation, path)
 
-    model = _new_model(cfg, path, labels, shapes)
+# %% ../nbs/06_train.ipynb #760b2758
+def _loop(cfg: TrainConfig, run: runs.RunFolder, su: _Setup, acc, progress: bool, on_step) -> tuple[_Progress, int, float]:
+    """The optimizer steps, resumed from the last checkpoint; the best model on dev saved at each evaluation. Returns the
+    loop's state, the step it started from and the training seconds already spent before it (a resumed run)."""
+    from tqdm.auto import tqdm
+    rank, world, main, S = acc.process_index, acc.num_processes, acc.is_main_process, su.plan.steps
+    model = _new_model(cfg, su.model_path, su.labels, su.shapes)
     opt, sched = _optimizer(model, cfg, S)
     model, opt = acc.prepare(model, opt)
     state = _Progress()
     acc.register_for_checkpointing(sched, state)   # one schedule step per optimizer step, whatever the processes
-
     ck = run.checkpoint_dir
     resume = _checkpoint_to_resume(ck)
     if resume is not None:
         acc.load_state(str(resume))
-        if main: print(f"resuming {out} at step {state.step} of {S}")
+        if main: print(f"resuming {run.path} at step {state.step} of {S}")
     start, start_train_s = state.step, state.timing["train_s"]
     eval_at = {round(S * (i + 1) / max(1, cfg.evals)) for i in range(max(1, cfg.evals))}
 
     model.train()
-    p_plan = sampler.plan()
+    p_plan = su.sampler.plan()
     bar = tqdm(total=S, initial=start, desc=f"{cfg.strategy} s{cfg.seed}", disable=not (progress and main))
     timing, clock = state.timing, time.perf_counter
     t_last = clock()
-    for step, batch in enumerate(sampler):
+    for step, batch in enumerate(su.sampler):
         if step < start: continue
-        loss = _accumulate(model, acc, [w for i in batch[rank::world] for w in windows[i]], cfg.micro_batch_size,
-                           tok.pad_token_id or 0, timing, shapes)
+        loss = _accumulate(model, acc, [w for i in batch[rank::world] for w in su.windows[i]], cfg.micro_batch_size,
+                           su.tok.pad_token_id or 0, timing, su.shapes)
         t1 = clock()
         acc.clip_grad_norm_(model.parameters(), 1.0)
         opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
         t2 = clock(); timing["optimizer_s"] += t2 - t1
         row = dict(step=step + 1, loss=round(acc.reduce(loss, "mean").item(), 5),
                    lr=sched.get_last_lr()[0], p_target=round(p_plan[step], 5),
-                   p_realised=round(sum(sampler.is_distilled(i) for i in batch) / len(batch), 5))
+                   p_realised=round(sum(su.sampler.is_distilled(i) for i in batch) / len(batch), 5))
         state.curve.append(row); state.step = step + 1
         bar.update(1); bar.set_postfix(loss=row["loss"], dev_f1=state.best["f1"] if state.best["f1"] >= 0 else None, refresh=False)
         t3 = clock(); timing["bookkeeping_s"] += t3 - t2
@@ -332,10 +357,10 @@ def _train(cfg: TrainConfig, run: runs.RunFolder, deps: list[dict], progress: bo
         if step + 1 in eval_at:
             t0 = time.perf_counter()
             if main:
-                f1 = evaluate(acc.unwrap_model(model), tok, dev, max_length=cfg.max_length, decode=cfg.decode)["f1"]
+                f1 = evaluate(acc.unwrap_model(model), su.tok, su.dev, max_length=cfg.max_length, decode=cfg.decode)["f1"]
                 row["dev_f1"] = round(f1, 5)
                 if f1 > state.best["f1"]:
-                    state.best = {"f1": f1, "step": step + 1}; save_model(acc.unwrap_model(model), tok, run.model_dir)
+                    state.best = {"f1": f1, "step": step + 1}; save_model(acc.unwrap_model(model), su.tok, run.model_dir)
             acc.wait_for_everyone()
             timing["eval_s"] += time.perf_counter() - t0
         if on_step: on_step(step + 1)
@@ -345,22 +370,30 @@ def _train(cfg: TrainConfig, run: runs.RunFolder, deps: list[dict], progress: bo
         t_last = clock()
     bar.close()
     acc.wait_for_everyone()
-    if not main: return {}
+    return state, start, start_train_s
 
+# %% ../nbs/06_train.ipynb #4a55bae9
+def _finish(cfg: TrainConfig, run: runs.RunFolder, su: _Setup, acc, state: _Progress, start: int, start_train_s: float,
+            t_begin: float) -> dict:
+    """The kept model scored on dev and test (its test tags kept for paired comparisons), the timings, the curve; the
+    metrics written (status `done`) and the checkpoint removed."""
+    import torch
+    S, timing = su.plan.steps, state.timing
     kept = load_model(run.model_dir).to(acc.device)
-    result = dict(strategy=cfg.strategy, seed=cfg.seed, steps=S, best_step=state.best["step"],
-                  resumed_from=start or None, evaluation=evaluation, dev=evaluate(kept, tok, dev_full, max_length=cfg.max_length, decode=cfg.decode))
+    result = dict(strategy=cfg.strategy, seed=cfg.seed, steps=S, best_step=state.best["step"], resumed_from=start or None,
+                  evaluation=su.evaluation, dev=evaluate(kept, su.tok, su.dev_full, max_length=cfg.max_length, decode=cfg.decode))
     if cfg.test:   # per-sentence predictions (with their gold tags) for paired comparisons between runs
-        test = test[:cfg.test_size] if cfg.test_size else test
-        pred = predict(kept, tok, test.tokens, max_length=cfg.max_length, decode=cfg.decode)
+        test = su.test[:cfg.test_size] if cfg.test_size else su.test
+        pred = predict(kept, su.tok, test.tokens, max_length=cfg.max_length, decode=cfg.decode)
         result["test"] = dict(metrics.scores(test.tags, pred), split=test.name)
         formats.write_jsonl([s.with_tags(p, gold_tags=s.tags) for s, p in zip(test, pred)], run.predictions_path)
     trained = (S - start) * cfg.batch_size   # sentences of the steps timed in this process (a resumed run: since resuming)
-    result["timing"] = dict(state.timing, train_sentences_per_s=round(trained / max(timing["train_s"] - start_train_s, 1e-9), 2),
-                            processes=world, device=str(acc.device), threads=torch.get_num_threads(),
+    result["timing"] = dict(timing, train_sentences_per_s=round(trained / max(timing["train_s"] - start_train_s, 1e-9), 2),
+                            processes=acc.num_processes, device=str(acc.device), threads=torch.get_num_threads(),
                             wall_s=round(time.perf_counter() - t_begin, 1))
     _write_curve(run.curve_path, state.curve)
     run.write("versions", data.library_versions())
     m = runs.Metrics.from_dict(result); run.finish(m)
+    ck = run.checkpoint_dir
     for p in (ck, ck.with_name(ck.name + ".tmp")): shutil.rmtree(p, ignore_errors=True)
     return m.to_dict()
