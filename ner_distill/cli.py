@@ -192,7 +192,7 @@ def add_sweep_parsers(sub):
     sw.add_argument("--grid", nargs="*", action="extend", metavar="KEY=V1,V2", help="any TrainConfig field as an axis, e.g. lr=1e-4,2e-4")
     sw.add_argument("--param", nargs="*", action="extend", metavar="KEY=VALUE",
                     help="any TrainConfig field fixed for every run, e.g. max_length=256 trust_student={sweep}/runs/gold-g1000-s{seed}")
-    sw.add_argument("--shard", default=None, metavar="i/n", help="run only every n-th run from the i-th (a job array's part); the index lists all")
+    sw.add_argument("--shard", default=None, metavar="i/n", help="run only shard i of n (a job array's part; a run and the runs it reads stay in one shard); the index lists all")
     sw.add_argument("--jobs", type=int, default=1, help="runs at a time (each gets cores/jobs torch threads)")
     sw.add_argument("--engine", choices=sweep.ENGINES, default="papermill",
                     help="papermill: each run executes the strategy notebook (kept in its folder); python: a plain training "
