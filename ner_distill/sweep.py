@@ -223,7 +223,11 @@ def _execute_all(mine: list, jobs: int, engine: str, on_done, poll_s: float = 5.
             unfinished = {str(Path(c["out"])) for c in todo} | {str(Path(c["out"])) for c in running.values()}
             for c in [c for c in todo if not _waits_for(c, unfinished - {str(Path(c["out"]))})][:max(1, jobs) - len(running)]:
                 todo.remove(c); running[ex.submit(_execute, c, engine)] = c
-            if not running:   # every run left waits for a run training elsewhere
+            if not running:   # every run left waits: for a run training elsewhere, or (a cycle) for each other
+                waits = {c["out"]: _waits_for(c, unfinished - {str(Path(c["out"]))}) for c in todo}
+                if all(set(w) <= unfinished for w in waits.values()):
+                    raise ValueError("these runs read each other's models, so none can start: "
+                                     + "; ".join(f"{Path(o).name} reads {', '.join(Path(x).name for x in w)}" for o, w in waits.items()))
                 time.sleep(poll_s); continue
             done, _ = wait(running, timeout=poll_s, return_when=FIRST_COMPLETED)
             for fut in done: on_done(running.pop(fut), fut.result())
