@@ -70,7 +70,7 @@ def test_a_plugin_module_registers_for_the_command_line(tmp_path):
     "A module of one's own named in $NER_DISTILL_PLUGINS: the `ner-distill` command (a fresh process) knows its teacher."
     (tmp_path / "my_teachers.py").write_text(
         "from dataclasses import dataclass\n"
-        "from ner_distill import data\n"
+        "from ner_distill import formats\n"
         "from ner_distill.annotate.teachers import Teacher, teacher\n"
         "from ner_distill.config import Knobs, knob\n"
         "@teacher('allcaps')\n"

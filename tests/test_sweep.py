@@ -105,7 +105,7 @@ def test_budget_sweep_draws_the_curve(gold_run, small_pool, tmp_path):
     """LLM budgets x selections: random and student-uncertainty subsets of 300 real gpt-3.5 labels (the session's
     pool: an uncertainty run scores its whole pool with the student), the session's gold run as the student, same
     steps per budget."""
-    from ner_distill import sweep
+    from ner_distill import sweep_index
     student = gold_run
     out = tmp_path / "sweep"
     r = subprocess.run(CLI + ["sweep", "--profile", "tiny", "--strategies", "distilled_then_gold", "--budgets", "16", "32",
