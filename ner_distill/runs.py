@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import data, formats
+from . import data, formats, infer
 
 # %% auto #0
 __all__ = ['FORMAT', 'FILES', 'STATUSES', 'RunNotFinished', 'read_json', 'write_json', 'has', 'RunConfig', 'upgrade_config',
@@ -131,14 +131,10 @@ def _is_model(p: Path) -> bool:
     return any((p/f).exists() for f in ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin"))
 
 def model_hash(model_dir) -> str | None:
-    "sha256 of a model folder's weights (its safetensors files, in name order), None without any."
+    "sha256 of a model folder's weights file (`infer.file_sha256`; several shards: of their hashes in name order), None without any."
     files = sorted(Path(model_dir).glob("*.safetensors"))
-    if not files: return None
-    h = hashlib.sha256()
-    for f in files:
-        with open(f, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""): h.update(chunk)
-    return h.hexdigest()
+    if len(files) <= 1: return infer.file_sha256(files[0]) if files else None
+    return hashlib.sha256("".join(infer.file_sha256(f) for f in files).encode()).hexdigest()
 
 class RunFolder:
     "A training run's folder: its typed config and metrics, its model, its status."
