@@ -17,6 +17,16 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = ROOT / "BENCHMARKS.md"
 
 
+# the local LLMs' prompt forms: annotate settings on top of BASE; plain forms ask for no JSON mode (llama.cpp's JSON mode
+# is a grammar too)
+BASE = dict(temperature=0.0, max_tokens=200, max_in_flight=1, timeout=300, max_retries=2, progress=False)
+FORMS = {"zero-shot": dict(prompt="zero-shot", json_mode=False),
+         "few-shot": dict(prompt="few-shot", k_shot=5, json_mode=False),
+         "few-shot+schema": dict(prompt="few-shot", k_shot=5, json_mode=True, json_schema="json_object")}
+GEMMA = {"few-shot": dict(prompt="few-shot", k_shot=5, json_mode=False, max_tokens=128,
+                          stop=["<end_of_turn>", "<start_of_turn>", "Sentence:", "\n"])}
+
+
 def gold_run(study_dir: Path, seed):
     "The gold-only run of `seed` in the sweep `study_dir/gold` (by the sweep's own naming once it has run)."
     gold = Path(study_dir) / "gold"

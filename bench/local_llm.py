@@ -9,7 +9,7 @@ JSON grammar took 10-20 s an answer). Writes the "local-llm" section of BENCHMAR
     flock /tmp/ner-heavy.lock python bench/local_llm.py [--n 300] [--select 100] [--models qwen2.5-coder-0.5b,...]
 
 Resumable: every answer is in its run folder's request cache (runs/local-llm/MODEL/FORM-{select,eval}/cache.sqlite),
-so a killed run, or a larger --n, sends only what was never answered. Needs .venv-llm (see bench/llm_models.py).
+so a killed run, or a larger --n, sends only what was never answered. Needs .venv-llm (see `ner-distill llm --help`).
 """
 import argparse
 import faulthandler
@@ -21,7 +21,8 @@ import time
 import pandas as pd
 
 from _common import ROOT, command, machine, write_section
-from llm_models import BASE, FORMS, GEMMA, MODELS, exit_on_sigterm, fetch, served
+from _common import BASE, FORMS, GEMMA
+from ner_distill.annotate.local_llm import MODELS, exit_on_sigterm, fetch, served
 from ner_distill import data, formats, sweep, sweep_tables
 from ner_distill.annotate.run import annotate
 

@@ -27,7 +27,8 @@ import pandas as pd
 
 from _common import ROOT, cli, command, machine, plot, write_section
 from _common import gold_run as common_gold_run
-from llm_models import BASE, FORMS, MODELS, exit_on_sigterm, fetch, served
+from _common import BASE, FORMS
+from ner_distill.annotate.local_llm import MODELS, exit_on_sigterm, fetch, served
 from ner_distill import data, formats, metrics, runs as runfolders, study, sweep, sweep_tables
 
 OUT = ROOT / "runs" / "local-llm"

