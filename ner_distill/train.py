@@ -81,6 +81,7 @@ class TrainConfig(Knobs):
     teacher: str | None = knob(None, "a finished run folder of a bigger model trained on this run's gold (e.g. --model mpnet): "
                                      "its per-word distributions on teacher_text are the distilled pool's soft targets")
     temperature: float = knob(1.0, "teacher: softens its distributions and the student's logits alike (loss x T^2)")
+    teacher_targets: str = knob("soft", "teacher: soft (its per-word distributions at temperature) or hard (its decoded tags)")
     teacher_text: str = knob("train", "teacher: what it labels: train (every train sentence outside the gold pool), "
                                       "unlabelled (the dataset's unlabelled text), or train+unlabelled")
     teacher_text_size: int | None = knob(None, "teacher: a seeded sample of this many sentences of teacher_text (all: every one)")
@@ -160,12 +161,15 @@ def _teacher_plan(cfg: TrainConfig, progress: bool) -> RunPlan:
     llm, gold = build_pools(cfg)
     distill.check_teacher(runs.RunFolder.of(cfg.teacher), ds.schema.labels, ds.name, gold)
     text = distill.distill_text(ds, gold, cfg.teacher_text, cfg.teacher_text_size, cfg.seed)
+    if cfg.teacher_targets not in ("soft", "hard"): raise ValueError(f"teacher_targets must be soft or hard, not {cfg.teacher_targets!r}")
+    if cfg.teacher_targets == "hard" and cfg.llm_share: raise ValueError("llm_share blends the LLM's tags into soft targets: use teacher_targets=soft")
     pool, soft, report = distill.teacher_pool(cfg.teacher, text, ds.schema.labels, cfg.temperature, llm, cfg.llm_share, progress)
+    if cfg.teacher_targets == "hard": soft = [None] * len(pool)
     tau = mixing.distilled_fraction(len(pool), len(gold), cfg.epochs_distilled, cfg.epochs_gold)
     S = mixing.total_steps(len(pool), len(gold), cfg.epochs_distilled, cfg.epochs_gold, cfg.batch_size)
     S = cfg.steps or (plateau_steps(S, cfg.min_steps) if cfg.patience else S)
-    return RunPlan(pool, gold, [list(s.tags) for s in pool] + [list(s.tags) for s in gold], None,
-                   soft + [None] * len(gold), tau, S, None, report)
+    soft = soft + [None] * len(gold) if any(q is not None for q in soft) else None
+    return RunPlan(pool, gold, [list(s.tags) for s in pool] + [list(s.tags) for s in gold], None, soft, tau, S, None, report)
 
 def run_plan(cfg: TrainConfig, progress: bool = False) -> RunPlan:
     "The `RunPlan` of a run."
