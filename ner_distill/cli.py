@@ -22,7 +22,7 @@ from .train import TrainConfig, train
 __all__ = ['format_stats', 'cmd_data_stats', 'add_config_args', 'cmd_train', 'teacher_settings', 'cmd_annotate',
            'add_annotate_parser', 'cmd_export', 'add_export_parser', 'sweep_grid', 'cmd_sweep', 'cmd_report',
            'add_sweep_parsers', 'cmd_select', 'add_select_parser', 'cmd_review', 'add_review_parser', 'cmd_llm',
-           'add_llm_parser', 'build_parser', 'main']
+           'add_llm_parser', 'cmd_record_targets', 'add_record_targets_parser', 'build_parser', 'main']
 
 # %% ../nbs/10_cli.ipynb #e1b46603
 def format_stats(stats: dict, types=formats.ENTITY_TYPES) -> str:
@@ -277,6 +277,28 @@ def add_llm_parser(sub):
     l.add_argument("--threads", type=int, default=os.cpu_count(), help="llama.cpp threads for prompts and generation")
     l.set_defaults(func=cmd_llm)
 
+# %% ../nbs/10_cli.ipynb #13d2d916
+def cmd_record_targets(args):
+    from ner_distill import distill, runs
+    teacher = runs.RunFolder.of(args.teacher).require_done("recording its targets")
+    ds = data.load_dataset(args.dataset or teacher.config().dataset)
+    ids = set(teacher.config().gold_ids)
+    gold = formats.Corpus([s for s in ds.split("train") if s.sent_id in ids], "teacher-gold")
+    text = distill.distill_text(ds, gold, args.text)
+    p = distill.record_targets(teacher.path, text, args.out, ds.name, ds.schema.labels, progress=not args.quiet)
+    print(f"{p}: {len(text):,} sentences, {p.stat().st_size / 1e6:.1f} MB, sha256 {infer.file_sha256(p)}")
+
+def add_record_targets_parser(sub):
+    r = sub.add_parser("record-targets", help="record a teacher run's per-word distributions over the text outside its gold pool "
+                                             "(no words) for runs that name the file as --teacher",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    r.add_argument("--teacher", required=True, help="a finished teacher run folder")
+    r.add_argument("--dataset", default=None, help="default: the teacher's own")
+    r.add_argument("--text", default="train", help="train (outside the teacher's gold pool), unlabelled, or train+unlabelled")
+    r.add_argument("--quiet", action="store_true")
+    r.add_argument("--out", required=True, help="the .npz file to write")
+    r.set_defaults(func=cmd_record_targets)
+
 # %% ../nbs/10_cli.ipynb #b48e0e6b
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ner-distill",
@@ -301,6 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_select_parser(sub)
     add_review_parser(sub)
     add_llm_parser(sub)
+    add_record_targets_parser(sub)
     return p
 
 def main(argv: list[str] | None = None) -> int:

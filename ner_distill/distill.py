@@ -18,7 +18,8 @@ import numpy as np
 from . import data, formats, runs
 
 # %% auto #0
-__all__ = ['TEXTS', 'soften', 'TeacherMismatch', 'check_teacher', 'teacher_probs', 'distill_text', 'teacher_pool']
+__all__ = ['TEXTS', 'soften', 'TeacherMismatch', 'check_teacher', 'teacher_probs', 'distill_text', 'teacher_pool',
+           'record_targets', 'is_recorded', 'recorded_targets']
 
 # %% ../nbs/06a_distill.ipynb #c132c15e
 def soften(p: np.ndarray, temperature: float) -> np.ndarray:
@@ -32,18 +33,27 @@ def soften(p: np.ndarray, temperature: float) -> np.ndarray:
 class TeacherMismatch(ValueError):
     "A teacher that cannot teach this run: another schema, or gold this run is not given."
 
-def check_teacher(teacher: runs.RunFolder, labels: Sequence[str], dataset: str, gold: formats.Corpus) -> None:
-    "Refuse a teacher run that tags in other `labels`, was trained on another dataset, or saw gold outside `gold`."
-    tcfg = teacher.config()
-    theirs = list(teacher.model_config().get("id2label", {}).values()) or None
+def _facts(teacher) -> tuple[list | None, str, list]:
+    "A teacher's labels, dataset and gold pool (train sentence ids): from its run folder, or its recorded file."
+    if is_recorded(teacher):
+        meta = recorded_targets(teacher)[1]
+        return meta["labels"], meta["dataset"], meta["gold_ids"]
+    run = runs.RunFolder.of(teacher)
+    cfg = run.config()
+    return list(run.model_config().get("id2label", {}).values()) or None, cfg.dataset_name or "conll2003", list(cfg.gold_ids)
+
+def check_teacher(teacher, labels: Sequence[str], dataset: str, gold: formats.Corpus) -> None:
+    "Refuse a teacher (a run folder or a recorded file) that tags in other `labels`, knows another dataset, or saw gold outside `gold`."
+    teacher = teacher.path if isinstance(teacher, runs.RunFolder) else teacher
+    theirs, their_dataset, gold_ids = _facts(teacher)
     if theirs is not None and list(theirs) != list(labels):
-        raise TeacherMismatch(f"teacher {teacher.path} tags with {', '.join(theirs)}, but this run's dataset uses "
+        raise TeacherMismatch(f"teacher {teacher} tags with {', '.join(theirs)}, but this run's dataset uses "
                               f"{', '.join(labels)}: train the teacher on the same dataset")
-    if (tcfg.dataset_name or "conll2003") != dataset:
-        raise TeacherMismatch(f"teacher {teacher.path} was trained on dataset {tcfg.dataset_name}, this run's is {dataset}")
-    outside = set(tcfg.gold_ids) - {s.sent_id for s in gold}
+    if their_dataset != dataset:
+        raise TeacherMismatch(f"teacher {teacher} was trained on dataset {their_dataset}, this run's is {dataset}")
+    outside = set(gold_ids) - {s.sent_id for s in gold}
     if outside:
-        raise TeacherMismatch(f"teacher {teacher.path} was trained on {len(outside)} gold sentences outside this run's gold pool "
+        raise TeacherMismatch(f"teacher {teacher} was trained on {len(outside)} gold sentences outside this run's gold pool "
                               f"(e.g. train sentence {sorted(outside)[0]}): its targets there would be gold the student is not "
                               f"given. Train the teacher with this run's --gold-size, --seed and --distilled (they draw the gold pool)")
 
@@ -120,9 +130,17 @@ def teacher_pool(teacher, text: formats.Corpus, labels: Sequence[str], temperatu
     Sentences `llm` also labels blend in its tags at `llm_share`."""
     from ner_distill.student import decode_tags
     if not 0 <= llm_share <= 1: raise ValueError(f"llm_share must be in [0, 1], not {llm_share}")
-    run = runs.RunFolder.of(teacher)
-    probs, info = teacher_probs(run.path, text, progress=progress)
-    tags = decode_tags(probs, list(labels), run.decode)
+    if is_recorded(teacher):
+        got, meta = recorded_targets(teacher)
+        miss = [s for s in text if (s.source, s.sent_id) not in got or len(got[(s.source, s.sent_id)]) != len(s)]
+        if miss: raise ValueError(f"{teacher} has no targets (or other lengths) for {len(miss)} of the {len(text)} sentences, "
+                                  f"e.g. {miss[0].source} #{miss[0].sent_id}: record them with this run's text")
+        probs, info, decode, name = [got[(s.source, s.sent_id)] for s in text], dict(recorded=str(teacher), **meta["teacher"]), "viterbi", Path(teacher).stem
+    else:
+        run = runs.RunFolder.of(teacher)
+        probs, info = teacher_probs(run.path, text, progress=progress)
+        decode, name = run.decode, run.path.name
+    tags = decode_tags(probs, list(labels), decode)
     soft = [soften(p, temperature) for p in probs]
     by = {(s.source, s.sent_id): s for s in (llm or [])}
     blended = 0
@@ -132,7 +150,38 @@ def teacher_pool(teacher, text: formats.Corpus, labels: Sequence[str], temperatu
             if l is None or list(l.tokens) != list(s.tokens): continue
             onehot = np.eye(len(labels), dtype=np.float32)[[list(labels).index(t) for t in l.tags]]
             soft[i] = llm_share * onehot + (1 - llm_share) * soft[i]; blended += 1
-    name = f"teacher:{run.path.name}" + (f"+{llm.name}" if blended else "")
-    pool = formats.Corpus([s.with_tags(t, teacher=str(run.path)) for s, t in zip(text, tags)], name)
-    return pool, soft, dict(teacher=str(run.path), temperature=temperature, sentences=len(text), llm_blended=blended,
+    pool = formats.Corpus([s.with_tags(t, teacher=str(teacher)) for s, t in zip(text, tags)],
+                          f"teacher:{name}" + (f"+{llm.name}" if blended else ""))
+    return pool, soft, dict(teacher=str(teacher), temperature=temperature, sentences=len(text), llm_blended=blended,
                             llm_share=llm_share, pass_=info)
+
+# %% ../nbs/06a_distill.ipynb #eb1a60aa
+_FLOOR = 20.0     # log-probabilities are kept down to -20 nats, in 255 steps
+
+def record_targets(teacher, text: formats.Corpus, path, dataset: str, labels: Sequence[str], progress: bool = False) -> Path:
+    "Record a finished teacher run's per-word distributions over `text` (no words) in `path` (.npz); returns the path."
+    run = runs.RunFolder.of(teacher).require_done("recording a teacher's targets")
+    probs, info = teacher_probs(run.path, text, progress=progress)
+    logp = np.clip(np.log(np.maximum(np.concatenate(probs), 1e-30)), -_FLOOR, 0)
+    cfg = run.config()
+    meta = dict(labels=list(labels), dataset=dataset, gold_ids=list(cfg.gold_ids), model_sha256=info.get("model_sha256"),
+                teacher=dict(model=Path(str(cfg.model)).name, seed=cfg.seed, gold_size=cfg.gold_size, steps=cfg.steps,
+                             best_step=run.metrics().best_step, dev_f1=round(run.metrics().dev_f1, 4)))
+    sources = sorted({s.source for s in text})
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, logp=np.round(-logp / _FLOOR * 255).astype(np.uint8), lengths=np.array([len(s) for s in text], np.int32),
+                        sent_ids=np.array([s.sent_id for s in text], np.int64), sources=np.array(sources),
+                        source_of=np.array([sources.index(s.source) for s in text], np.int16), meta=np.array(json.dumps(meta)))
+    return path
+
+def is_recorded(teacher) -> bool: return str(teacher).endswith(".npz")
+
+def recorded_targets(path) -> tuple[dict, dict]:
+    "A recorded file's targets, {(source, sent_id): (words, labels) probabilities}, and what the teacher was."
+    z = np.load(path)
+    meta = json.loads(str(z["meta"]))
+    p = np.exp(-z["logp"].astype(np.float32) / 255 * _FLOOR)
+    p /= p.sum(-1, keepdims=True)
+    parts = np.split(p, np.cumsum(z["lengths"])[:-1])
+    keys = [(str(z["sources"][k]), int(i)) for k, i in zip(z["source_of"], z["sent_ids"])]
+    return dict(zip(keys, parts)), meta

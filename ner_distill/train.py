@@ -78,8 +78,9 @@ class TrainConfig(Knobs):
     student_confidence: float = knob(0.9, "student/relabel: disagreement at this probability or more is masked/relabelled")
     soft_weight: float = knob(0.5, "soft: the teacher's label's share of each distilled token's target (the student's distribution has the rest)")
     selection: str = knob("random", "how distilled_size sentences are chosen: random, uncertainty, density")
-    teacher: str | None = knob(None, "a finished run folder of a bigger model trained on this run's gold (e.g. --model mpnet): "
-                                     "its per-word distributions on teacher_text are the distilled pool's soft targets")
+    teacher: str | None = knob(None, "a finished run folder of a bigger model trained on this run's gold (e.g. --model mpnet), "
+                                     "or a .npz file of its recorded targets: its per-word distributions on teacher_text are "
+                                     "the distilled pool's targets")
     temperature: float = knob(1.0, "teacher: softens its distributions and the student's logits alike (loss x T^2)")
     teacher_targets: str = knob("soft", "teacher: soft (its per-word distributions at temperature) or hard (its decoded tags)")
     teacher_text: str = knob("train", "teacher: what it labels: train (every train sentence outside the gold pool), "
@@ -129,7 +130,8 @@ def run_dependencies(cfg: TrainConfig | dict) -> list[str]:
     "The run folders whose models this run reads: its `trust_student`, when a trust method or the selection uses it."
     c = cfg if isinstance(cfg, dict) else asdict(cfg)
     uses = trust.needs_student(c.get("trust", "none"), c.get("selection", "random"))
-    return ([str(c["trust_student"])] if uses and c.get("trust_student") else []) + ([str(c["teacher"])] if c.get("teacher") else [])
+    teacher = c.get("teacher")       # a teacher run (not a recorded file of its targets)
+    return ([str(c["trust_student"])] if uses and c.get("trust_student") else []) + ([str(teacher)] if teacher and not distill.is_recorded(teacher) else [])
 
 @dataclass
 class RunPlan:
@@ -159,7 +161,7 @@ def _teacher_plan(cfg: TrainConfig, progress: bool) -> RunPlan:
         raise ValueError("a teacher's soft targets do not combine with trust methods or a selection: use trust=none, selection=random")
     ds = data.load_dataset(cfg.dataset)
     llm, gold = build_pools(cfg)
-    distill.check_teacher(runs.RunFolder.of(cfg.teacher), ds.schema.labels, ds.name, gold)
+    distill.check_teacher(cfg.teacher, ds.schema.labels, ds.name, gold)
     text = distill.distill_text(ds, gold, cfg.teacher_text, cfg.teacher_text_size, cfg.seed)
     if cfg.teacher_targets not in ("soft", "hard"): raise ValueError(f"teacher_targets must be soft or hard, not {cfg.teacher_targets!r}")
     if cfg.teacher_targets == "hard" and cfg.llm_share: raise ValueError("llm_share blends the LLM's tags into soft targets: use teacher_targets=soft")
