@@ -93,6 +93,7 @@ class EntityType:
     examples: tuple = ()
     synonyms: tuple = ()
 
+# %% ../nbs/00a_formats.ipynb #83b966fe
 @dataclass(frozen=True)
 class Schema:
     "The entity types of a project, and how teachers' names for them map back."
@@ -175,6 +176,7 @@ class Schema:
                        d.get("spacy_map") or {})
         except SchemaError as e: raise SchemaError(f"{source}: {e}") from None
 
+# %% ../nbs/00a_formats.ipynb #036b1f34
 def read_structured(path) -> object:
     "A YAML (.yaml/.yml) or JSON file's content, with the file named in any error."
     path = Path(path)

@@ -30,6 +30,7 @@ def _dims(cfg: dict) -> tuple[int, int]:
     "(attention heads, hidden size) of a model config, under either naming (DistilBERT: n_heads, dim)."
     return cfg.get("num_attention_heads", cfg.get("n_heads")), cfg.get("hidden_size", cfg.get("dim"))
 
+# %% ../nbs/08a_onnx_variants.ipynb #895af14f
 def fuse(src, dest, model_config: dict) -> tuple[Path, str]:
     """onnxruntime's transformer fusion of `src`, saved to `dest`; where it fails or fuses no attention (an architecture
     its BERT patterns miss), `src` itself. Returns the graph to quantise and what was done."""
@@ -54,6 +55,7 @@ def kept_in_fp32(path, model_config: dict) -> list[str]:
     keep = lambda w: w is None or (len(w) == 2 and w[0] > hidden)         # no constant weight, or a down-projection's
     return [n.name for n in g.node if n.op_type == "MatMul" and keep(weights.get(n.input[1]))]
 
+# %% ../nbs/08a_onnx_variants.ipynb #65467837
 def _reader(feeds):
     "onnxruntime's calibration reader over a list of feeds."
     from onnxruntime.quantization import CalibrationDataReader

@@ -55,6 +55,7 @@ def _spans(tags):
     from seqeval.metrics.sequence_labeling import get_entities
     return get_entities(list(tags))
 
+# %% ../nbs/05_trust.ipynb #ef2d53a7
 @trust_method("drop")
 def drop(tags, w, s, i, ctx):
     "Spans of distrusted types become O."
@@ -80,6 +81,7 @@ def weight(tags, w, s, i, ctx):
     for j, t in enumerate(tags): w[j] *= p["O" if t == "O" else t[2:]]
     return tags, w
 
+# %% ../nbs/05_trust.ipynb #b8768828
 @trust_method("student")
 def student(tags, w, s, i, ctx):
     "Tokens where the gold-trained student disagrees with probability >= `confidence` leave the loss."
@@ -123,6 +125,7 @@ def llm(tags, w, s, i, ctx):
     w *= np.asarray(c, dtype=float)
     return tags, w
 
+# %% ../nbs/05_trust.ipynb #b3ef7d71
 def parse_methods(spec: str | None) -> list[str]:
     "`'mask+student'` -> `['mask', 'student']`; `'none'`/empty -> `[]`."
     if not spec or spec == "none": return []
@@ -272,6 +275,7 @@ def with_abstentions(D: formats.Corpus, targets: Targets | None) -> Targets | No
         weights.append(w)
     return targets._replace(weights=weights)
 
+# %% ../nbs/05_trust.ipynb #d06ef828
 def prepare(D: formats.Corpus, O: formats.Corpus, *, trust: str, selection: str, distilled_size: int | None, seed: int,
             calibration_size: int, trust_threshold: float, trust_student: str | None, student_confidence: float,
             progress: bool = False, dataset="conll2003", soft_weight: float = 0.5):

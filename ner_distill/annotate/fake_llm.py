@@ -45,6 +45,7 @@ def _answer(sentence: str, seed=None, entity_type="LOC", types_by_word=None) -> 
     if "PROSE" in words: return f"Sure! I found these entities:\n{body}\nLet me know if you need more."
     return body
 
+# %% ../../nbs/03c_fake_llm.ipynb #eaac1b88
 class _Handler(BaseHTTPRequestHandler):
     "The HTTP side: chat completions, files and batches; `outer` is the server's `FakeLLM`."
     outer = None
