@@ -8,23 +8,13 @@ from pathlib import Path
 
 import matplotlib
 
-from ner_distill import runs as runfolders, study, sweep, sweep_report, sweep_tables
+from ner_distill import runs as runfolders, study, sweep_report, sweep_tables
 from ner_distill.speed import machine  # noqa: F401  (every section names the machine it ran on)
 
 matplotlib.use("Agg")                   # figures go to files
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = ROOT / "BENCHMARKS.md"
-
-
-# the local LLMs' prompt forms: annotate settings on top of BASE; plain forms ask for no JSON mode (llama.cpp's JSON mode
-# is a grammar too)
-BASE = dict(temperature=0.0, max_tokens=200, max_in_flight=1, timeout=300, max_retries=2, progress=False)
-FORMS = {"zero-shot": dict(prompt="zero-shot", json_mode=False),
-         "few-shot": dict(prompt="few-shot", k_shot=5, json_mode=False),
-         "few-shot+schema": dict(prompt="few-shot", k_shot=5, json_mode=True, json_schema="json_object")}
-GEMMA = {"few-shot": dict(prompt="few-shot", k_shot=5, json_mode=False, max_tokens=128,
-                          stop=["<end_of_turn>", "<start_of_turn>", "Sentence:", "\n"])}
 
 
 def gold_run(study_dir: Path, seed):
@@ -62,6 +52,11 @@ def cli(*args, log=None, check: bool = True) -> subprocess.CompletedProcess:
                        stderr=subprocess.STDOUT if log else None)
     if check and r.returncode: raise SystemExit(f"failed ({r.returncode}): {' '.join(cmd)}")
     return r
+
+
+def sweep_into(out, *args, params=(), quiet: bool = True, check: bool = False) -> None:
+    "`ner-distill sweep --profile study ARGS --param PARAMS --no-report` into OUT (resumable: finished runs are skipped)."
+    cli("sweep", "--profile", "study", *args, "--param", *params, "--no-report", *(["--quiet"] if quiet else []), "--out", out, check=check)
 
 
 def plot(ok, name: str) -> str:

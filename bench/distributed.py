@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import ray
 
 from _common import ROOT, command, machine, write_section
-from ner_distill import data, infer, sweep, sweep_tables
+from ner_distill import data, infer, sweep_tables
 from ner_distill.distributed import tag_parts
 
 p = argparse.ArgumentParser()

@@ -13,7 +13,7 @@ import tempfile
 import pandas as pd
 
 from _common import command, machine, write_section
-from ner_distill import sweep, sweep_tables
+from ner_distill import sweep_tables
 from ner_distill.annotate.run import annotate
 
 faulthandler.dump_traceback_later(900, exit=True)   # never hang a machine

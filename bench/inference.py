@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from _common import ROOT, command, machine, write_section
-from ner_distill import data, infer, runs as runfolders, speed, study, sweep, sweep_tables
+from ner_distill import data, infer, runs as runfolders, speed, sweep_tables
 from ner_distill.annotate.teachers import load_spacy, spacy_docs, spacy_tags
 from ner_distill.onnx_variants import QUANTISATIONS, to_onnx
 from ner_distill.export import export_bundle, measure

@@ -21,15 +21,10 @@ import argparse
 import json
 import random
 import time
-from pathlib import Path
 
-import pandas as pd
-
-from _common import ROOT, cli, command, machine, plot, write_section
-from _common import gold_run as common_gold_run
-from _common import BASE, FORMS
-from ner_distill.annotate.local_llm import MODELS, exit_on_sigterm, fetch, served
-from ner_distill import data, formats, metrics, runs as runfolders, study, sweep, sweep_tables
+from _common import ROOT, cli, command, gold_run, machine, plot, render, sweep_into, write_section
+from ner_distill.annotate.local_llm import ANNOTATE_BASE, MODELS, PROMPT_FORMS, exit_on_sigterm, fetch, served
+from ner_distill import data, formats, metrics, runs as runfolders, study, sweep_tables
 
 OUT = ROOT / "runs" / "local-llm"
 STUDY = ROOT / "runs" / "studies" / "local-teacher"
@@ -75,7 +70,7 @@ def label(a) -> None:
 
 def annotate_run(src, out, url, model, form):
     from ner_distill.annotate.run import annotate
-    return annotate(str(src), "openai", out=str(out), base_url=url, model=model, **BASE | FORMS[form])
+    return annotate(str(src), "openai", out=str(out), base_url=url, model=model, **ANNOTATE_BASE | PROMPT_FORMS[form])
 
 
 def freeze() -> dict:
@@ -97,13 +92,9 @@ def freeze() -> dict:
     return {k: str(v) for k, v in files.items()}
 
 
-def gold_run(seed):
-    return common_gold_run(STUDY, seed)
-
-
-def sweep_into(name, *args):
-    cli("sweep", "--profile", "study", "--seeds", *SEEDS, *args, "--param", f"steps={STEPS}", "dev_size=1000",
-        f"trust_student={gold_run('{seed}')}", "--engine", "python", "--no-report", "--quiet", "--out", STUDY / name, check=False)
+def sweep_study(name, *args):
+    sweep_into(STUDY / name, "--seeds", *SEEDS, *args, "--engine", "python",
+               params=[f"steps={STEPS}", "dev_size=1000", f"trust_student={gold_run(STUDY, '{seed}')}"])
 
 
 def teachers(files) -> None:
@@ -115,7 +106,7 @@ def teachers(files) -> None:
             out = STUDY / "teachers" / f"s{s}" / name
             if (out / "labels.jsonl").exists(): continue
             cli("annotate", "--source", files["pool"], "--teacher", "combine", "--threshold", "0", "--seed", s, "--quiet", "--out", out,
-                "--sources", f"{voices.format(**files)},{spacy},gazetteer,student:{gold_run(s)}")
+                "--sources", f"{voices.format(**files)},{spacy},gazetteer,student:{gold_run(STUDY, s)}")
 
 
 NAMES = {"gold": "gold only", "gpt35": "gpt-3.5", "local": "local LLM", **{k: k.replace("-", ": ").replace("gpt35", "gpt-3.5 + spaCy + gazetteer + student")
@@ -126,26 +117,19 @@ NAMES = {"gold": "gold only", "gpt35": "gpt-3.5", "local": "local LLM", **{k: k.
 def train(a) -> None:
     t0 = time.time()
     files = freeze()
-    sweep_into("gold", "--strategies", "gold", "--param", f"distilled={files['gpt35']}")
+    sweep_study("gold", "--strategies", "gold", "--param", f"distilled={files['gpt35']}")
     for k in ("gpt35", "local"):
-        sweep_into(k, "--strategies", "power_decay", "--trust", "none", "relabel", "--param", f"distilled={files[k]}")
+        sweep_study(k, "--strategies", "power_decay", "--trust", "none", "relabel", "--param", f"distilled={files[k]}")
     teachers(files)
     for k in VOICES:
-        sweep_into(k, "--strategies", "power_decay", "--param", f"distilled={STUDY / 'teachers' / 's{seed}' / k}")
+        sweep_study(k, "--strategies", "power_decay", "--param", f"distilled={STUDY / 'teachers' / 's{seed}' / k}")
     report(files, time.time() - t0)
-
-
-def labelled_runs():
-    ok = study.load_sweeps([STUDY / k for k in NAMES if (STUDY / k / "index.csv").exists()])
-    ok["teacher"] = [NAMES[Path(s).name] for s in ok.sweep]
-    ok["method"] = [t if m == "gold" else f"{t} @ {m}" for t, m in zip(ok.teacher, ok.method)]
-    ok["condition"] = "all runs"
-    return ok.reset_index(drop=True)
 
 
 def report(files, secs) -> None:
     fr = runfolders.read_json(STUDY, "frozen")
-    ok = labelled_runs()
+    ok = study.named_runs({STUDY / k: v for k, v in NAMES.items()})
+    quality_of = lambda path: metrics.pool_quality(formats.read_jsonl(path, types=None))
     quality = study.label_quality({"gpt-3.5 (recorded)": quality_of(files["gpt35"]), "local LLM": quality_of(files["local"]),
                                    "spaCy": study.read_quality(STUDY / "teachers" / "spacy"),
                                    **{NAMES[k]: [study.read_quality(STUDY / "teachers" / f"s{s}" / k) for s in SEEDS] for k in VOICES}},
@@ -153,28 +137,15 @@ def report(files, secs) -> None:
     pairs = [("local LLM @ power_decay", "gpt-3.5 @ power_decay"), ("local LLM @ power_decay + relabel", "gpt-3.5 @ power_decay + relabel"),
              (f"{NAMES['combined-local']} @ power_decay", f"{NAMES['combined-gpt35']} @ power_decay"),
              (f"{NAMES['combined-both']} @ power_decay", f"{NAMES['combined-gpt35']} @ power_decay")]
-    heads = pd.concat([sweep_tables.comparisons(ok[ok.method.isin(p)], p[1]) for p in pairs if ok.method.isin(p).sum() > 3] or [pd.DataFrame()])
-    body = (ROOT / "bench" / "sections" / "local-teacher.md").read_text().format(
+    heads = study.pair_comparisons(ok, pairs)
+    body = render("local-teacher",
         head=f"`{command()}` on {machine()} ({len(ok)} finished runs, summed run wall time {ok.wall_s.sum() / 60:.0f} min; {secs / 60:.0f} min this call)",
         model=fr["model"], form=fr["form"], labelled=fr["labelled"], n=fr["parsed"], sha=json.loads((STUDY / "label" / "labelled.json").read_text())["info"].get("sha256", "?"),
         quality=sweep_tables.to_markdown(quality), tables=sweep_tables.tables_markdown(ok, "gold only"), figure=f"![local-teacher]({plot(ok, 'local-teacher')})",
-        heads=sweep_tables.to_markdown(heads) if len(heads) else "(not run)", steps=STEPS, labelling=labelling_cost(files["local"]))
+        heads=sweep_tables.to_markdown(heads) if len(heads) else "(not run)", steps=STEPS,
+        labelling=study.labelling_cost(formats.read_jsonl(files["local"], types=None)))
     write_section("local-teacher", body)
     print(body)
-
-
-def labelling_cost(path) -> str:
-    "What the local labels cost, from each request's own latency."
-    labels = formats.read_jsonl(path, types=None)
-    lat = [s.meta.get("latency") or 0.0 for s in labels]
-    toks = [(s.meta.get("prompt_tokens") or 0, s.meta.get("completion_tokens") or 0) for s in labels]
-    return (f"{sum(lat) / max(1, len(lat)):.2f} s a sentence ({len(lat) / max(sum(lat), 1e-9):.2f} sentences/s), {sum(lat) / 60:.1f} min of "
-            f"asking for the {len(lat):,}; {sum(t[0] for t in toks) / max(1, len(toks)):.0f} prompt and "
-            f"{sum(t[1] for t in toks) / max(1, len(toks)):.0f} answer tokens a sentence")
-
-
-def quality_of(path) -> dict:
-    return metrics.pool_quality(formats.read_jsonl(path, types=None))
 
 
 if __name__ == "__main__":
@@ -182,7 +153,7 @@ if __name__ == "__main__":
     sub = p.add_subparsers(dest="cmd", required=True)
     lp = sub.add_parser("label")
     lp.add_argument("--model", required=True, choices=[m for m in MODELS if m.startswith("qwen")])
-    lp.add_argument("--form", default=None, choices=list(FORMS), help="default: the one bench/local_llm.py chose for the model")
+    lp.add_argument("--form", default=None, choices=list(PROMPT_FORMS), help="default: the one bench/local_llm.py chose for the model")
     lp.add_argument("--n", type=int, default=5873)
     lp.add_argument("--minutes", type=float, default=40, help="stop asking after the chunk that passes this")
     lp.add_argument("--threads", type=int, default=2)

@@ -13,7 +13,7 @@ import shutil
 import time
 
 from _common import ROOT, cli, command, machine, run_study, write_section
-from ner_distill import data, formats, runs as runfolders, study, sweep, sweep_tables
+from ner_distill import data, formats, runs as runfolders, study, sweep_tables
 from ner_distill.annotate.teachers import load_spacy, spacy_docs, spacy_tags
 
 OUT = ROOT / "runs" / "own-data"

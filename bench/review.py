@@ -11,14 +11,12 @@ sentences annotated from scratch. Each method against no review by the paired bo
     flock /tmp/ner-heavy.lock python bench/review.py --seeds 0 --conditions disagreement-500   # one run, to time it
 """
 import argparse
-import json
 import time
 
 import pandas as pd
 
-from _common import ROOT, cli, command, machine, plot, write_section
-from _common import gold_run as common_gold_run
-from ner_distill import data, metrics, study, sweep, sweep_tables
+from _common import ROOT, cli, command, gold_run, machine, plot, render, sweep_into, write_section
+from ner_distill import data, metrics, study, sweep_tables
 from ner_distill.annotate import review
 from ner_distill.annotate.sources import parse_source
 
@@ -27,14 +25,9 @@ RANKS, SIZES, SEEDS, STEPS = ("disagreement", "uncertainty", "random"), (200, 50
 CONDITIONS = [f"{r}-{n}" for n in SIZES[::-1] for r in RANKS] + [f"gold-{n}" for n in SIZES[::-1]] + ["disagreement-500-to-gold", "random-500-to-gold"]
 
 
-def sweep_into(name, seeds, *args):
+def sweep_study(name, seeds, *args):
     "power_decay + relabel (or gold) at the study's setting into STUDY/NAME, each relabel run reading its seed's gold run."
-    cli("sweep", "--profile", "study", "--seeds", *seeds, *args, "--param", f"steps={STEPS}", "dev_size=1000", f"trust_student={gold_run('{seed}')}",
-        "--no-report", "--quiet", "--out", STUDY / name, check=False)
-
-
-def gold_run(seed):
-    return common_gold_run(STUDY, seed)
+    sweep_into(STUDY / name, "--seeds", *seeds, *args, params=[f"steps={STEPS}", "dev_size=1000", f"trust_student={gold_run(STUDY, '{seed}')}"])
 
 
 def combined() -> str:
@@ -42,16 +35,6 @@ def combined() -> str:
     for name, args in (("spacy", ["--teacher", "spacy"]), ("combined", ["--teacher", "combine", "--sources", f"recorded,{STUDY / 'spacy'}", "--threshold", "0"])):
         if not (STUDY / name / "labels.jsonl").exists(): cli("annotate", "--source", "recorded", "--quiet", "--out", STUDY / name, *args)
     return str(STUDY / "combined")
-
-
-def reviewer(folder, gold):
-    "A person who corrects each sentence to its gold tags in one tool (the tools in turn, by rank) and exports it there."
-    for k, tool in enumerate(review.TOOLS):
-        dest = folder / "corrected" / review.FILES[tool]
-        if dest.exists(): continue
-        recs = review.read_records(tool, folder / review.FILES[tool])[k::len(review.TOOLS)]
-        sents = [gold[(i["source"], i["sent_id"])] for i in (review.record_identity(tool, r) for r in recs)]
-        review.write_records(tool, review.tool_export(tool, recs, [review.spans_of(s, s.meta["gold_tags"]) for s in sents]), dest)
 
 
 def reviews(rank, n, seeds, gold) -> dict:
@@ -62,21 +45,13 @@ def reviews(rank, n, seeds, gold) -> dict:
         if not (folder / "review.json").exists():
             t0 = time.time()
             cli("review", "--labels", "recorded", "--budget", n, "--rank", rank, "--combined", combined(), "--seed", s, "--quiet", "--out", folder,
-                *(["--student", gold_run(s)] if rank == "disagreement" else []))
+                *(["--student", gold_run(STUDY, s)] if rank == "disagreement" else []))
             (folder / "seconds.txt").write_text(f"{time.time() - t0:.1f}")
-        reviewer(folder, gold)
+        review.simulate_review(folder, gold)
         pool = parse_source(f"reviewed:{folder}").pool()
         f1 = metrics.pool_quality(pool)["f1"]
         out[s] = dict(pool.report, label_f1=f1, seconds=float((folder / "seconds.txt").read_text()))
     return out
-
-
-def labelled(ok, labels: dict):
-    "The runs with their method named as the study names it (`labels`: sweep folder name -> method)."
-    ok = ok[ok.sweep.isin(labels)].copy()
-    ok["method"] = [labels[s] if s != "extra-gold" else f"{g} gold (+{int(g) - 1000} from scratch)" for s, g in zip(ok.sweep, ok.gold)]
-    ok["condition"] = "all runs"
-    return ok.reset_index(drop=True)
 
 
 def per_sentence(cmp, names) -> pd.DataFrame:
@@ -102,8 +77,8 @@ def main():
     a = p.parse_args()
     t0 = time.time()
     STUDY.mkdir(parents=True, exist_ok=True)
-    sweep_into("gold", a.seeds, "--strategies", "gold")
-    sweep_into("none", a.seeds, "--strategies", "power_decay", "--trust", "relabel")
+    sweep_study("gold", a.seeds, "--strategies", "gold")
+    sweep_study("none", a.seeds, "--strategies", "power_decay", "--trust", "relabel")
     rec = data.recorded_llm_labels()
     gold = {(s.source, s.sent_id): s for s in rec}
     done = {}
@@ -112,15 +87,17 @@ def main():
         if kind == "gold": continue
         done.setdefault(f"{kind}-{n}", reviews(kind, int(n), [int(s) for s in a.seeds], gold))
         form = "reviewed-gold" if to_gold else "reviewed"
-        sweep_into(c, a.seeds, "--strategies", "power_decay", "--trust", "relabel",
+        sweep_study(c, a.seeds, "--strategies", "power_decay", "--trust", "relabel",
                    "--param", f"distilled={form}:{STUDY / 'reviews' / f'{kind}-{n}'}-s{{seed}}")
     extra = [c.split("-")[1] for c in a.conditions if c.startswith("gold-")]
-    if extra: sweep_into("extra-gold", a.seeds, "--strategies", "power_decay", "--trust", "relabel", "--gold-sizes", *[str(1000 + int(n)) for n in extra])
+    if extra: sweep_study("extra-gold", a.seeds, "--strategies", "power_decay", "--trust", "relabel", "--gold-sizes", *[str(1000 + int(n)) for n in extra])
     names = {"gold": "gold only", "none": "no review", **{f"{r}-{n}": f"review {n} @ {r}" for r in RANKS for n in SIZES},
              **{f"gold-{n}": f"{1000 + n} gold (+{n} from scratch)" for n in SIZES},
              **{f"{r}-500-to-gold": f"review 500 @ {r}, to the gold pool" for r in ("disagreement", "random")}}
     folders = [STUDY / f for f in ("gold", "none", *[c for c in CONDITIONS if not c.startswith("gold-")], "extra-gold") if (STUDY / f / "index.csv").exists()]
-    ok = labelled(study.load_sweeps(folders), {**names, "extra-gold": None})
+    ok = study.named_runs({f: names.get(f.name) for f in folders}, keep_method=False)
+    extra_gold = ok.sweep == "extra-gold"
+    ok.loc[extra_gold, "method"] = [f"{g} gold (+{int(g) - 1000} from scratch)" for g in ok[extra_gold].gold]
     report(ok, names, done, time.time() - t0)
 
 
@@ -161,7 +138,7 @@ def report(ok, names, done, secs):
     choice = {n: study.choose_on_dev(inplace[inplace.method.str.startswith(f"review {n} @")], by="method") for n in SIZES
               if inplace.method.str.startswith(f"review {n} @").any()}
     modes = ok[ok.method.str.startswith("review 500 @ disagreement")]   # where the reviews go
-    body = (ROOT / "bench" / "sections" / "review.md").read_text().format(
+    body = render("review",
         head=f"`{command()}` on {machine()} ({len(ok)} finished runs, summed run wall time {ok.wall_s.sum() / 60:.0f} min; {secs / 60:.0f} min this call)", steps=STEPS, base_f1=100 * base_f1,
         quality=sweep_tables.to_markdown(quality) if len(quality) else "(no review written in this call)",
         figure=f"![review]({plot(ok, 'review')})", tables=sweep_tables.tables_markdown(ok, "no review"),

@@ -6,17 +6,11 @@ start to end and every failure counted. Run it alone on an idle machine.
     python bench/serve_load.py [--bundle export/demo] [--soak-minutes 10]
 """
 import argparse
-import http.client
 import json
-import re
-import subprocess
-import sys
-import threading
-import time
 from pathlib import Path
 
 from _common import ROOT, command, machine, write_section
-from ner_distill import data, loadgen, study, sweep, sweep_tables
+from ner_distill import data, loadgen, sweep_tables
 
 p = argparse.ArgumentParser()
 p.add_argument("--bundle", default=str(ROOT / "export" / "demo"))
@@ -27,42 +21,20 @@ p.add_argument("--max-concurrency", type=int, default=2)
 a = p.parse_args()
 bundle = Path(a.bundle)
 texts = [" ".join(s) for s in data.conll2003("test").tokens]
-
-srv = subprocess.Popen([sys.executable, str(bundle / "ner_distill_infer.py"), "--bundle", str(bundle), "--serve", "--port", "0",
-                        "--max-concurrency", str(a.max_concurrency)], stderr=subprocess.PIPE, text=True)
-port = int(re.search(r":(\d+)", srv.stderr.readline()).group(1))
-threading.Thread(target=srv.stderr.read, daemon=True).start()
-
-
-def rss_mb() -> float:
-    for line in open(f"/proc/{srv.pid}/status"):
-        if line.startswith("VmRSS:"): return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-for _ in range(600):
-    try:
-        c = http.client.HTTPConnection("127.0.0.1", port, timeout=5); c.request("GET", "/ready")
-        if c.getresponse().status == 200: break
-    except OSError: pass
-    time.sleep(0.1)
-
+srv = loadgen.Service(bundle / "ner_distill_infer.py", bundle, "--max-concurrency", a.max_concurrency)
+srv.wait_ready()
 rows = []
 try:
-    load = lambda clients, size, seconds, most: loadgen.service_load(port, texts, clients, size, seconds, most)
+    load = lambda clients, size, seconds, most: loadgen.service_load(srv.port, texts, clients, size, seconds, most)
     load(4, 1, 3, 500)                                   # warm-up
     for size in (1, 32):
         for clients in (1, 8, 64):
             rows.append(load(clients, size, a.seconds, a.max_requests)); print(rows[-1], flush=True)
-    rss0 = rss_mb()
-    samples, soak_rows, t_end = [(0.0, rss0)], [], time.time() + 60 * a.soak_minutes
-    while time.time() < t_end:
-        soak_rows.append(load(8, 1, min(30.0, max(1.0, t_end - time.time())), 10 ** 9))
-        samples.append((round((time.time() - (t_end - 60 * a.soak_minutes)) / 60, 1), rss_mb()))
-        print(samples[-1], soak_rows[-1]["failures"], flush=True)
-    rss1 = rss_mb()
+    rss0 = srv.rss_mb()
+    soak_rows, samples = loadgen.soak(lambda s: load(8, 1, s, 10 ** 9), a.soak_minutes, 30.0, 1.0, srv.rss_mb)
+    samples, rss1 = [(0.0, rss0), *samples], srv.rss_mb()
 finally:
-    srv.terminate(); srv.wait(30)
+    srv.stop(30)
 
 print(write_section("serve-load", head=f"`{command()}` on {machine()}", a=a, bundle=bundle.name,
                     variant=json.loads((bundle / "manifest.json").read_text())["default_variant"], table=sweep_tables.to_markdown(loadgen.load_table(rows)),

@@ -11,7 +11,7 @@ import sys
 
 from _common import ROOT, cli, command, machine, plot, render, write_section
 
-from ner_distill import data, infer, runs as runfolders, speed, study, sweep, sweep_tables
+from ner_distill import data, infer, runs as runfolders, speed as speedlib, study, sweep_tables
 
 STUDY = ROOT / "runs" / "student"
 EXTRA = ROOT / "runs" / "student-extra"        # all-gold and 4-layer runs, one seed
@@ -77,7 +77,7 @@ def speed(repeats=5):
     nlp = load_spacy()
     fns = {k: (lambda x, tg=tg: tg.tag(x, 32)) for k, tg in systems.items()}
     fns[SPACY] = lambda x: list(spacy_docs(nlp, x, 256))
-    res = speed.throughput(fns, sents, n, repeats)      # alternating: each system once per round, so drift hits all alike
+    res = speedlib.throughput(fns, sents, n, repeats)      # alternating: each system once per round, so drift hits all alike
     data.write_json(SPEED, dict(machine=machine(), command=command(), load_before=load_before, repeats=repeats, words=n, wps=res, test_f1=f1))
     print(json.dumps({k: round(max(v)) for k, v in res.items()}, indent=1))
 
@@ -99,10 +99,10 @@ def speed_section() -> str:
     w, key = s["wps"], lambda p: next(k for k in s["wps"] if k.startswith(p))
     ka = next(k for k in w if k.endswith(", argmax"))
     return render("student-speed", s=s, load="/".join(map(str, s.get("load_before", ["not recorded"]))),
-                  fp32=speed.speed_change(w, key("6 layers, shape on, fp32"), key("6 layers, shape off, fp32")),
-                  int8=speed.speed_change(w, key("6 layers, shape on, int8"), key("6 layers, shape off, int8")),
-                  viterbi=speed.speed_change(w, ka[:-len(", argmax")], ka),
-                  table=sweep_tables.to_markdown(speed.speed_table(w, SPACY, s["test_f1"], "spaCy")))
+                  fp32=speedlib.speed_change(w, key("6 layers, shape on, fp32"), key("6 layers, shape off, fp32")),
+                  int8=speedlib.speed_change(w, key("6 layers, shape on, int8"), key("6 layers, shape off, int8")),
+                  viterbi=speedlib.speed_change(w, ka[:-len(", argmax")], ka),
+                  table=sweep_tables.to_markdown(speedlib.speed_table(w, SPACY, s["test_f1"], "spaCy")))
 
 
 def report():

@@ -5,7 +5,7 @@ with OntoNotes types mapped, on the whole CoNLL-2003 test set.
     python bench/teachers.py
 """
 from _common import ROOT, command, machine, write_section
-from ner_distill import study, sweep, sweep_tables
+from ner_distill import study, sweep_tables
 from ner_distill.annotate.run import annotate
 
 reports, speed = {}, []

@@ -12,7 +12,8 @@ import shutil
 import pandas as pd
 
 from _common import ROOT, cli, command, machine, run_study, write_section
-from ner_distill import data, metrics, study, sweep, sweep_tables
+from _common import sweep_into as common_sweep
+from ner_distill import data, metrics, study, sweep_tables
 
 STUDIES = ROOT / "runs" / "studies"
 STUDY, TUNE = STUDIES / "teachers", STUDIES / "teachers-threshold"
@@ -27,7 +28,7 @@ def annotate(out, *args):
 
 def sweep_into(name, *args):
     "A sweep of the study's setting (`--profile study`, dev on 1,000 sentences) into runs/studies/NAME: its finished runs."
-    cli("sweep", "--profile", "study", *args, "--param", "dev_size=1000", "--no-report", "--out", STUDIES / name)
+    common_sweep(STUDIES / name, *args, params=["dev_size=1000"], quiet=False, check=True)
     return study.load_sweeps(STUDIES / name)
 
 

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from _common import ROOT, command, machine, write_section
-from ner_distill import data, formats, study, sweep, sweep_tables
+from ner_distill import formats, study, sweep_tables
 from ner_distill.student import collate, encode, resolve_model, token_loss
 from ner_distill.train import TrainConfig, build_pools, train
 

@@ -15,7 +15,7 @@ import pandas as pd
 import spacy
 
 from _common import ROOT, command, machine, render, write_section
-from ner_distill import data, infer, speed, study, sweep, sweep_tables, word_agreement
+from ner_distill import data, infer, speed, sweep_tables, word_agreement
 
 p = argparse.ArgumentParser()
 p.add_argument("--bundle", default=str(ROOT / "export" / "serve-bench"),

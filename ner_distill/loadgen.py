@@ -10,7 +10,8 @@ import json
 import numpy as np
 
 # %% auto #0
-__all__ = ['percentiles', 'service_load', 'load_table']
+__all__ = ['percentiles', 'service_load', 'load_table', 'Service', 'soak', 'wrk_script', 'access_figures', 'wrk_figures',
+           'wrk_load', 'overload_table']
 
 # %% ../nbs/12b_loadgen.ipynb #cd3d25f6
 def percentiles(latencies) -> dict:
@@ -56,3 +57,89 @@ def load_table(loads: list):
     return pd.DataFrame([{"sentences per request": r["size"], "concurrent clients": r["clients"], "requests": f"{r['requests']:,}",
                           "requests/s": f"**{r['rps']:.1f}**", "sentences/s": f"{r['rps'] * r['size']:.0f}", "p50 ms": ms(r["p50"]),
                           "p99 ms": ms(r["p99"]), "failed": r["failures"]} for r in loads])
+
+# %% ../nbs/12b_loadgen.ipynb #1756a22b
+class Service:
+    "A bundle's `RUNTIME --serve --port 0` in its own process on 127.0.0.1: its port, variant, resident memory and access log."
+    def __init__(self, runtime, bundle, *extra, access_log=None, variant_line: bool = False):
+        import re, subprocess, sys, threading
+        from pathlib import Path
+        self.log = Path(access_log) if access_log else None
+        self.p = subprocess.Popen([sys.executable, str(runtime), "--bundle", str(bundle), "--serve", "--port", "0", *map(str, extra),
+                                   *(["--access-log", str(self.log)] if self.log else [])], stderr=subprocess.PIPE, text=True)
+        self.port = int(re.search(r":(\d+)", self.p.stderr.readline()).group(1))
+        self.variant = self.p.stderr.readline().strip() if variant_line else None   # the runtime's second line
+        threading.Thread(target=self.p.stderr.read, daemon=True).start()         # keep draining its log
+
+    def wait_ready(self, timeout: float = 60.0) -> bool:
+        "Until GET /ready answers 200 (the model loaded), at most `timeout` seconds."
+        import http.client, time
+        for _ in range(int(timeout * 10)):
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5); c.request("GET", "/ready")
+                if c.getresponse().status == 200: return True
+            except OSError: pass
+            time.sleep(0.1)
+        return False
+
+    def rss_mb(self) -> float:
+        for line in open(f"/proc/{self.p.pid}/status"):
+            if line.startswith("VmRSS:"): return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def lines(self) -> int: return sum(1 for _ in open(self.log)) if self.log and self.log.exists() else 0
+    def records(self, start: int = 0) -> list: return [json.loads(l) for l in open(self.log).readlines()[start:]]
+    def stop(self, timeout: float = 60):
+        self.p.terminate(); self.p.wait(timeout)
+
+def soak(run, minutes: float, most: float, least: float, rss) -> tuple[list, list]:
+    "`run(seconds)` again and again for `minutes` (each `least` to `most` s): its results, and (minute, `rss()`) after each."
+    import time
+    t0, out, samples = time.time(), [], []
+    while time.time() - t0 < 60 * minutes:
+        out.append(run(min(most, max(least, 60 * minutes - (time.time() - t0)))))
+        samples.append((round((time.time() - t0) / 60, 1), rss())); print(samples[-1], flush=True)
+    return out, samples
+
+# %% ../nbs/12b_loadgen.ipynb #6c53e964
+def wrk_script(path, body: dict):
+    "A wrk Lua script that POSTs `body` as JSON; its path."
+    from pathlib import Path
+    Path(path).write_text('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+                          f"wrk.body = {json.dumps(json.dumps(body))}\n")
+    return Path(path)
+
+def access_figures(records: list, seconds: float) -> dict:
+    "Answered (200) requests a second, their latency percentiles, refusals (503) and other statuses, from access-log records."
+    ok = np.array([r["latency_ms"] for r in records if r["status"] == 200])
+    return dict(answered=len(ok), answered_per_s=len(ok) / seconds, refused=sum(r["status"] == 503 for r in records),
+                other=sum(r["status"] not in (200, 503) for r in records), **percentiles(ok))
+
+def wrk_figures(out: str) -> dict:
+    "Socket errors by kind and the requests sent, from wrk's report."
+    import re
+    err = dict(zip(("connect", "read", "write", "timeout"),
+                   map(int, re.search(r"connect (\d+), read (\d+), write (\d+), timeout (\d+)", out).groups()))) \
+        if "Socket errors" in out else dict(connect=0, read=0, write=0, timeout=0)
+    return dict(socket_errors=sum(err.values()), errors=err, wrk_requests=int(re.search(r"(\d+) requests in", out).group(1)))
+
+def wrk_load(srv: Service, script, conns: int, seconds: float) -> dict:
+    "One `wrk -t2` run of `script` at `conns` connections against `srv`: `access_figures` of its requests, `wrk_figures`, memory."
+    import subprocess, time
+    srv.wait_ready(3600)                             # until the model is loaded
+    mark = srv.lines()
+    out = subprocess.run(["wrk", "-t2", f"-c{conns}", f"-d{round(seconds)}s", "-s", str(script), f"http://127.0.0.1:{srv.port}/predict"],
+                         capture_output=True, text=True).stdout
+    time.sleep(1.5)                                  # the last held refusals are logged
+    return dict(connections=conns, seconds=seconds, **access_figures(srv.records(mark), seconds), **wrk_figures(out), rss_mb=srv.rss_mb())
+
+def overload_table(rows: list):
+    "`wrk_load` results (each with its `server`) as a table, answered/s against the first row's."
+    import pandas as pd
+    base, ms = rows[0]["answered_per_s"], lambda x: "-" if x is None else f"{x:.0f}"
+    return pd.DataFrame([{
+        "server": r["server"], "connections": r["connections"], "answered/s": f"{r['answered_per_s']:.0f}",
+        "vs 64 connections": f"{r['answered_per_s'] / base:.2f}x", "refused (503)": f"{r['refused']:,}",
+        "p50 ms": ms(r["p50"]), "p99 ms": ms(r["p99"]), "max ms": ms(r["max"]),
+        "socket errors (connect/read/write/timeout)": "{connect}/{read}/{write}/{timeout}".format(**r["errors"]),
+        "resident MB": f"{r['rss_mb']:.0f}"} for r in rows])

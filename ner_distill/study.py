@@ -16,7 +16,9 @@ from . import data, formats, metrics, runs as runfolders, sweep, sweep_index, sw
 # %% auto #0
 __all__ = ['run_dir', 'load_sweeps', 'sweep_summary', 'complete_seeds', 'complete_methods', 'left_out', 'choose_on_dev',
            'teacher_label_f1', 'teacher_table', 'plot_teachers', 'teacher_comparisons', 'oracle_share', 'teacher_curve',
-           'read_quality', 'label_quality', 'runs_table', 'per_type_table', 'timing_table', 'decoding_table']
+           'read_quality', 'label_quality', 'runs_table', 'per_type_table', 'timing_table', 'decoding_table',
+           'annotation_figures', 'best_form', 'form_table', 'llm_table', 'labelling_cost', 'named_runs',
+           'pair_comparisons']
 
 # %% ../nbs/12_study.ipynb #296343bb
 def run_dir(sweep_dir, axes=None, **cfg) -> Path:
@@ -261,3 +263,60 @@ def decoding_table(gold, tags: dict):
     df[f"{b} - {a}"] = (df[b] - df[a]).round(2)
     return pd.concat([df, pd.DataFrame([{"run": f"mean over {len(df)} runs", **df.iloc[:, 1:].mean().round(2)}])],
                      ignore_index=True)
+
+# %% ../nbs/12_study.ipynb #48f371de
+def annotation_figures(report: dict, labels, types=("PER", "ORG", "LOC", "MISC")) -> dict:
+    "`annotate`'s report and labels as figures: label F1 (overall, per type), parsed share, s/sentence from each answer's latency."
+    pr, q = report["parse"], report["quality"] or {}
+    lat = [s.meta.get("latency") or 0.0 for s in labels if s.meta.get("status") in ("ok", "malformed")]
+    return dict(n=len(labels), f1=q.get("f1"), per_type={t: q.get("per_type", {}).get(t, {}).get("f1", 0.0) for t in types},
+                s_per_sentence=sum(lat) / max(1, len(lat)), parsed=pr["status"].get("ok", 0) / max(1, len(labels)),
+                status=pr["status"], entities=pr["entities"], faults=pr["faults"], tokens=(pr["prompt_tokens"], pr["completion_tokens"]),
+                cached=pr["requests_cached"], wall=pr["seconds"], errors=q.get("errors"))
+
+def best_form(rows) -> str:
+    "The `form` of the `annotation_figures` rows with the best label F1 (the faster on a tie)."
+    return max(rows, key=lambda r: (r["f1"] or 0.0, -r["s_per_sentence"]))["form"]
+
+def form_table(rows, chosen: dict):
+    "Prompt forms tried (rows with `model` and `form`): label F1, parsed share, s/sentence, and which `chosen[model]` is."
+    import pandas as pd
+    return pd.DataFrame([{"model": r["model"], "form": r["form"], "label F1": f"{r['f1']:.3f}", "answers that parse": f"{r['parsed']:.0%}",
+                          "s / sentence": f"{r['s_per_sentence']:.2f}", "chosen": "**yes**" if r["form"] == chosen[r["model"]] else ""}
+                         for r in rows])
+
+def llm_table(evals: dict, reference: str | None = None):
+    "Measured runs {model: `annotation_figures` row}: label F1 (per type), parsed share, speed (against `reference`'s), tokens."
+    import pandas as pd
+    ref = evals.get(reference)
+    return pd.DataFrame([{"model": n, "form": r["form"], "N": r["n"], "label F1": f"**{r['f1']:.3f}**",
+                          "PER / ORG / LOC / MISC": " / ".join(f"{v:.2f}" for v in r["per_type"].values()),
+                          "answers that parse": f"{r['parsed']:.1%}", "s / sentence": f"{r['s_per_sentence']:.2f}",
+                          "sentences/s": f"{1 / r['s_per_sentence']:.2f}",
+                          "speed vs Gemma-270M": f"{ref['s_per_sentence'] / r['s_per_sentence']:.2f}x" if ref else "-",
+                          "prompt / completion tokens": f"{r['tokens'][0]:,} / {r['tokens'][1]:,}"} for n, r in evals.items() if r])
+
+def labelling_cost(labels) -> str:
+    "What labels cost, from each request's own latency and tokens (in each sentence's meta), in words."
+    lat = [s.meta.get("latency") or 0.0 for s in labels]
+    toks = [(s.meta.get("prompt_tokens") or 0, s.meta.get("completion_tokens") or 0) for s in labels]
+    return (f"{sum(lat) / max(1, len(lat)):.2f} s a sentence ({len(lat) / max(sum(lat), 1e-9):.2f} sentences/s), {sum(lat) / 60:.1f} min of "
+            f"asking for the {len(lat):,}; {sum(t[0] for t in toks) / max(1, len(toks)):.0f} prompt and "
+            f"{sum(t[1] for t in toks) / max(1, len(toks)):.0f} answer tokens a sentence")
+
+# %% ../nbs/12_study.ipynb #60902c25
+def named_runs(sweeps: dict, keep_method: bool = True):
+    """The finished runs of the sweep folders {folder: label} that ran, as one condition ("all runs"): `teacher` is the folder's
+    label, `method` "LABEL @ METHOD" (gold-only runs, or all without `keep_method`: the label alone)."""
+    ok = load_sweeps([Path(f) for f in sweeps if (Path(f) / "index.csv").exists()])
+    by = {Path(f).name: label for f, label in sweeps.items()}
+    ok["teacher"] = [by[s] for s in ok.sweep]
+    ok["method"] = [t if m == "gold" or not keep_method else f"{t} @ {m}" for t, m in zip(ok.teacher, ok.method)]
+    ok["condition"] = "all runs"
+    return ok.reset_index(drop=True)
+
+def pair_comparisons(ok, pairs, min_runs: int = 4):
+    "`sweep_tables.comparisons` of each (method, baseline) pair with at least `min_runs` runs between them, in one table."
+    import pandas as pd
+    return pd.concat([sweep_tables.comparisons(ok[ok.method.isin(p)], p[1]) for p in pairs if ok.method.isin(p).sum() >= min_runs]
+                     or [pd.DataFrame()], ignore_index=True)

@@ -21,8 +21,8 @@ from .. import data
 from ..infer import file_sha256
 
 # %% auto #0
-__all__ = ['MODELS', 'LLM_PYTHON', 'Model', 'gguf_metadata', 'verify', 'assemble', 'fetch', 'exit_on_sigterm', 'server_command',
-           'served']
+__all__ = ['MODELS', 'LLM_PYTHON', 'ANNOTATE_BASE', 'PROMPT_FORMS', 'GEMMA_FORMS', 'Model', 'gguf_metadata', 'verify', 'assemble',
+           'fetch', 'exit_on_sigterm', 'server_command', 'served', 'describe']
 
 # %% ../../nbs/03k_local_llm.ipynb #b97fe986
 @dataclass(frozen=True)
@@ -168,3 +168,19 @@ def served(m: Model, gguf, port: int = 8766, threads: int = 2, log=None, timeout
         try: p.wait(timeout=20)
         except subprocess.TimeoutExpired: p.kill(); p.wait()
 
+
+# %% ../../nbs/03k_local_llm.ipynb #0501459c
+ANNOTATE_BASE = dict(temperature=0.0, max_tokens=200, max_in_flight=1, timeout=300, max_retries=2, progress=False)
+# plain forms ask for no JSON mode (llama.cpp's JSON mode is a grammar too)
+PROMPT_FORMS = {"zero-shot": dict(prompt="zero-shot", json_mode=False),
+                "few-shot": dict(prompt="few-shot", k_shot=5, json_mode=False),
+                "few-shot+schema": dict(prompt="few-shot", k_shot=5, json_mode=True, json_schema="json_object")}
+GEMMA_FORMS = {"few-shot": dict(prompt="few-shot", k_shot=5, json_mode=False, max_tokens=128,
+                                stop=["<end_of_turn>", "<start_of_turn>", "Sentence:", "\n"])}
+
+def describe(name: str, info: dict) -> str:
+    "One Markdown line naming a fetched model (`fetch`'s `info`): its metadata, size, sha256 and the packages it came from."
+    m = MODELS[name]
+    pkg, ver = m.packages[0].split("==")
+    return (f"- `{name}`: {info['name']} ({info['architecture']}, GGUF v{info['gguf_version']}, file type {info['file_type']} = Q4_K_M), "
+            f"{info['size']:,} bytes, sha256 `{info['sha256']}`, from `{pkg.rsplit('-', 1)[0]}-*=={ver}` ({len(m.packages)} parts; {m.licence})")

@@ -19,7 +19,7 @@ from .sources import IDENTITY, identity, parse_source, text_offsets
 # %% auto #0
 __all__ = ['RANKINGS', 'TOOLS', 'FILES', 'WRITERS', 'README', 'agreement', 'posterior', 'rank', 'spans_of', 'labelstudio_task',
            'labelstudio_config', 'prodigy_task', 'doccano_record', 'write_records', 'read_records', 'record_identity',
-           'write_review', 'tool_export']
+           'write_review', 'tool_export', 'simulate_review']
 
 # %% ../../nbs/03j_review.ipynb #53b8921f
 RANKINGS = ("disagreement", "uncertainty", "random")
@@ -237,3 +237,15 @@ def tool_export(tool: str, written: list[dict], corrections: list) -> list[dict]
             out.append({"id": n, "text": rec["text"], "label": [list(s) for s in spans], "Comments": [], IDENTITY: rec[IDENTITY]})
         else: raise ValueError(f"unknown tool {tool!r}; use {', '.join(TOOLS)}")
     return out
+
+# %% ../../nbs/03j_review.ipynb #e0acf8fa
+def simulate_review(folder, gold: dict) -> None:
+    """Correct every sentence of review FOLDER to its gold tags (meta `gold_tags` of `gold[(source, sent_id)]`) in one tool
+    each (the tools in turn, by rank) and export it there, into FOLDER/corrected; tools already exported are kept."""
+    folder = Path(folder)
+    for k, tool in enumerate(TOOLS):
+        dest = folder / "corrected" / FILES[tool]
+        if dest.exists(): continue
+        recs = read_records(tool, folder / FILES[tool])[k::len(TOOLS)]
+        sents = [gold[(i["source"], i["sent_id"])] for i in (record_identity(tool, r) for r in recs)]
+        write_records(tool, tool_export(tool, recs, [spans_of(s, s.meta["gold_tags"]) for s in sents]), dest)
