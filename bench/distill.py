@@ -22,13 +22,16 @@ RECIPES = {   # name: train flags after COMMON and the seed; {teacher} is the se
     "teacher": ["--model", "mpnet", "--strategy", "gold", "--lr", 1e-4, "--steps", 500, "--evals", 10],
     "gold": ["--strategy", "gold", *PLATEAU],
     "soft-T2": ["--teacher", "{teacher}", "--temperature", 2, *PLATEAU],
+    "soft-T2-equal": ["--teacher", "{teacher}", "--temperature", 2, "--evals", 10],   # the equal-step budget, 471 steps
+    "soft-T2-long": ["--teacher", "{teacher}", "--temperature", 2, "--steps", 942, "--evals", 19],
     "soft-T1": ["--teacher", "{teacher}", "--temperature", 1, *PLATEAU],
     "hard": ["--teacher", "{teacher}", "--teacher-targets", "hard", *PLATEAU],
     "soft-T2+llm": ["--teacher", "{teacher}", "--temperature", 2, "--distilled", "recorded", "--llm-share", 0.5,
                     "--no-gold-disjoint", *PLATEAU],
 }
 LABELS = {"teacher": "teacher: mpnet, gold only", "gold": "student, gold only (the baseline)",
-          "soft-T2": "student + teacher's soft targets, T = 2", "soft-T1": "student + teacher's soft targets, T = 1",
+          "soft-T2": "student + teacher's soft targets, T = 2", "soft-T2-equal": "the same at the equal-step budget (471 steps)",
+          "soft-T2-long": "the same, 942 steps (twice the budget), best of 19 evaluations", "soft-T1": "student + teacher's soft targets, T = 1",
           "hard": "student + teacher's tags (hard)", "soft-T2+llm": "student + soft targets (T = 2) blended with gpt-3.5's tags (share 0.5)"}
 
 
@@ -54,7 +57,7 @@ def rows():
             m, teacher = r.metrics(), r.read("teacher") or {}
             out.append(dict(recipe=name, seed=int(sd.name[1:]), dev=100 * m.dev_f1, test=100 * m.test_f1, best_step=m.best_step,
                             steps_run=m.steps_run or m.steps, wall_min=m.timing.get("wall_s", 0) / 60,
-                            teacher_words_s=(teacher.get("pass_") or {}).get("words_per_s"), path=sd / name))
+                            teacher_words_s=(teacher.get("labelling") or teacher.get("pass_") or {}).get("words_per_s"), path=sd / name))
     return pd.DataFrame(out)
 
 

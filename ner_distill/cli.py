@@ -286,7 +286,7 @@ def cmd_record_targets(args):
     gold = formats.Corpus([s for s in ds.split("train") if s.sent_id in ids], "teacher-gold")
     text = distill.distill_text(ds, gold, args.text)
     p = distill.record_targets(teacher.path, text, args.out, ds.name, ds.schema.labels, progress=not args.quiet)
-    print(f"{p}: {len(text):,} sentences, {p.stat().st_size / 1e6:.1f} MB, sha256 {infer.file_sha256(p)}")
+    print(f"{p}: {len(text):,} sentences, {p.stat().st_size / 1e6:.1f} MB, targets sha256 {distill.targets_digest(p)}")
 
 def add_record_targets_parser(sub):
     r = sub.add_parser("record-targets", help="record a teacher run's per-word distributions over the text outside its gold pool "

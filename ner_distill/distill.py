@@ -18,8 +18,8 @@ import numpy as np
 from . import data, formats, runs
 
 # %% auto #0
-__all__ = ['TEXTS', 'soften', 'TeacherMismatch', 'check_teacher', 'teacher_probs', 'distill_text', 'teacher_pool',
-           'record_targets', 'is_recorded', 'recorded_targets']
+__all__ = ['TEXTS', 'RECORDED', 'soften', 'TeacherMismatch', 'check_teacher', 'teacher_probs', 'distill_text', 'teacher_pool',
+           'record_targets', 'targets_digest', 'is_recorded', 'resolve_teacher', 'recorded_targets']
 
 # %% ../nbs/06a_distill.ipynb #c132c15e
 def soften(p: np.ndarray, temperature: float) -> np.ndarray:
@@ -153,7 +153,7 @@ def teacher_pool(teacher, text: formats.Corpus, labels: Sequence[str], temperatu
     pool = formats.Corpus([s.with_tags(t, teacher=str(teacher)) for s, t in zip(text, tags)],
                           f"teacher:{name}" + (f"+{llm.name}" if blended else ""))
     return pool, soft, dict(teacher=str(teacher), temperature=temperature, sentences=len(text), llm_blended=blended,
-                            llm_share=llm_share, pass_=info)
+                            llm_share=llm_share, labelling=info)
 
 # %% ../nbs/06a_distill.ipynb #eb1a60aa
 _FLOOR = 20.0     # log-probabilities are kept down to -20 nats, in 255 steps
@@ -174,11 +174,33 @@ def record_targets(teacher, text: formats.Corpus, path, dataset: str, labels: Se
                         source_of=np.array([sources.index(s.source) for s in text], np.int16), meta=np.array(json.dumps(meta)))
     return path
 
-def is_recorded(teacher) -> bool: return str(teacher).endswith(".npz")
+# recorded targets shipped with the package (resources/teacher-NAME.npz), each pinned by the sha256 of its contents
+# (`targets_digest`: a zip's timestamps change, its arrays do not); made by `ner-distill record-targets` from the
+# teacher run named in BENCHMARKS.md ("Distillation from a bigger model")
+RECORDED: dict[str, str] = {"mpnet-conll2003-g1000-s0": "62f6cef0c432351fdd527a544881ad12a7ee9ee70f5a8875aa5e80f9ab4e9e66"}
+
+def targets_digest(path) -> str:
+    "sha256 of a recorded file's arrays, by name: the same for a file rebuilt from the same teacher's same targets."
+    z = np.load(path)
+    h = hashlib.sha256()
+    for k in sorted(z.files): h.update(k.encode()); h.update(np.ascontiguousarray(z[k]).tobytes())
+    return h.hexdigest()
+
+def is_recorded(teacher) -> bool: return str(teacher).endswith(".npz") or str(teacher).startswith("recorded:")
+
+def resolve_teacher(teacher) -> str:
+    "A teacher as a path: `recorded:NAME` (a shipped file of recorded targets, checked against its sha256), else as given."
+    if not str(teacher).startswith("recorded:"): return str(teacher)
+    name = str(teacher).split(":", 1)[1]
+    if name not in RECORDED: raise ValueError(f"no recorded teacher {name!r}; shipped: {', '.join(RECORDED) or 'none'}")
+    p = data.resource_path(f"teacher-{name}.npz")
+    got = targets_digest(p)
+    if got != RECORDED[name]: raise data.IntegrityError(f"{p}: its targets' sha256 is {got}, but the package pins {RECORDED[name]}")
+    return str(p)
 
 def recorded_targets(path) -> tuple[dict, dict]:
     "A recorded file's targets, {(source, sent_id): (words, labels) probabilities}, and what the teacher was."
-    z = np.load(path)
+    z = np.load(resolve_teacher(path))
     meta = json.loads(str(z["meta"]))
     p = np.exp(-z["logp"].astype(np.float32) / 255 * _FLOOR)
     p /= p.sum(-1, keepdims=True)

@@ -89,3 +89,26 @@ def test_patience_stops_at_the_plateau_not_before_the_floor(tmp_path):
                       out=str(tmp_path / "plateau"), **TINY)
     m = train(cfg, progress=False)
     assert m["steps"] == 40 and m["best_step"] == 2 and m["steps_run"] == 8
+
+
+def test_the_shipped_recorded_teacher_is_pinned_and_checked(tmp_path):
+    """The recorded targets the demo trains from (a real mpnet teacher on 1,000 gold, seed 0): pinned by the digest of
+    their contents, accepted for the gold pool they were made for, refused for another, read without the teacher."""
+    import shutil
+    from ner_distill.train import run_dependencies
+    rec = "recorded:mpnet-conll2003-g1000-s0"
+    path = distill.resolve_teacher(rec)
+    ds = data.load_dataset()
+    _, gold = build_pools(TrainConfig(distilled="none", gold_size=1000, seed=0))
+    distill.check_teacher(rec, ds.schema.labels, ds.name, gold)
+    _, other = build_pools(TrainConfig(distilled="none", gold_size=1000, seed=1))
+    with pytest.raises(distill.TeacherMismatch, match="outside this run's gold pool"):
+        distill.check_teacher(rec, ds.schema.labels, ds.name, other)
+    got, meta = distill.recorded_targets(rec)
+    text = distill.distill_text(ds, gold)
+    assert len(got) == len(text) == 13041 and meta["teacher"]["model"]
+    assert run_dependencies(TrainConfig(teacher=rec)) == []          # nothing to wait for: no run reads it
+    bad = tmp_path / "teacher-x.npz"; shutil.copy(path, bad)
+    z = dict(np.load(bad)); z["logp"] = z["logp"].copy(); z["logp"][0, 0] ^= 1
+    np.savez_compressed(bad, **z)
+    assert distill.targets_digest(bad) != distill.targets_digest(path)
