@@ -105,10 +105,7 @@ def report(ok, names, done, secs):
     head = sweep_tables.comparisons(ok[ok.method.isin(["review 500 @ disagreement", "review 500 @ random"])], "review 500 @ random")
     gold_pool = ["review 500 @ disagreement, to the gold pool", "review 500 @ random, to the gold pool"]
     head_gold = sweep_tables.comparisons(ok[ok.method.isin(gold_pool)], gold_pool[1])
-    quality = pd.DataFrame([{"condition": names[c], "seeds": len(v), "sentences reviewed": sum(x["sentences"] for x in v.values()) // len(v),
-                             "sentences changed": round(sum(x["changed"] for x in v.values()) / len(v)),
-                             "label F1 of the pool": f"{100 * sum(x['label_f1'] for x in v.values()) / len(v):.1f}",
-                             "writing the files, s": f"{sum(x['seconds'] for x in v.values()) / len(v):.0f}"} for c, v in done.items()])
+    quality = study.review_quality({names[c]: v for c, v in done.items()})
     base_f1 = metrics.pool_quality(data.recorded_llm_labels())["f1"]
     inplace = ok[ok.method.str.startswith("review ") & ~ok.method.str.contains("gold pool")]
     choice = {n: study.choose_on_dev(inplace[inplace.method.str.startswith(f"review {n} @")], by="method") for n in SIZES

@@ -19,7 +19,8 @@ __all__ = ['run_dir', 'load_sweeps', 'sweep_summary', 'complete_seeds', 'complet
            'read_quality', 'label_quality', 'runs_table', 'per_type_table', 'timing_table', 'decoding_table',
            'annotation_figures', 'best_form', 'form_table', 'llm_table', 'labelling_cost', 'named_runs',
            'pair_comparisons', 'budget_sweeps', 'outside_gold', 'recipe_runs', 'recipe_table', 'recipe_per_type',
-           'per_sentence_gain', 'comparison_line', 'pool_draws']
+           'per_sentence_gain', 'comparison_line', 'pool_draws', 'review_quality', 'decoding_by_run', 'recorded_order',
+           'parsed_pool']
 
 # %% ../nbs/12_study.ipynb #296343bb
 def run_dir(sweep_dir, axes=None, **cfg) -> Path:
@@ -412,3 +413,42 @@ def pool_draws(n_distilled: int, strategy: str, steps: int, batch: int = 32, gol
     from ner_distill import mixing
     d = batch * sum(mixing.MixedBatchSampler(n_distilled, gold_sizes[0], strategy, steps, batch).plan())
     return dict(distilled=d, gold=batch * steps - d, per_distilled=d / n_distilled, per_gold={n: (batch * steps - d) / n for n in gold_sizes})
+
+# %% ../nbs/12_study.ipynb #3921198c
+def review_quality(done: dict):
+    "Per condition ({label: {seed: the reviewed pool's report with label_f1 and seconds}}): the reviews' figures, averaged over seeds."
+    import pandas as pd
+    return pd.DataFrame([{"condition": c, "seeds": len(v), "sentences reviewed": sum(x["sentences"] for x in v.values()) // len(v),
+                          "sentences changed": round(sum(x["changed"] for x in v.values()) / len(v)),
+                          "label F1 of the pool": f"{100 * sum(x['label_f1'] for x in v.values()) / len(v):.1f}",
+                          "writing the files, s": f"{sum(x['seconds'] for x in v.values()) / len(v):.0f}"} for c, v in done.items()])
+
+def decoding_by_run(run_dirs: dict, sentences, load=None):
+    "`decoding_table` of each run's kept model ({name: run folder}, loaded by `load`, default `student.Student`) on `sentences`."
+    from ner_distill.student import Student, decode_tags
+    tags = {}
+    for name, rd in run_dirs.items():
+        model = (load or Student)(rd)
+        P = model.predict_probs(sentences.tokens)
+        tags[name] = {d: decode_tags(P, model.labels, d) for d in ("argmax", "viterbi")}
+    return decoding_table(sentences.tags, tags)
+
+# %% ../nbs/12_study.ipynb #581727fb
+def recorded_order(train, seed: int = 0) -> list:
+    "The train sentences (gold tags) that have recorded gpt-3.5 labels, in a seeded order."
+    import random
+    ids = [s.sent_id for s in data.recorded_llm_labels(train=train)]
+    random.Random(seed).shuffle(ids)
+    by_id = train.by_id()
+    return [by_id[i] for i in ids]
+
+def parsed_pool(labels_file, files: dict) -> dict:
+    """The labels in `labels_file` whose answer parsed, to `files["local"]`; the recorded gpt-3.5 labels of the same
+    sentences to `files["gpt35"]`, their gold to `files["pool"]`: how many were labelled and how many parsed."""
+    lab = formats.read_jsonl(labels_file, types=None)
+    ok = formats.Corpus([s for s in lab if s.meta.get("status") == "ok"], "local")
+    ids = {s.sent_id for s in ok}
+    formats.write_jsonl(ok, files["local"])
+    formats.write_jsonl(formats.Corpus([s for s in data.recorded_llm_labels() if s.sent_id in ids], "gpt35"), files["gpt35"])
+    formats.write_jsonl(formats.Corpus([s for s in data.conll2003("train") if s.sent_id in ids], "conll2003-train"), files["pool"])
+    return dict(labelled=len(lab), parsed=len(ok))
