@@ -10,10 +10,8 @@ least 300 steps); the teacher trains 500 steps with 10 evaluations and keeps its
 import argparse
 import time
 
-import pandas as pd
-
 from _common import ROOT, cli, command, machine, write_section
-from ner_distill import metrics, runs as runfolders, study
+from ner_distill import runs as runfolders, study
 
 OUT = ROOT / "runs" / "distill"
 COMMON = ["--gold-size", 1000, "--distilled", "none", "--select-dev-size", 1000]
@@ -48,46 +46,16 @@ def run(seeds, recipes):
             print(f"s{s} {name}: {(time.time() - t0) / 60:.1f} min", flush=True)
 
 
-def rows():
-    out = []
-    for sd in sorted(OUT.glob("s*")):
-        for name in RECIPES:
-            r = runfolders.RunFolder(sd / name)
-            if r.status != "done": continue
-            m, teacher = r.metrics(), r.read("teacher") or {}
-            out.append(dict(recipe=name, seed=int(sd.name[1:]), dev=100 * m.dev_f1, test=100 * m.test_f1, best_step=m.best_step,
-                            steps_run=m.steps_run or m.steps, wall_min=m.timing.get("wall_s", 0) / 60,
-                            teacher_words_s=(teacher.get("labelling") or teacher.get("pass_") or {}).get("words_per_s"), path=sd / name))
-    return pd.DataFrame(out)
-
-
 def report():
-    df = rows()
+    df = study.recipe_runs(OUT, RECIPES)
     if df.empty: raise SystemExit("no finished runs under runs/distill: run `python bench/distill.py run` first")
-    gold = {r.seed: metrics.run_counts(r.path) for r in df[df.recipe == "gold"].itertuples()}
-    table = []
-    for name in RECIPES:
-        d = df[df.recipe == name]
-        if d.empty: continue
-        row = {"recipe": LABELS[name], "seeds": ", ".join(map(str, d.seed)),
-               "dev F1": f"{d.dev.mean():.1f}" + (f" ± {d.dev.std():.1f}" if len(d) > 1 else ""),
-               "test F1": f"**{d.test.mean():.1f}**" + (f" ± {d.test.std():.1f}" if len(d) > 1 else "")}
-        if name != "gold" and gold:
-            c = metrics.paired_comparison({r.seed: metrics.run_counts(r.path) for r in d.itertuples()}, gold)
-            row["vs gold only (test, paired bootstrap)"] = f"{100 * c['diff']:+.1f} [{100 * c['ci95'][0]:+.1f}, {100 * c['ci95'][1]:+.1f}], p {c['p_value']:.3f}"
-        row["best step / steps run"] = ", ".join(f"{b} / {s}" for b, s in zip(d.best_step, d.steps_run))
-        row["wall (min)"] = ", ".join(f"{w:.0f}" for w in d.wall_min)
-        table.append(row)
-    best = max((n for n in RECIPES if n not in ("teacher", "gold") and (df.recipe == n).any()),
-               key=lambda n: df[df.recipe == n].dev.mean(), default=None)
-    per_type = ""
-    if best and (df.recipe == "gold").any():
-        s0 = lambda n: runfolders.RunFolder(df[df.recipe == n].path.iloc[0]).metrics().test
-        pt = study.per_type_table(s0(best)).merge(study.per_type_table(s0("gold")), on="type", suffixes=(f" {best}", " gold only"))
-        per_type = f"\n\nPer type, test, seed {df[df.recipe == best].seed.iloc[0]} ({best}, the best recipe on dev, against gold only):\n\n{pt.to_markdown(index=False)}"
+    table, per_type = study.recipe_table(df, RECIPES, LABELS), ""
+    if best := study.recipe_per_type(df, RECIPES):
+        name, seed, pt = best
+        per_type = f"\n\nPer type, test, seed {seed} ({name}, the best recipe on dev, against gold only):\n\n{pt.to_markdown(index=False)}"
     words = df.teacher_words_s.dropna()
     body = (f"## Distillation from a bigger model\n\n`{command()}` on {machine()}.\n\n{__doc__.split(chr(10) + chr(10))[0]}\n\n"
-            f"{pd.DataFrame(table).to_markdown(index=False)}{per_type}\n\n"
+            f"{table.to_markdown(index=False)}{per_type}\n\n"
             + (f"The teacher's pass over the 13,041 sentences: {words.iloc[0]:,.0f} words/s (PyTorch, this CPU, fp32).\n" if len(words) else ""))
     write_section("distill", body)
     print(body)

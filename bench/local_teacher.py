@@ -19,7 +19,6 @@ what was labelled (the sentences whose answer parsed) as the study's N.
 """
 import argparse
 import json
-import random
 import time
 
 from _common import ROOT, cli, command, gold_run, machine, plot, render, sweep_into, write_section
@@ -39,18 +38,10 @@ def chosen_form(model: str) -> str:
     return json.loads(f.read_text())["form"]
 
 
-def ordered_train(train) -> list:
-    "The recorded sentences' gold-tagged train sentences, in a seeded order (a prefix of it is the study's N)."
-    ids = [s.sent_id for s in data.recorded_llm_labels(train=train)]
-    random.Random(0).shuffle(ids)
-    by_id = train.by_id()
-    return [by_id[i] for i in ids]
-
-
 def label(a) -> None:
     exit_on_sigterm()
     train = data.conll2003("train")
-    form, order, t0 = a.form or chosen_form(a.model), ordered_train(train), time.time()
+    form, order, t0 = a.form or chosen_form(a.model), study.recorded_order(train), time.time()
     out = OUT / a.model / f"{form}-train"
     info = fetch(a.model)
     with open(OUT / f"{a.model}-server.log", "a") as log, served(MODELS[a.model], info["file"], a.port, a.threads, log=log) as url:
@@ -82,13 +73,7 @@ def freeze() -> dict:
         raise SystemExit(f"{STUDY} holds runs on the first {frozen['n']} sentences; "
                          f"{done['n']} are labelled now: move all but its label/ folder aside to train on them")
     if not all(f.exists() for f in files.values()):
-        lab = formats.read_jsonl(OUT / done["model"] / f"{done['form']}-train" / "labels.jsonl", types=None)
-        ok = formats.Corpus([s for s in lab if s.meta.get("status") == "ok"], "local")
-        ids = {s.sent_id for s in ok}
-        formats.write_jsonl(ok, files["local"])
-        formats.write_jsonl(formats.Corpus([s for s in data.recorded_llm_labels() if s.sent_id in ids], "gpt35"), files["gpt35"])
-        formats.write_jsonl(formats.Corpus([s for s in data.conll2003("train") if s.sent_id in ids], "conll2003-train"), files["pool"])
-        runfolders.write_json(STUDY, "frozen", dict(done, labelled=len(lab), parsed=len(ok)))
+        runfolders.write_json(STUDY, "frozen", dict(done, **study.parsed_pool(OUT / done["model"] / f"{done['form']}-train" / "labels.jsonl", files)))
     return {k: str(v) for k, v in files.items()}
 
 

@@ -56,18 +56,8 @@ def reviews(rank, n, seeds, gold) -> dict:
 
 def per_sentence(cmp, names) -> pd.DataFrame:
     "F1 gained per extra sentence (reviewed or annotated) against no review, and the cost a reviewed one breaks even at."
-    rows = []
-    for n in SIZES:
-        fresh = cmp[cmp.method == names[f"gold-{n}"]]
-        g = float(fresh["diff"].iloc[0]) / n if len(fresh) else None
-        for c in [f"{r}-{n}" for r in RANKS] + [c for c in names if c.endswith(f"-{n}-to-gold")]:
-            row = cmp[cmp.method == names[c]]
-            if not len(row): continue
-            d = float(row["diff"].iloc[0]) / n
-            rows.append({"sentences": n, "reviewed": names[c].split(" @ ")[1], "F1 per reviewed sentence": f"{d:+.4f}",
-                         "F1 per fresh gold sentence": "-" if g is None else f"{g:+.4f}",
-                         "review pays if a reviewed sentence costs less than": "-" if g is None or g <= 0 or d <= 0 else f"{d / g:.2f} x a fresh one"})
-    return pd.DataFrame(rows)
+    return study.per_sentence_gain(cmp, [(n, names[f"gold-{n}"], [names[c] for c in [f"{r}-{n}" for r in RANKS] + [c for c in names if c.endswith(f"-{n}-to-gold")]])
+                                         for n in SIZES])
 
 
 def main():
@@ -101,27 +91,13 @@ def main():
     report(ok, names, done, time.time() - t0)
 
 
-def exposures(ok) -> str:
-    "How often power_decay draws each sentence of each pool in the study's steps (from the schedule itself)."
-    from ner_distill import mixing
-    plan = mixing.MixedBatchSampler(5873, 1000, "power_decay", STEPS, 32).plan()
-    d = 32 * sum(plan)
-    return (f"power_decay draws {d:,.0f} distilled and {32 * STEPS - d:,.0f} gold sentences in {STEPS} steps of 32, mostly the "
-            f"distilled ones early: a sentence of the distilled pool is seen {d / 5873:.2f} times on average, one of the gold pool "
-            f"{(32 * STEPS - d) / 1000:.1f} times (1,000 gold) or {(32 * STEPS - d) / 1500:.1f} times (1,500)")
-
-
 def verdict(cmp, head, head_gold) -> str:
     "The goal (500 sentences by disagreement: >= +1.5 F1 over no review, and above 500 random ones), as measured."
-    def line(m, what, other=cmp):
-        r = other[other.method == m]
-        if not len(r): return f"{what}: not run"
-        r = r.iloc[0]
-        return f"{what}: {r['diff']:+.2f} {r.ci95} (p {r.p_value:.3f}, per seed {r.per_seed})"
-    return "; ".join([line("review 500 @ disagreement", "in place, against no review"),
-                      line("review 500 @ disagreement, to the gold pool", "joining the gold pool, against no review"),
-                      line("review 500 @ disagreement", "in place, against 500 random ones", head),
-                      line("review 500 @ disagreement, to the gold pool", "joining the gold pool, against 500 random ones joining it", head_gold)])
+    line = study.comparison_line
+    return "; ".join([line(cmp, "review 500 @ disagreement", "in place, against no review"),
+                      line(cmp, "review 500 @ disagreement, to the gold pool", "joining the gold pool, against no review"),
+                      line(head, "review 500 @ disagreement", "in place, against 500 random ones"),
+                      line(head_gold, "review 500 @ disagreement, to the gold pool", "joining the gold pool, against 500 random ones joining it")])
 
 
 def report(ok, names, done, secs):
@@ -129,10 +105,7 @@ def report(ok, names, done, secs):
     head = sweep_tables.comparisons(ok[ok.method.isin(["review 500 @ disagreement", "review 500 @ random"])], "review 500 @ random")
     gold_pool = ["review 500 @ disagreement, to the gold pool", "review 500 @ random, to the gold pool"]
     head_gold = sweep_tables.comparisons(ok[ok.method.isin(gold_pool)], gold_pool[1])
-    quality = pd.DataFrame([{"condition": names[c], "seeds": len(v), "sentences reviewed": sum(x["sentences"] for x in v.values()) // len(v),
-                             "sentences changed": round(sum(x["changed"] for x in v.values()) / len(v)),
-                             "label F1 of the pool": f"{100 * sum(x['label_f1'] for x in v.values()) / len(v):.1f}",
-                             "writing the files, s": f"{sum(x['seconds'] for x in v.values()) / len(v):.0f}"} for c, v in done.items()])
+    quality = study.review_quality({names[c]: v for c, v in done.items()})
     base_f1 = metrics.pool_quality(data.recorded_llm_labels())["f1"]
     inplace = ok[ok.method.str.startswith("review ") & ~ok.method.str.contains("gold pool")]
     choice = {n: study.choose_on_dev(inplace[inplace.method.str.startswith(f"review {n} @")], by="method") for n in SIZES
@@ -146,7 +119,7 @@ def report(ok, names, done, secs):
         choices="\n\n".join(f"At {n} sentences, in place: **{m}**.\n\n{sweep_tables.to_markdown(t)}" for n, (m, t) in choice.items()) or "-",
         mode=("**{}**.\n\n{}".format(*(lambda m, t: (m, sweep_tables.to_markdown(t)))(*study.choose_on_dev(modes, by="method")))
               if modes.method.nunique() > 1 else "(not run)"),
-        verdict=verdict(cmp, head, head_gold), exposures=exposures(ok))
+        verdict=verdict(cmp, head, head_gold), x=study.pool_draws(5873, "power_decay", STEPS, 32, (1000, 1500)))
     write_section("review", body)
     print(body)
 

@@ -17,18 +17,13 @@ from pathlib import Path
 
 from _common import ROOT, cli, command, machine, plot, write_section
 from ner_distill.annotate.sources import known_form
-from ner_distill import data, formats, metrics, runs as runfolders, study, sweep, sweep_tables
+from ner_distill import data, metrics, runs as runfolders, study, sweep, sweep_tables
 
 STUDY = ROOT / "runs" / "studies" / "teachers-with-student"
 TEACHERS = ("recorded", "oracle", "self", "combined", "nollm")
 STRATEGIES = ("distilled_then_gold", "power_decay")
 LABELS = {"self": "self: the gold-only student", "nollm": "nollm: spaCy + gazetteer + student",
           "combined": "combined: gpt-3.5 + spaCy + gazetteer + student"}
-
-
-def budgets(root: Path, skip=()) -> dict:
-    "A study's sweep folders, {folder: its condition}, by budget."
-    return {d: f"{int(d.name[5:])} steps" for d in sorted(root.glob("steps*"), key=lambda p: int(p.name[5:])) if d.name not in skip}
 
 
 def gold_run(seed: int) -> Path:
@@ -43,15 +38,7 @@ def teacher_dir(seed: int, name: str) -> Path:
 def pool_source(seed: int, pool: str) -> str:
     """The sentences the teachers label: `recorded` (the 5,873 with gpt-3.5 labels) or, for `train-rest`, a file of
     every CoNLL-2003 train sentence outside the seed's gold pool (gpt-3.5 votes on the 5,873 it labelled)."""
-    if pool == "recorded": return "recorded"
-    path = teacher_dir(seed, "pool.jsonl")
-    if not path.exists():
-        train = data.conll2003("train")
-        rec = {s.sent_id for s in data.recorded_llm_labels()}
-        gold = {s.sent_id for s in data.gold_pool(train, 1000, seed, exclude=rec)}   # the runs' own gold pool
-        path.parent.mkdir(parents=True, exist_ok=True)
-        formats.write_jsonl(formats.Corpus([s for s in train if s.sent_id not in gold], "conll2003-train"), path)
-    return str(path)
+    return "recorded" if pool == "recorded" else study.outside_gold(teacher_dir(seed, "pool.jsonl"), seed)
 
 
 def annotate_seed(seed: int, spacy: Path, teachers, pool: str) -> None:
@@ -95,7 +82,7 @@ def run(a) -> None:
 
 
 def report(a) -> None:
-    loaded = study.load_sweeps(budgets(STUDY))
+    loaded = study.load_sweeps(study.budget_sweeps(STUDY))
     ok = study.complete_seeds(loaded, min_methods=2)   # seeds every method finished; not the teachers' students alone
     seeds, short = sorted(ok.seed.unique()), study.left_out(loaded, ok)
     rec, spacy = data.recorded_llm_labels(), Path(a.spacy) if a.spacy else STUDY / "spacy"
@@ -108,7 +95,7 @@ def report(a) -> None:
     name = "teachers-all-train" if a.pool == "train-rest" else "teachers-with-student"
     extra = []
     for x in a.extra_studies:   # further budgets run apart (another lease): shown as they are
-        runs = study.load_sweeps(budgets(Path(x), skip=("steps247",)))
+        runs = study.load_sweeps(study.budget_sweeps(x, skip=("steps247",)))
         extra += ["", f"**Budgets run apart** (`--study {os.path.relpath(x, ROOT)}`): their gold-only students and teachers "
                       "trained again for the same seeds; what finished, as it is:", "", sweep_tables.tables_markdown(runs)]
     md = lambda t: sweep_tables.to_markdown(t) if t is not None else "(no oracle runs)"

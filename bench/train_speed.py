@@ -5,13 +5,12 @@ speed and dev F1. Run it alone on an idle machine.
     python bench/train_speed.py [--skip-options] [--fresh]
 """
 import argparse
-import random
 import time
 from pathlib import Path
 
 from _common import ROOT, command, machine, write_section
-from ner_distill import formats, study, sweep_tables
-from ner_distill.student import collate, encode, resolve_model, token_loss
+from ner_distill import study, sweep_tables
+from ner_distill.speed import reference_loop
 from ner_distill.train import TrainConfig, build_pools, train
 
 p = argparse.ArgumentParser()
@@ -23,31 +22,6 @@ OUT = Path(a.out)
 if a.fresh:
     import shutil
     shutil.rmtree(OUT, ignore_errors=True)
-
-
-def reference_loop(sentences, tags, steps, batch=32, lr=4e-4, seed=0):
-    "The plain loop: length-sorted batches of 32 over the whole pool, forward, backward, AdamW."
-    import torch
-    from transformers import AutoModelForTokenClassification, AutoTokenizer
-    torch.manual_seed(seed)
-    path = resolve_model("minilm")
-    tok = AutoTokenizer.from_pretrained(path)
-    labels = formats.CONLL2003.labels
-    enc, _ = encode(tok, sentences, tags, 128, None, {l: i for i, l in enumerate(labels)})
-    enc.sort(key=lambda e: len(e.input_ids))
-    batches = [enc[i:i + batch] for i in range(0, len(enc), batch)]
-    random.Random(seed).shuffle(batches)
-    model = AutoModelForTokenClassification.from_pretrained(path, num_labels=len(labels))
-    opt = torch.optim.AdamW(model.parameters(), lr=lr)
-    model.train()
-    n, t0 = 0, time.perf_counter()
-    for step in range(steps):
-        b = batches[step % len(batches)]
-        x = collate(b, tok.pad_token_id)
-        loss = token_loss(model(input_ids=x["input_ids"], attention_mask=x["attention_mask"]).logits, x["labels"])
-        loss.backward(); opt.step(); opt.zero_grad(set_to_none=True)
-        n += len(b)
-    return n / (time.perf_counter() - t0), time.perf_counter() - t0
 
 
 def run(name, **kw) -> float:

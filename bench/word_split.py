@@ -8,14 +8,13 @@ import argparse
 import json
 import re
 import time
-from itertools import accumulate
 from pathlib import Path
 
-import pandas as pd
 import spacy
 
 from _common import ROOT, command, machine, render, write_section
 from ner_distill import data, infer, speed, sweep_tables, word_agreement
+from ner_distill.word_agreement import pct, with_offsets
 
 p = argparse.ArgumentParser()
 p.add_argument("--bundle", default=str(ROOT / "export" / "serve-bench"),
@@ -26,8 +25,6 @@ t_start = time.time()
 OLD_RE = re.compile(r"(?:[A-Za-z]\.){2,}|\w+(?:[-'’.&]\w+)*|[^\w\s]", re.UNICODE)   # the runtime's splitter before this one
 def old_split(text): return [(m.group(), m.start(), m.end()) for m in OLD_RE.finditer(text)]
 def spacy_words(tok): return lambda q: [(t.text, t.idx, t.idx + len(t)) for t in tok(q) if not t.is_space]
-def with_offsets(tokens): return [(w, s, s + len(w)) for w, s in zip(tokens, accumulate((len(w) + 1 for w in tokens[:-1]), initial=0))]
-def pct(x, n): return f"{100 * x / n:.2f} %" if 100 * x / n < 99.9 or x == n else f"{100 * x / n:.3f} %"
 def examples(counter, k, ours="runtime"): return sweep_tables.to_markdown(word_agreement.disagreements(counter, k, ("spaCy", ours)))
 
 
@@ -54,26 +51,10 @@ for mode, r in conll_res.items(): print(f"CoNLL-2003 {mode}: {pct(r['matched'], 
 
 student, bundle = "", Path(a.bundle)
 if (bundle / "manifest.json").exists():   # CoNLL-2003 test as raw text, entities as character spans against gold's
-    b, test = infer.Bundle(bundle), data.conll2003("test")
-    texts, gold = [" ".join(s.tokens) for s in test], set()
-    for i, s in enumerate(test):
-        offs = with_offsets(s.tokens)
-        gold |= {(i, offs[x][1], offs[y][2], t) for t, x, y in s.entities()}
-    hyph = {i for i, s in enumerate(test) if any(re.search(r"\w-\w", w) for w in s.tokens)}
-    f1 = lambda g, pr: 2 * len(g & pr) / (len(g) + len(pr)) if g or pr else 1.0
-    rows = []
-    for mode in infer.HYPHENS:
-        sp = infer.WordSplitter(json.loads((bundle / infer.WORD_RULES).read_text(encoding="utf-8"))
-                                if (bundle / infer.WORD_RULES).exists() else rules, mode)
-        words = [sp(t) for t in texts]
-        tags = b.tagger.tag([[w for w, _, _ in ws] for ws in words])
-        pred = {(i, e["start"], e["end"], e["type"]) for i, (t, ws, (tg, pr)) in enumerate(zip(texts, words, tags))
-                for e in infer.entities_for(t, ws, tg, pr)}
-        rows.append({"hyphens": mode, "entity F1, all test sentences": f"{100 * f1(gold, pred):.2f}",
-                     f"F1 on the {len(hyph)} sentences with a hyphenated token":
-                         f"{100 * f1({x for x in gold if x[0] in hyph}, {x for x in pred if x[0] in hyph}):.2f}"})
+    brules = json.loads((bundle / infer.WORD_RULES).read_text(encoding="utf-8")) if (bundle / infer.WORD_RULES).exists() else rules
+    table = word_agreement.hyphen_f1(infer.Bundle(bundle).tagger.tag, data.conll2003("test"), {m: infer.WordSplitter(brules, m) for m in infer.HYPHENS})
     student = render("word-split-student", bundle=bundle.relative_to(ROOT) if bundle.is_relative_to(ROOT) else bundle,
-                     man=json.loads((bundle / "manifest.json").read_text()), table=sweep_tables.to_markdown(pd.DataFrame(rows)))
+                     man=json.loads((bundle / "manifest.json").read_text()), table=sweep_tables.to_markdown(table))
 
 sp_, kp, old = res["split"], res["keep"], res["old"]
 other = {k: sum(r["other"].values()) for k, r in res.items()}

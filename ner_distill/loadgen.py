@@ -11,7 +11,7 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['percentiles', 'service_load', 'load_table', 'Service', 'soak', 'wrk_script', 'access_figures', 'wrk_figures',
-           'wrk_load', 'overload_table']
+           'wrk_load', 'overload_table', 'fake_servers', 'endpoints_table']
 
 # %% ../nbs/12b_loadgen.ipynb #cd3d25f6
 def percentiles(latencies) -> dict:
@@ -143,3 +143,29 @@ def overload_table(rows: list):
         "p50 ms": ms(r["p50"]), "p99 ms": ms(r["p99"]), "max ms": ms(r["max"]),
         "socket errors (connect/read/write/timeout)": "{connect}/{read}/{write}/{timeout}".format(**r["errors"]),
         "resident MB": f"{r['rss_mb']:.0f}"} for r in rows])
+
+# %% ../nbs/12b_loadgen.ipynb #b3b341e3
+from contextlib import contextmanager
+
+@contextmanager
+def fake_servers(n: int, delay: float):
+    "`n` fake OpenAI-compatible servers answering one request at a time in `delay` s, each in its own process: their base URLs."
+    import subprocess, sys
+    procs = []
+    try:
+        for _ in range(n):
+            procs.append(subprocess.Popen([sys.executable, "-c", "from ner_distill.annotate.fake_llm import main; main()", "--delay", str(delay),
+                                           "--serial"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True))
+        yield [p.stdout.readline().strip() for p in procs]
+    finally:
+        for p in procs: p.stdin.close(); p.wait(timeout=10)
+
+def endpoints_table(rows: list, requests: int, latency: float):
+    """One row per (endpoints, wall s, requests/s, endpoint reports or None): against the first row, the ideal time at
+    `latency` s a request, the overhead per request beyond it, and how the requests were shared."""
+    import pandas as pd
+    base = rows[0][2]
+    return pd.DataFrame([{"endpoints": n, "wall s": f"{wall:.2f}", "requests/s": f"{rps:.1f}", "vs one endpoint": f"**{rps / base:.2f}x**",
+                          "ideal s": f"{requests * latency / n:.1f}", "overhead per request (ms)": f"{(wall * n / requests - latency) * 1000:.1f}",
+                          "requests per endpoint": " / ".join(str(e["sent"]) for e in eps) if eps else str(requests)}
+                         for n, wall, rps, eps in rows])

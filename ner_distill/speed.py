@@ -11,7 +11,8 @@ from .infer import throughput   # alternating passes, timed in the runtime's own
 
 # %% auto #0
 __all__ = ['latency', 'speed_table', 'cold_warm_table', 'plot_speed', 'speed_change', 'machine', 'encoder_flops', 'work_per_word',
-           'matmul_ceiling', 'limit_columns', 'system_row']
+           'matmul_ceiling', 'limit_columns', 'system_row', 'best_passes', 'text_parts', 'ray_table', 'ray_figures',
+           'reference_loop']
 
 # %% ../nbs/12a_speed.ipynb #c3e29d96
 def latency(fn, items) -> tuple[float, float]:
@@ -126,3 +127,81 @@ def system_row(system: str, f1, dev, wps: float, raw, lat: tuple, limit: dict | 
     pts = lambda x: "-" if x is None else f"{100 * x:.1f}"
     return {"system": system, "test F1": pts(f1), "dev F1": pts(dev), "words/s": wps, "raw-text words/s": "-" if raw is None else f"{raw:,.0f}",
             "p50 ms (batch 1)": f"{lat[0]:.1f}", "p99 ms (batch 1)": f"{lat[1]:.1f}", **(limit or {})}
+
+# %% ../nbs/12a_speed.ipynb #f22c0bbe
+def best_passes(systems: dict, words: int, rounds: int, after=None) -> tuple[dict, dict]:
+    "Each of `systems` ({name: job()}) run once per round: its best words/s, and `after(name, result, wall)` of its best pass (else the result)."
+    import time
+    best, kept = {}, {}
+    for r in range(rounds):
+        for name, job in systems.items():
+            t = time.perf_counter()
+            out = job()
+            wall = time.perf_counter() - t
+            print(f"round {r}: {name}: {words / wall:,.0f} words/s", flush=True)
+            if words / wall <= best.get(name, 0.0): continue
+            best[name] = words / wall
+            kept[name] = after(name, out, wall) if after else out
+    return best, kept
+
+# %% ../nbs/12a_speed.ipynb #51c14db4
+def text_parts(texts, folder, parts: int) -> list:
+    "`texts` as `parts` Parquet files of equal size (columns id and text) in `folder`; their paths."
+    import pyarrow as pa, pyarrow.parquet as pq
+    from pathlib import Path
+    folder, k, out = Path(folder), -(-len(texts) // parts), []
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(parts):
+        out.append(folder / f"part-{i:05d}.parquet")
+        pq.write_table(pa.table({"id": list(range(i * k, min((i + 1) * k, len(texts)))), "text": list(texts[i * k:(i + 1) * k])}), out[-1])
+    return out
+
+def ray_table(best: dict, systems: dict, inside: dict, loads: dict):
+    """One row per system ({name: (kind, workers, threads)}, kind "single" or "ray"): its best words/s against the
+    single-process system of as many CPUs, and for a Ray job its words/s inside the workers and its bundle loads."""
+    import pandas as pd
+    single = {w * t: n for n, (k, w, t) in systems.items() if k == "single"}
+    rows = []
+    for name, (kind, workers, threads) in systems.items():
+        ref = best[single[workers * threads]]
+        rows.append({"system": name, "CPUs": workers * threads, "words/s (wall, whole job)": f"{best[name]:,.0f}",
+                     "vs one process, same CPUs": f"{best[name] / ref:.2f}x",
+                     "words/s inside the workers": f"{inside[name]:,.0f}" if name in inside else "",
+                     "inside vs one process": f"{inside[name] / ref:.2f}x" if name in inside else "",
+                     "bundle loads (s each)": ", ".join(f"{x:.2f}" for x in loads[name]) if name in loads else ""})
+    return pd.DataFrame(rows)
+
+def ray_figures(best: dict, inside: dict, outside: dict, one: str, two: str, single1: str, single2: str, words_total: float = 1.4e9) -> dict:
+    """The findings' figures: Ray job `two` (2 workers) against `one` and against the 2-thread process `single2`, its rate
+    inside the workers, each Ray job's seconds outside the parts, and the hours `words_total` words would take at that rate."""
+    i2 = inside[two]
+    return dict(scale=best[two] / best[one], whole=best[two] / best[single2], threads=best[single2] / best[single1], inside=i2 / best[single2],
+                outside=", ".join(f"{s:.1f} s ({n})" for n, s in outside.items()), i2=i2, hours=words_total / i2 / 3600)
+
+# %% ../nbs/12a_speed.ipynb #42ac8a06
+def reference_loop(sentences, tags, steps: int, batch: int = 32, lr: float = 4e-4, seed: int = 0, model: str = "minilm") -> tuple[float, float]:
+    "(sentences/s, seconds) of the plain loop: length-sorted batches of `batch` over the pool, forward, backward, AdamW."
+    import random, time
+    import torch
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+    from ner_distill import formats
+    from ner_distill.student import collate, encode, resolve_model, token_loss
+    torch.manual_seed(seed)
+    path = resolve_model(model)
+    tok = AutoTokenizer.from_pretrained(path)
+    labels = formats.CONLL2003.labels
+    enc, _ = encode(tok, sentences, tags, 128, None, {l: i for i, l in enumerate(labels)})
+    enc.sort(key=lambda e: len(e.input_ids))
+    batches = [enc[i:i + batch] for i in range(0, len(enc), batch)]
+    random.Random(seed).shuffle(batches)
+    net = AutoModelForTokenClassification.from_pretrained(path, num_labels=len(labels))
+    opt = torch.optim.AdamW(net.parameters(), lr=lr)
+    net.train()
+    n, t0 = 0, time.perf_counter()
+    for step in range(steps):
+        b = batches[step % len(batches)]
+        x = collate(b, tok.pad_token_id)
+        loss = token_loss(net(input_ids=x["input_ids"], attention_mask=x["attention_mask"]).logits, x["labels"])
+        loss.backward(); opt.step(); opt.zero_grad(set_to_none=True)
+        n += len(b)
+    return n / (time.perf_counter() - t0), time.perf_counter() - t0

@@ -18,7 +18,9 @@ __all__ = ['run_dir', 'load_sweeps', 'sweep_summary', 'complete_seeds', 'complet
            'teacher_label_f1', 'teacher_table', 'plot_teachers', 'teacher_comparisons', 'oracle_share', 'teacher_curve',
            'read_quality', 'label_quality', 'runs_table', 'per_type_table', 'timing_table', 'decoding_table',
            'annotation_figures', 'best_form', 'form_table', 'llm_table', 'labelling_cost', 'named_runs',
-           'pair_comparisons']
+           'pair_comparisons', 'budget_sweeps', 'outside_gold', 'recipe_runs', 'recipe_table', 'recipe_per_type',
+           'per_sentence_gain', 'comparison_line', 'pool_draws', 'review_quality', 'decoding_by_run', 'recorded_order',
+           'parsed_pool']
 
 # %% ../nbs/12_study.ipynb #296343bb
 def run_dir(sweep_dir, axes=None, **cfg) -> Path:
@@ -320,3 +322,133 @@ def pair_comparisons(ok, pairs, min_runs: int = 4):
     import pandas as pd
     return pd.concat([sweep_tables.comparisons(ok[ok.method.isin(p)], p[1]) for p in pairs if ok.method.isin(p).sum() >= min_runs]
                      or [pd.DataFrame()], ignore_index=True)
+
+# %% ../nbs/12_study.ipynb #84f0239b
+def budget_sweeps(root, skip=()) -> dict:
+    "A study's sweep folders `stepsN` under `root` (but `skip`), by budget: {folder: its condition, N steps}."
+    found = sorted((d for d in Path(root).glob("steps*") if d.name[5:].isdigit() and d.name not in skip), key=lambda p: int(p.name[5:]))
+    return {d: f"{int(d.name[5:])} steps" for d in found}
+
+def outside_gold(path, seed: int, gold_size: int = 1000) -> str:
+    "Every CoNLL-2003 train sentence outside `seed`'s gold pool (drawn as the runs draw it), written once as JSONL at `path`; its path."
+    path = Path(path)
+    if not path.exists():
+        train = data.conll2003("train")
+        rec = {s.sent_id for s in data.recorded_llm_labels()}
+        gold = {s.sent_id for s in data.gold_pool(train, gold_size, seed, exclude=rec)}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        formats.write_jsonl(formats.Corpus([s for s in train if s.sent_id not in gold], "conll2003-train"), path)
+    return str(path)
+
+# %% ../nbs/12_study.ipynb #5d5e5eef
+def recipe_runs(root, recipes):
+    "The finished runs `root/sSEED/RECIPE` of `recipes`, one row each: F1 in points, steps, wall minutes, the teacher's words/s."
+    import pandas as pd
+    out = []
+    for sd in sorted(Path(root).glob("s*")):
+        for name in recipes:
+            r = runfolders.RunFolder(sd / name)
+            if r.status != "done": continue
+            m, teacher = r.metrics(), r.read("teacher") or {}
+            out.append(dict(recipe=name, seed=int(sd.name[1:]), dev=100 * m.dev_f1, test=100 * m.test_f1, best_step=m.best_step,
+                            steps_run=m.steps_run or m.steps, wall_min=m.timing.get("wall_s", 0) / 60,
+                            teacher_words_s=(teacher.get("labelling") or teacher.get("pass_") or {}).get("words_per_s"), path=sd / name))
+    return pd.DataFrame(out)
+
+def recipe_table(runs, recipes, labels: dict, baseline: str = "gold", versus: str = "gold only"):
+    "Per recipe that ran (labelled by `labels`): seeds, dev and test F1 (mean ± sd), the paired bootstrap against `baseline` (called `versus`), steps, wall."
+    import pandas as pd
+    base = {r.seed: metrics.run_counts(r.path) for r in runs[runs.recipe == baseline].itertuples()}
+    table = []
+    for name in recipes:
+        d = runs[runs.recipe == name]
+        if d.empty: continue
+        row = {"recipe": labels[name], "seeds": ", ".join(map(str, d.seed)),
+               "dev F1": f"{d.dev.mean():.1f}" + (f" ± {d.dev.std():.1f}" if len(d) > 1 else ""),
+               "test F1": f"**{d.test.mean():.1f}**" + (f" ± {d.test.std():.1f}" if len(d) > 1 else "")}
+        if name != baseline and base:
+            c = metrics.paired_comparison({r.seed: metrics.run_counts(r.path) for r in d.itertuples()}, base)
+            row[f"vs {versus} (test, paired bootstrap)"] = f"{100 * c['diff']:+.1f} [{100 * c['ci95'][0]:+.1f}, {100 * c['ci95'][1]:+.1f}], p {c['p_value']:.3f}"
+        row["best step / steps run"] = ", ".join(f"{b} / {s}" for b, s in zip(d.best_step, d.steps_run))
+        row["wall (min)"] = ", ".join(f"{w:.0f}" for w in d.wall_min)
+        table.append(row)
+    return pd.DataFrame(table)
+
+def recipe_per_type(runs, recipes, baseline: str = "gold", skip=("teacher",), versus: str = "gold only"):
+    "(the best recipe on dev but `baseline` and `skip`, its first seed, its test F1 per type beside the baseline's, called `versus`), or None."
+    tried = [n for n in recipes if n not in (baseline, *skip) and (runs.recipe == n).any()]
+    if not tried or not (runs.recipe == baseline).any(): return None
+    best = max(tried, key=lambda n: runs[runs.recipe == n].dev.mean())
+    first = lambda n: runfolders.RunFolder(runs[runs.recipe == n].path.iloc[0]).metrics().test
+    table = per_type_table(first(best)).merge(per_type_table(first(baseline)), on="type", suffixes=(f" {best}", f" {versus}"))
+    return best, int(runs[runs.recipe == best].seed.iloc[0]), table
+
+# %% ../nbs/12_study.ipynb #8584e574
+def per_sentence_gain(cmp, groups):
+    """Per (n sentences, the fresh-gold method, the reviewed methods) of `groups`: F1 gained per sentence by each method in
+    `cmp` (`sweep_tables.comparisons`) and by fresh gold, and the cost ratio at which review breaks even."""
+    import pandas as pd
+    rows = []
+    for n, fresh_method, methods in groups:
+        fresh = cmp[cmp.method == fresh_method]
+        g = float(fresh["diff"].iloc[0]) / n if len(fresh) else None
+        for m in methods:
+            row = cmp[cmp.method == m]
+            if not len(row): continue
+            d = float(row["diff"].iloc[0]) / n
+            rows.append({"sentences": n, "reviewed": m.split(" @ ")[-1], "F1 per reviewed sentence": f"{d:+.4f}",
+                         "F1 per fresh gold sentence": "-" if g is None else f"{g:+.4f}",
+                         "review pays if a reviewed sentence costs less than": "-" if g is None or g <= 0 or d <= 0 else f"{d / g:.2f} x a fresh one"})
+    return pd.DataFrame(rows)
+
+def comparison_line(cmp, method: str, what: str) -> str:
+    "`what`: `method`'s difference, interval, p-value and per-seed differences in `cmp` (`sweep_tables.comparisons`), or not run."
+    r = cmp[cmp.method == method]
+    if not len(r): return f"{what}: not run"
+    r = r.iloc[0]
+    return f"{what}: {r['diff']:+.2f} {r.ci95} (p {r.p_value:.3f}, per seed {r.per_seed})"
+
+def pool_draws(n_distilled: int, strategy: str, steps: int, batch: int = 32, gold_sizes=(1000,)) -> dict:
+    "Sentences `strategy` draws from each pool in `steps` batches, and the draws per sentence of the distilled pool and of gold pools of `gold_sizes`."
+    from ner_distill import mixing
+    d = batch * sum(mixing.MixedBatchSampler(n_distilled, gold_sizes[0], strategy, steps, batch).plan())
+    return dict(distilled=d, gold=batch * steps - d, per_distilled=d / n_distilled, per_gold={n: (batch * steps - d) / n for n in gold_sizes})
+
+# %% ../nbs/12_study.ipynb #3921198c
+def review_quality(done: dict):
+    "Per condition ({label: {seed: the reviewed pool's report with label_f1 and seconds}}): the reviews' figures, averaged over seeds."
+    import pandas as pd
+    return pd.DataFrame([{"condition": c, "seeds": len(v), "sentences reviewed": sum(x["sentences"] for x in v.values()) // len(v),
+                          "sentences changed": round(sum(x["changed"] for x in v.values()) / len(v)),
+                          "label F1 of the pool": f"{100 * sum(x['label_f1'] for x in v.values()) / len(v):.1f}",
+                          "writing the files, s": f"{sum(x['seconds'] for x in v.values()) / len(v):.0f}"} for c, v in done.items()])
+
+def decoding_by_run(run_dirs: dict, sentences, load=None):
+    "`decoding_table` of each run's kept model ({name: run folder}, loaded by `load`, default `student.Student`) on `sentences`."
+    from ner_distill.student import Student, decode_tags
+    tags = {}
+    for name, rd in run_dirs.items():
+        model = (load or Student)(rd)
+        P = model.predict_probs(sentences.tokens)
+        tags[name] = {d: decode_tags(P, model.labels, d) for d in ("argmax", "viterbi")}
+    return decoding_table(sentences.tags, tags)
+
+# %% ../nbs/12_study.ipynb #581727fb
+def recorded_order(train, seed: int = 0) -> list:
+    "The train sentences (gold tags) that have recorded gpt-3.5 labels, in a seeded order."
+    import random
+    ids = [s.sent_id for s in data.recorded_llm_labels(train=train)]
+    random.Random(seed).shuffle(ids)
+    by_id = train.by_id()
+    return [by_id[i] for i in ids]
+
+def parsed_pool(labels_file, files: dict) -> dict:
+    """The labels in `labels_file` whose answer parsed, to `files["local"]`; the recorded gpt-3.5 labels of the same
+    sentences to `files["gpt35"]`, their gold to `files["pool"]`: how many were labelled and how many parsed."""
+    lab = formats.read_jsonl(labels_file, types=None)
+    ok = formats.Corpus([s for s in lab if s.meta.get("status") == "ok"], "local")
+    ids = {s.sent_id for s in ok}
+    formats.write_jsonl(ok, files["local"])
+    formats.write_jsonl(formats.Corpus([s for s in data.recorded_llm_labels() if s.sent_id in ids], "gpt35"), files["gpt35"])
+    formats.write_jsonl(formats.Corpus([s for s in data.conll2003("train") if s.sent_id in ids], "conll2003-train"), files["pool"])
+    return dict(labelled=len(lab), parsed=len(ok))

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 # %% auto #0
-__all__ = ['split_agreement', 'disagreements', 'join_kinds', 'offset_errors']
+__all__ = ['split_agreement', 'disagreements', 'join_kinds', 'offset_errors', 'with_offsets', 'pct', 'hyphen_f1']
 
 # %% ../nbs/12c_word_agreement.ipynb #eea838d4
 def _regions(ref, ours):
@@ -64,3 +64,36 @@ def offset_errors(split, texts) -> tuple[int, int, int]:
         words += len(ws); wrong += sum(text[s:e] != w for w, s, e in ws)
         uncovered += "".join(w for w, _, _ in ws) != re.sub(r"\s+", "", text) or any(e > s2 for (_, _, e), (_, s2, _) in zip(ws, ws[1:]))
     return words, wrong, uncovered
+
+# %% ../nbs/12c_word_agreement.ipynb #6daa1beb
+def with_offsets(tokens) -> list[tuple[str, int, int]]:
+    "(word, start, end) of `tokens` joined by single spaces."
+    from itertools import accumulate
+    return [(w, s, s + len(w)) for w, s in zip(tokens, accumulate((len(w) + 1 for w in tokens[:-1]), initial=0))]
+
+def pct(x, n) -> str:
+    "`x` of `n` as a percentage: two decimals, three where two would round to 99.9 % or more short of all."
+    return f"{100 * x / n:.2f} %" if 100 * x / n < 99.9 or x == n else f"{100 * x / n:.3f} %"
+
+def hyphen_f1(tag, sentences, splitters: dict):
+    """Entity F1 (character spans against gold) of `tag` (lists of words -> (tags, probs) each) on `sentences` read as
+    raw text, split by each of `splitters` ({mode: splitter}): all sentences, and those with a hyphenated token."""
+    import re
+    import pandas as pd
+    from ner_distill.infer import entities_for
+    texts, gold = [" ".join(s.tokens) for s in sentences], set()
+    for i, s in enumerate(sentences):
+        offs = with_offsets(s.tokens)
+        gold |= {(i, offs[x][1], offs[y][2], t) for t, x, y in s.entities()}
+    hyph = {i for i, s in enumerate(sentences) if any(re.search(r"\w-\w", w) for w in s.tokens)}
+    f1 = lambda g, pr: 2 * len(g & pr) / (len(g) + len(pr)) if g or pr else 1.0
+    rows = []
+    for mode, split in splitters.items():
+        words = [split(t) for t in texts]
+        tags = tag([[w for w, _, _ in ws] for ws in words])
+        pred = {(i, e["start"], e["end"], e["type"]) for i, (t, ws, (tg, pr)) in enumerate(zip(texts, words, tags))
+                for e in entities_for(t, ws, tg, pr)}
+        rows.append({"hyphens": mode, "entity F1, all test sentences": f"{100 * f1(gold, pred):.2f}",
+                     f"F1 on the {len(hyph)} sentences with a hyphenated token":
+                         f"{100 * f1({x for x in gold if x[0] in hyph}, {x for x in pred if x[0] in hyph}):.2f}"})
+    return pd.DataFrame(rows)
