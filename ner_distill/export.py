@@ -100,6 +100,7 @@ exec "$here/.venv/bin/python" "$here/ner_distill_infer.py" --bundle "$here" "$@"
 
 EXPORT_PACKAGES = ("ner_distill", "torch", "transformers", "optimum", "optimum-onnx", "onnx", "onnxruntime", "tokenizers", "numpy")
 
+# %% ../nbs/08_export.ipynb #b949131c
 def _readme(name, manifest) -> str:
     v, per_cpu = manifest["variants"], manifest.get("cpu_variants", {})
     wps = lambda x: f"{x:,.0f}" if x else "-"
@@ -162,6 +163,7 @@ Wheels (installed with `pip install --no-index --no-deps --require-hashes`; the 
 {wheels}
 """
 
+# %% ../nbs/08_export.ipynb #b7aff3cd
 def _run_ref(run: Path) -> str:
     "The source run as the manifest names it: relative to the current folder (the project) when inside it, else by name."
     try: return str(run.resolve().relative_to(Path.cwd().resolve()))
@@ -190,6 +192,7 @@ def choose_per_cpu(m: dict, tolerance: float = 0.005) -> dict:
         else: out[c] = dict(variant=fallback, measured=False, reason=f"not measured on this CPU class; the fallback: {why}")
     return out
 
+# %% ../nbs/08_export.ipynb #f0809453
 def export_bundle(run, out: str | Path = "export", name: str | None = None, limit: int | None = None,
                   wheelhouse: bool = True, target: str | None = None,
                   int8_tolerance: float = 0.005, pack: bool = True, dataset=None, candidates=None, ship=(),

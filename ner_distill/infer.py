@@ -129,6 +129,7 @@ def word_rules_path() -> Path:
         if p.exists(): return p
     raise FileNotFoundError(f"{WORD_RULES} is neither beside {here} nor in {here/'resources'}: the word splitter needs it")
 
+# %% ../nbs/07_infer.ipynb #0b1cfcb5
 class WordSplitter:
     """spaCy's English tokenizer, ported: `(word, start, end)` for each word and punctuation mark, whitespace
     dropped, `text[start:end] == word`. `rules` is the generated table; `hyphens="keep"` joins words that
@@ -226,6 +227,7 @@ class WordSplitter:
                 out += [(w, base + a, base + b) for w, a, b in words]
         return out
 
+# %% ../nbs/07_infer.ipynb #fc1172c3
 _SPLITTERS: dict = {}
 
 def word_splitter(hyphens: str = DEFAULT_HYPHENS, rules_path=None) -> WordSplitter:
@@ -343,6 +345,7 @@ def edge_distance(words: np.ndarray, a: int, b: int, k: int) -> np.ndarray:
     prediction of the window where this is largest (ties: the earlier window)."""
     return np.minimum(words - a, b - 1 - words) - 1e-6 * k
 
+# %% ../nbs/07_infer.ipynb #d05a758e
 DECODERS = ("viterbi", "argmax")
 
 class Tagger:
@@ -572,6 +575,7 @@ def _request_error(req) -> str | None:
     else: return "send {'texts': [str, ...]}, {'text': str} or {'tokens': [[str, ...], ...]}"
     return None
 
+# %% ../nbs/07_infer.ipynb #5acc26a5
 def make_server(service: Service, host: str = "127.0.0.1", port: int = 8080, max_bytes: int = 1 << 20,
                 access_log=None, log_text: bool = False, socket_timeout: float = 10.0, max_connections: int = 1024):
     """A threading HTTP server answering `/predict`, `/health` and `/ready` through `service`; at most
@@ -694,6 +698,7 @@ def make_server(service: Service, host: str = "127.0.0.1", port: int = 8080, max
     srv.start_workers()
     return srv
 
+# %% ../nbs/07_infer.ipynb #6d4638e7
 def serve(bundle_dir, variant: str = "default", threads: int | None = None, host: str = "127.0.0.1", port: int = 8080,
           max_bytes: int = 1 << 20, max_concurrency: int = 2, max_queue: int = 64, timeout: float = 30.0,
           access_log: str | None = None, log_text: bool = False, busy_delay: float = 1.0, max_connections: int = 1024) -> int:

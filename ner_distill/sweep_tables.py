@@ -70,6 +70,7 @@ def results_table(ok):
     if "test_f1" not in ok: cols.pop("test_F1")
     return ok.groupby(["condition", "method"], sort=False).agg(**cols).reset_index()
 
+# %% ../nbs/09b_sweep_tables.ipynb #13d7dae2
 def comparisons(ok, baseline: str = "gold", n: int = 2000):
     "Each method against `baseline` in the same condition: `metrics.paired_comparison` over the seeds both have."
     import pandas as pd
@@ -91,6 +92,7 @@ def comparisons(ok, baseline: str = "gold", n: int = 2000):
                              per_seed_std=None if c["per_seed_std"] is None else round(100 * c["per_seed_std"], 2)))
     return pd.DataFrame(rows)
 
+# %% ../nbs/09b_sweep_tables.ipynb #ca0482cf
 def condition_comparisons(ok, a: str, b: str, n: int = 2000):
     """Each method in condition `a` against the same method in condition `b` (e.g. a student with and without word
     shape): `metrics.paired_comparison` over the seeds both have."""
@@ -107,6 +109,7 @@ def condition_comparisons(ok, a: str, b: str, n: int = 2000):
                      "per_seed": ", ".join(f"{100 * v:+.1f}" for v in c["per_seed"].values())})
     return pd.DataFrame(rows)
 
+# %% ../nbs/09b_sweep_tables.ipynb #448fb61f
 def reference_table(ok, conf: dict, baseline: str = "gold"):
     """Each method's difference to `baseline` in this sweep beside the per-seed differences of the recorded study
     the profile refers to (its `reference`), so a one-seed result is read against the seed spread; None without one."""

@@ -212,6 +212,7 @@ class FakeLLM(FakeBatches):
     def __exit__(self, *a):
         self._timer.cancel(); self.stop()
 
+# %% ../../nbs/03c_fake_llm.ipynb #441ff254
 def main(argv=None):
     "A fake server in its own process: prints its base URL, serves until its stdin closes (or it is killed)."
     import argparse

@@ -207,6 +207,7 @@ def onto_words(read: formats.Sentence, target: formats.Sentence, report: Counter
         for j, i in enumerate(idx): tags[i] = ("B-" if j == 0 else "I-") + ty
     return tags
 
+# %% ../../nbs/03g_sources.ipynb #aa0eeb5c
 def export_files(path) -> list[Path]:
     "The export files `path` names: a file, a folder of them, or a review folder (its `corrected/` subfolder)."
     p = Path(path)
