@@ -18,8 +18,8 @@ import numpy as np
 from . import data, formats, runs
 
 # %% auto #0
-__all__ = ['TEXTS', 'RECORDED', 'soften', 'TeacherMismatch', 'check_teacher', 'teacher_probs', 'distill_text', 'teacher_pool',
-           'record_targets', 'targets_digest', 'is_recorded', 'resolve_teacher', 'recorded_targets']
+__all__ = ['RECORDED', 'TEXTS', 'soften', 'targets_digest', 'is_recorded', 'resolve_teacher', 'recorded_targets',
+           'TeacherMismatch', 'check_teacher', 'distill_text', 'teacher_probs', 'teacher_pool', 'record_targets']
 
 # %% ../nbs/06a_distill.ipynb #c132c15e
 def soften(p: np.ndarray, temperature: float) -> np.ndarray:
@@ -29,150 +29,8 @@ def soften(p: np.ndarray, temperature: float) -> np.ndarray:
     q = np.exp(logp - logp.max(-1, keepdims=True))
     return (q / q.sum(-1, keepdims=True)).astype(np.float32)
 
-# %% ../nbs/06a_distill.ipynb #98686dd5
-class TeacherMismatch(ValueError):
-    "A teacher that cannot teach this run: another schema, or gold this run is not given."
-
-def _facts(teacher) -> tuple[list | None, str, list]:
-    "A teacher's labels, dataset and gold pool (train sentence ids): from its run folder, or its recorded file."
-    if is_recorded(teacher):
-        meta = recorded_targets(teacher)[1]
-        return meta["labels"], meta["dataset"], meta["gold_ids"]
-    run = runs.RunFolder.of(teacher)
-    cfg = run.config()
-    return list(run.model_config().get("id2label", {}).values()) or None, cfg.dataset_name or "conll2003", list(cfg.gold_ids)
-
-def check_teacher(teacher, labels: Sequence[str], dataset: str, gold: formats.Corpus) -> None:
-    "Refuse a teacher (a run folder or a recorded file) that tags in other `labels`, knows another dataset, or saw gold outside `gold`."
-    teacher = teacher.path if isinstance(teacher, runs.RunFolder) else teacher
-    theirs, their_dataset, gold_ids = _facts(teacher)
-    if theirs is not None and list(theirs) != list(labels):
-        raise TeacherMismatch(f"teacher {teacher} tags with {', '.join(theirs)}, but this run's dataset uses "
-                              f"{', '.join(labels)}: train the teacher on the same dataset")
-    if their_dataset != dataset:
-        raise TeacherMismatch(f"teacher {teacher} was trained on dataset {their_dataset}, this run's is {dataset}")
-    outside = set(gold_ids) - {s.sent_id for s in gold}
-    if outside:
-        raise TeacherMismatch(f"teacher {teacher} was trained on {len(outside)} gold sentences outside this run's gold pool "
-                              f"(e.g. train sentence {sorted(outside)[0]}): its targets there would be gold the student is not "
-                              f"given. Train the teacher with this run's --gold-size, --seed and --distilled (they draw the gold pool)")
-
-# %% ../nbs/06a_distill.ipynb #3be38880
-def _key(model_sha: str | None, corpus: formats.Corpus) -> str:
-    h = hashlib.sha256(f"{model_sha}\n".encode())
-    for s in corpus: h.update(f"{s.source}\t{s.sent_id}\t{' '.join(s.tokens)}\n".encode())
-    return h.hexdigest()[:16]
-
-def teacher_probs(teacher, corpus: formats.Corpus, chunk: int = 1000, batch_size: int = 64, max_length: int = 128,
-                  progress: bool = False) -> tuple[list[np.ndarray], dict]:
-    """The teacher run's per-word probabilities (T = 1) on `corpus`, and a report (sentences, words, words/s of the pass).
-    Chunks of `chunk` sentences are kept under the teacher's `teacher_targets/`; a killed pass resumes where it stopped."""
-    from tqdm.auto import tqdm
-    from ner_distill.student import Student
-    run = runs.RunFolder.of(teacher).require_done("a student's soft targets")
-    sha = run.record()["model_sha256"] if run.is_run else runs.model_hash(run.model_dir)
-    folder = run.targets_dir/_key(sha, corpus)
-    folder.mkdir(parents=True, exist_ok=True)
-    starts = list(range(0, len(corpus), chunk))
-    todo = [a for a in starts if not (folder/f"{a:07d}.npz").exists()]
-    model, spent, words = None, 0.0, 0
-    bar = tqdm(total=len(corpus), initial=len(corpus) - sum(min(chunk, len(corpus) - a) for a in todo),
-               desc="teacher", unit="sent", disable=not progress)
-    for a in todo:
-        model = model or Student(run.path)
-        sents = corpus.tokens[a:a + chunk]
-        t = time.perf_counter()
-        probs = model.predict_probs(sents, batch_size=batch_size, max_length=max_length)
-        spent += time.perf_counter() - t; words += sum(map(len, sents))
-        tmp = folder/f".{a:07d}.{os.getpid()}.npz"
-        np.savez(tmp, probs=np.concatenate(probs) if probs else np.zeros((0, 0), np.float32), lengths=[len(s) for s in sents])
-        os.replace(tmp, folder/f"{a:07d}.npz")
-        bar.update(len(sents))
-    bar.close()
-    out = []
-    for a in starts:
-        z = np.load(folder/f"{a:07d}.npz")
-        out += np.split(z["probs"], np.cumsum(z["lengths"])[:-1]) if len(z["lengths"]) else []
-    info_path = folder/"info.json"
-    info = json.loads(info_path.read_text()) if info_path.exists() else {}
-    if words:
-        import torch
-        info = dict(sentences=len(corpus), words=sum(map(len, corpus.tokens)), words_computed=words + info.get("words_computed", 0),
-                    seconds=round(spent + info.get("seconds", 0.0), 1), threads=torch.get_num_threads(), device="cpu",
-                    model_sha256=sha)
-        info["words_per_s"] = round(info["words_computed"] / max(info["seconds"], 1e-9), 1)
-        data.write_json(info_path, info)
-    return out, dict(info, folder=str(folder))
-
-# %% ../nbs/06a_distill.ipynb #276c5564
-TEXTS = ("train", "unlabelled", "train+unlabelled")
-
-def distill_text(ds: data.Dataset, gold: formats.Corpus, text: str = "train", size: int | None = None,
-                 seed: int = 0) -> formats.Corpus:
-    """The sentences a teacher labels, stripped of their tags: `train` (the train split outside `gold`), `unlabelled`
-    (the dataset's unlabelled text) or both; a seeded sample of `size` of them (all if None), in order."""
-    if text not in TEXTS: raise ValueError(f"teacher_text must be one of {TEXTS}, not {text!r}")
-    out = []
-    if "train" in text.split("+") and ds.has("train"):
-        held = {(s.source, s.sent_id) for s in gold}
-        out += [s for s in ds.split("train") if (s.source, s.sent_id) not in held]
-    if "unlabelled" in text.split("+"): out += list(ds.unlabelled())
-    if not out: raise ValueError(f"dataset {ds.name} has no text for a teacher to label with teacher_text={text!r}")
-    if size is not None and size < len(out): out = [out[i] for i in sorted(random.Random(seed).sample(range(len(out)), size))]
-    strip = lambda s: formats.Sentence(list(s.tokens), ["O"] * len(s), s.doc_id, s.sent_id, s.source,
-                                       {k: v for k, v in s.meta.items() if k not in ("gold_tags",)})
-    return formats.Corpus([strip(s) for s in out], f"{ds.name}-{text}-text")
-
-def teacher_pool(teacher, text: formats.Corpus, labels: Sequence[str], temperature: float = 1.0,
-                 llm: formats.Corpus | None = None, llm_share: float = 0.0, progress: bool = False
-                 ) -> tuple[formats.Corpus, list[np.ndarray], dict]:
-    """(the text tagged by the teacher, each sentence's (words, labels) soft targets at `temperature`, a report).
-    Sentences `llm` also labels blend in its tags at `llm_share`."""
-    from ner_distill.student import decode_tags
-    if not 0 <= llm_share <= 1: raise ValueError(f"llm_share must be in [0, 1], not {llm_share}")
-    if is_recorded(teacher):
-        got, meta = recorded_targets(teacher)
-        miss = [s for s in text if (s.source, s.sent_id) not in got or len(got[(s.source, s.sent_id)]) != len(s)]
-        if miss: raise ValueError(f"{teacher} has no targets (or other lengths) for {len(miss)} of the {len(text)} sentences, "
-                                  f"e.g. {miss[0].source} #{miss[0].sent_id}: record them with this run's text")
-        probs, info, decode, name = [got[(s.source, s.sent_id)] for s in text], dict(recorded=str(teacher), **meta["teacher"]), "viterbi", Path(teacher).stem
-    else:
-        run = runs.RunFolder.of(teacher)
-        probs, info = teacher_probs(run.path, text, progress=progress)
-        decode, name = run.decode, run.path.name
-    tags = decode_tags(probs, list(labels), decode)
-    soft = [soften(p, temperature) for p in probs]
-    by = {(s.source, s.sent_id): s for s in (llm or [])}
-    blended = 0
-    if llm_share > 0:
-        for i, s in enumerate(text):
-            l = by.get((s.source, s.sent_id))
-            if l is None or list(l.tokens) != list(s.tokens): continue
-            onehot = np.eye(len(labels), dtype=np.float32)[[list(labels).index(t) for t in l.tags]]
-            soft[i] = llm_share * onehot + (1 - llm_share) * soft[i]; blended += 1
-    pool = formats.Corpus([s.with_tags(t, teacher=str(teacher)) for s, t in zip(text, tags)],
-                          f"teacher:{name}" + (f"+{llm.name}" if blended else ""))
-    return pool, soft, dict(teacher=str(teacher), temperature=temperature, sentences=len(text), llm_blended=blended,
-                            llm_share=llm_share, labelling=info)
-
-# %% ../nbs/06a_distill.ipynb #eb1a60aa
+# %% ../nbs/06a_distill.ipynb #c8ada394
 _FLOOR = 20.0     # log-probabilities are kept down to -20 nats, in 255 steps
-
-def record_targets(teacher, text: formats.Corpus, path, dataset: str, labels: Sequence[str], progress: bool = False) -> Path:
-    "Record a finished teacher run's per-word distributions over `text` (no words) in `path` (.npz); returns the path."
-    run = runs.RunFolder.of(teacher).require_done("recording a teacher's targets")
-    probs, info = teacher_probs(run.path, text, progress=progress)
-    logp = np.clip(np.log(np.maximum(np.concatenate(probs), 1e-30)), -_FLOOR, 0)
-    cfg = run.config()
-    meta = dict(labels=list(labels), dataset=dataset, gold_ids=list(cfg.gold_ids), model_sha256=info.get("model_sha256"),
-                teacher=dict(model=Path(str(cfg.model)).name, seed=cfg.seed, gold_size=cfg.gold_size, steps=cfg.steps,
-                             best_step=run.metrics().best_step, dev_f1=round(run.metrics().dev_f1, 4)))
-    sources = sorted({s.source for s in text})
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(path, logp=np.round(-logp / _FLOOR * 255).astype(np.uint8), lengths=np.array([len(s) for s in text], np.int32),
-                        sent_ids=np.array([s.sent_id for s in text], np.int64), sources=np.array(sources),
-                        source_of=np.array([sources.index(s.source) for s in text], np.int16), meta=np.array(json.dumps(meta)))
-    return path
 
 # recorded targets shipped with the package (resources/teacher-NAME.npz), each pinned by the sha256 of its contents
 # (`targets_digest`: a zip's timestamps change, its arrays do not); made by `ner-distill record-targets` from the
@@ -207,3 +65,147 @@ def recorded_targets(path) -> tuple[dict, dict]:
     parts = np.split(p, np.cumsum(z["lengths"])[:-1])
     keys = [(str(z["sources"][k]), int(i)) for k, i in zip(z["source_of"], z["sent_ids"])]
     return dict(zip(keys, parts)), meta
+
+# %% ../nbs/06a_distill.ipynb #98686dd5
+class TeacherMismatch(ValueError):
+    "A teacher that cannot teach this run: another schema, or gold this run is not given."
+
+def _facts(teacher) -> tuple[list | None, str, list]:
+    "A teacher's labels, dataset and gold pool (train sentence ids): from its run folder, or its recorded file."
+    if is_recorded(teacher):
+        meta = recorded_targets(teacher)[1]
+        return meta["labels"], meta["dataset"], meta["gold_ids"]
+    run = runs.RunFolder.of(teacher)
+    cfg = run.config()
+    return list(run.model_config().get("id2label", {}).values()) or None, cfg.dataset_name or "conll2003", list(cfg.gold_ids)
+
+def check_teacher(teacher, labels: Sequence[str], dataset: str, gold: formats.Corpus) -> None:
+    "Refuse a teacher (a run folder or a recorded file) that tags in other `labels`, knows another dataset, or saw gold outside `gold`."
+    teacher = teacher.path if isinstance(teacher, runs.RunFolder) else teacher
+    theirs, their_dataset, gold_ids = _facts(teacher)
+    if theirs is not None and list(theirs) != list(labels):
+        raise TeacherMismatch(f"teacher {teacher} tags with {', '.join(theirs)}, but this run's dataset uses "
+                              f"{', '.join(labels)}: train the teacher on the same dataset")
+    if their_dataset != dataset:
+        raise TeacherMismatch(f"teacher {teacher} was trained on dataset {their_dataset}, this run's is {dataset}")
+    outside = set(gold_ids) - {s.sent_id for s in gold}
+    if outside:
+        raise TeacherMismatch(f"teacher {teacher} was trained on {len(outside)} gold sentences outside this run's gold pool "
+                              f"(e.g. train sentence {sorted(outside)[0]}): its targets there would be gold the student is not "
+                              f"given. Train the teacher with this run's --gold-size, --seed and --distilled (they draw the gold pool)")
+
+# %% ../nbs/06a_distill.ipynb #c6fe0bfc
+TEXTS = ("train", "unlabelled", "train+unlabelled")
+
+def distill_text(ds: data.Dataset, gold: formats.Corpus, text: str = "train", size: int | None = None,
+                 seed: int = 0) -> formats.Corpus:
+    """The sentences a teacher labels, stripped of their tags: `train` (the train split outside `gold`), `unlabelled`
+    (the dataset's unlabelled text) or both; a seeded sample of `size` of them (all if None), in order."""
+    if text not in TEXTS: raise ValueError(f"teacher_text must be one of {TEXTS}, not {text!r}")
+    out = []
+    if "train" in text.split("+") and ds.has("train"):
+        held = {(s.source, s.sent_id) for s in gold}
+        out += [s for s in ds.split("train") if (s.source, s.sent_id) not in held]
+    if "unlabelled" in text.split("+"): out += list(ds.unlabelled())
+    if not out: raise ValueError(f"dataset {ds.name} has no text for a teacher to label with teacher_text={text!r}")
+    if size is not None and size < len(out): out = [out[i] for i in sorted(random.Random(seed).sample(range(len(out)), size))]
+    strip = lambda s: formats.Sentence(list(s.tokens), ["O"] * len(s), s.doc_id, s.sent_id, s.source,
+                                       {k: v for k, v in s.meta.items() if k not in ("gold_tags",)})
+    return formats.Corpus([strip(s) for s in out], f"{ds.name}-{text}-text")
+
+# %% ../nbs/06a_distill.ipynb #3be38880
+def _key(model_sha: str | None, corpus: formats.Corpus) -> str:
+    h = hashlib.sha256(f"{model_sha}\n".encode())
+    for s in corpus: h.update(f"{s.source}\t{s.sent_id}\t{' '.join(s.tokens)}\n".encode())
+    return h.hexdigest()[:16]
+
+def teacher_probs(teacher, corpus: formats.Corpus, chunk: int = 1000, batch_size: int = 64, max_length: int = 128,
+                  progress: bool = False) -> tuple[list[np.ndarray], dict]:
+    """The teacher run's per-word probabilities (T = 1) on `corpus`, and a report (sentences, words, words/s of the pass).
+    Chunks of `chunk` sentences are kept under the teacher's `teacher_targets/`; a killed pass resumes where it stopped."""
+    from tqdm.auto import tqdm
+    from ner_distill.student import Student
+    run = runs.RunFolder.of(teacher).require_done("a student's soft targets")
+    sha = run.record()["model_sha256"] if run.is_run else runs.model_hash(run.model_dir)
+    folder = run.targets_dir/f"{_key(sha, corpus)}-c{chunk}"     # chunks of another size are another set
+    folder.mkdir(parents=True, exist_ok=True)
+    starts = list(range(0, len(corpus), chunk))
+    todo = [a for a in starts if not (folder/f"{a:07d}.npz").exists()]
+    model, spent, words = None, 0.0, 0
+    bar = tqdm(total=len(corpus), initial=len(corpus) - sum(min(chunk, len(corpus) - a) for a in todo),
+               desc="teacher", unit="sent", disable=not progress)
+    for a in todo:
+        model = model or Student(run.path)
+        sents = corpus.tokens[a:a + chunk]
+        t = time.perf_counter()
+        probs = model.predict_probs(sents, batch_size=batch_size, max_length=max_length)
+        spent += time.perf_counter() - t; words += sum(map(len, sents))
+        tmp = folder/f".{a:07d}.{os.getpid()}.npz"
+        np.savez(tmp, probs=np.concatenate(probs) if probs else np.zeros((0, 0), np.float32), lengths=[len(s) for s in sents])
+        os.replace(tmp, folder/f"{a:07d}.npz")
+        bar.update(len(sents))
+    bar.close()
+    out = []
+    for a in starts:
+        z = np.load(folder/f"{a:07d}.npz")
+        out += np.split(z["probs"], np.cumsum(z["lengths"])[:-1]) if len(z["lengths"]) else []
+    info_path = folder/"info.json"
+    info = json.loads(info_path.read_text()) if info_path.exists() else {}
+    if words:
+        import torch
+        info = dict(sentences=len(corpus), words=sum(map(len, corpus.tokens)), words_computed=words + info.get("words_computed", 0),
+                    seconds=round(spent + info.get("seconds", 0.0), 1), threads=torch.get_num_threads(), device="cpu",
+                    model_sha256=sha)
+        info["words_per_s"] = round(info["words_computed"] / max(info["seconds"], 1e-9), 1)
+        data.write_json(info_path, info)
+    return out, dict(info, folder=str(folder))
+
+# %% ../nbs/06a_distill.ipynb #276c5564
+def teacher_pool(teacher, text: formats.Corpus, labels: Sequence[str], temperature: float = 1.0,
+                 llm: formats.Corpus | None = None, llm_share: float = 0.0, progress: bool = False
+                 ) -> tuple[formats.Corpus, list[np.ndarray], dict]:
+    """(the text tagged by the teacher, each sentence's (words, labels) soft targets at `temperature`, a report).
+    Sentences `llm` also labels blend in its tags at `llm_share`."""
+    from ner_distill.student import decode_tags
+    if not 0 <= llm_share <= 1: raise ValueError(f"llm_share must be in [0, 1], not {llm_share}")
+    if is_recorded(teacher):
+        got, meta = recorded_targets(teacher)
+        miss = [s for s in text if (s.source, s.sent_id) not in got or len(got[(s.source, s.sent_id)]) != len(s)]
+        if miss: raise ValueError(f"{teacher} has no targets (or other lengths) for {len(miss)} of the {len(text)} sentences, "
+                                  f"e.g. {miss[0].source} #{miss[0].sent_id}: record them with this run's text")
+        probs, info, decode, name = [got[(s.source, s.sent_id)] for s in text], dict(recorded=str(teacher), **meta["teacher"]), "viterbi", Path(teacher).stem
+    else:
+        run = runs.RunFolder.of(teacher)
+        probs, info = teacher_probs(run.path, text, progress=progress)
+        decode, name = run.decode, run.path.name
+    tags = decode_tags(probs, list(labels), decode)
+    soft = [soften(p, temperature) for p in probs]
+    by = {(s.source, s.sent_id): s for s in (llm or [])}
+    blended = 0
+    if llm_share > 0:
+        for i, s in enumerate(text):
+            l = by.get((s.source, s.sent_id))
+            if l is None or list(l.tokens) != list(s.tokens): continue
+            onehot = np.eye(len(labels), dtype=np.float32)[[list(labels).index(t) for t in l.tags]]
+            soft[i] = llm_share * onehot + (1 - llm_share) * soft[i]; blended += 1
+    pool = formats.Corpus([s.with_tags(t, teacher=str(teacher)) for s, t in zip(text, tags)],
+                          f"teacher:{name}" + (f"+{llm.name}" if blended else ""))
+    return pool, soft, dict(teacher=str(teacher), temperature=temperature, sentences=len(text), llm_blended=blended,
+                            llm_share=llm_share, labelling=info)
+
+# %% ../nbs/06a_distill.ipynb #eb1a60aa
+def record_targets(teacher, text: formats.Corpus, path, dataset: str, labels: Sequence[str], progress: bool = False) -> Path:
+    "Record a finished teacher run's per-word distributions over `text` (no words) in `path` (.npz); returns the path."
+    run = runs.RunFolder.of(teacher).require_done("recording a teacher's targets")
+    probs, info = teacher_probs(run.path, text, progress=progress)
+    logp = np.clip(np.log(np.maximum(np.concatenate(probs), 1e-30)), -_FLOOR, 0)
+    cfg = run.config()
+    meta = dict(labels=list(labels), dataset=dataset, gold_ids=list(cfg.gold_ids), model_sha256=info.get("model_sha256"),
+                teacher=dict(model=Path(str(cfg.model)).name, seed=cfg.seed, gold_size=cfg.gold_size, steps=cfg.steps,
+                             best_step=run.metrics().best_step, dev_f1=round(run.metrics().dev_f1, 4)))
+    sources = sorted({s.source for s in text})
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, logp=np.round(-logp / _FLOOR * 255).astype(np.uint8), lengths=np.array([len(s) for s in text], np.int32),
+                        sent_ids=np.array([s.sent_id for s in text], np.int64), sources=np.array(sources),
+                        source_of=np.array([sources.index(s.source) for s in text], np.int16), meta=np.array(json.dumps(meta)))
+    return path
