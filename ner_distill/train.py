@@ -152,8 +152,10 @@ class RunPlan:
     def pool(self) -> list: return list(self.distilled) + list(self.gold)
 
 def plateau_steps(budget: int, min_steps: int) -> int:
-    "The cap of a run trained to the plateau: four step budgets, and room for patience after the floor."
-    return max(4 * budget, 2 * min_steps)
+    """The cap of a run trained to the plateau, over which the learning rate decays: two step budgets, and room for
+    patience after the floor. (Four budgets stopped a taught student at 550 of 1,884 steps with its learning rate still
+    high, dev 86.8; two, at 942 steps, reached dev 88.3 at step 645.)"""
+    return max(2 * budget, 2 * min_steps)
 
 def _teacher_plan(cfg: TrainConfig, progress: bool) -> RunPlan:
     "A run with a teacher: the teacher's soft targets over the text outside the gold pool (`distill`)."
