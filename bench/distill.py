@@ -2,7 +2,10 @@
 uncased, with word shape) trained on 1,000 gold sentences, and the student (all-MiniLM-L6-v2, with word shape) trained
 on the same gold plus the teacher's targets over the 13,041 other CoNLL-2003 train sentences, against the student on
 the gold alone. Students train to their dev plateau (patience: 3 evaluations of 50 steps without a better dev F1, at
-least 300 steps); the teacher trains 500 steps with 10 evaluations and keeps its best on dev. Run it ALONE:
+least 300 steps, the learning rate decaying over two step budgets, 942 steps) or for a fixed number of steps keeping
+their best evaluation on dev; the teacher trains 500 steps with 10 evaluations and keeps its best on dev.
+
+Run it ALONE:
 
     python bench/distill.py run --seeds 0 [--recipes gold soft-T2 ...]   # resumable: finished runs are skipped
     python bench/distill.py report                                      # the "distill" section of BENCHMARKS.md
@@ -11,7 +14,7 @@ import argparse
 import time
 
 from _common import ROOT, cli, command, machine, write_section
-from ner_distill import runs as runfolders, study
+from ner_distill import runs as runfolders, study, sweep_tables
 
 OUT = ROOT / "runs" / "distill"
 COMMON = ["--gold-size", 1000, "--distilled", "none", "--select-dev-size", 1000]
@@ -20,6 +23,7 @@ RECIPES = {   # name: train flags after COMMON and the seed; {teacher} is the se
     "teacher": ["--model", "mpnet", "--strategy", "gold", "--lr", 1e-4, "--steps", 500, "--evals", 10],
     "gold": ["--strategy", "gold", *PLATEAU],
     "soft-T2": ["--teacher", "{teacher}", "--temperature", 2, *PLATEAU],
+    "soft-T2-cap4": ["--teacher", "{teacher}", "--temperature", 2, "--steps", 1884, *PLATEAU],   # the schedule over 4 budgets
     "soft-T2-equal": ["--teacher", "{teacher}", "--temperature", 2, "--evals", 10],   # the equal-step budget, 471 steps
     "soft-T2-long": ["--teacher", "{teacher}", "--temperature", 2, "--steps", 942, "--evals", 19],
     "soft-T1": ["--teacher", "{teacher}", "--temperature", 1, *PLATEAU],
@@ -30,7 +34,7 @@ RECIPES = {   # name: train flags after COMMON and the seed; {teacher} is the se
                     "--no-gold-disjoint", *PLATEAU],
 }
 LABELS = {"teacher": "teacher: mpnet, gold only", "gold": "student, gold only (the baseline)",
-          "soft-T2": "student + teacher's soft targets, T = 2", "soft-T2-equal": "the same at the equal-step budget (471 steps)",
+          "soft-T2": "student + teacher's soft targets, T = 2", "soft-T2-cap4": "the same, its learning rate decaying over 1,884 steps (4 budgets)", "soft-T2-equal": "the same at the equal-step budget (471 steps)",
           "gold-long": "student, gold only, 942 steps, best of 19 evaluations", "hard-long": "student + teacher's tags (hard), 942 steps",
           "soft-T2-long": "the same, 942 steps (twice the budget), best of 19 evaluations", "soft-T1": "student + teacher's soft targets, T = 1",
           "hard": "student + teacher's tags (hard)", "soft-T2+llm": "student + soft targets (T = 2) blended with gpt-3.5's tags (share 0.5)"}
@@ -55,10 +59,10 @@ def report():
     table, per_type = study.recipe_table(df, RECIPES, LABELS), ""
     if best := study.recipe_per_type(df, RECIPES):
         name, seed, pt = best
-        per_type = f"\n\nPer type, test, seed {seed} ({name}, the best recipe on dev, against gold only):\n\n{pt.to_markdown(index=False)}"
+        per_type = f"\n\nPer type, test, seed {seed} ({name}, the best recipe on dev, against gold only):\n\n{sweep_tables.to_markdown(pt)}"
     words = df.teacher_words_s.dropna()
     body = (f"## Distillation from a bigger model\n\n`{command()}` on {machine()}.\n\n{__doc__.split(chr(10) + chr(10))[0]}\n\n"
-            f"{table.to_markdown(index=False)}{per_type}\n\n"
+            f"{sweep_tables.to_markdown(table)}{per_type}\n\n"
             + (f"The teacher's pass over the 13,041 sentences: {words.iloc[0]:,.0f} words/s (PyTorch, this CPU, fp32).\n" if len(words) else ""))
     write_section("distill", body)
     print(body)

