@@ -28,6 +28,7 @@ RECIPES = {   # name: train flags after COMMON and the seed; {teacher} is the se
     "soft-T2-long": ["--teacher", "{teacher}", "--temperature", 2, "--steps", 942, "--evals", 19],
     "soft-T1": ["--teacher", "{teacher}", "--temperature", 1, *PLATEAU],
     "gold-long": ["--strategy", "gold", "--steps", 942, "--evals", 19],     # gold only at the taught student's steps
+    "concat-T2-long": ["--teacher", "{teacher}", "--temperature", 2, "--strategy", "concat", "--steps", 942, "--evals", 19],
     "hard-long": ["--teacher", "{teacher}", "--teacher-targets", "hard", "--steps", 942, "--evals", 19],
     "hard": ["--teacher", "{teacher}", "--teacher-targets", "hard", *PLATEAU],
     "soft-T2+llm": ["--teacher", "{teacher}", "--temperature", 2, "--distilled", "recorded", "--llm-share", 0.5,
@@ -36,6 +37,7 @@ RECIPES = {   # name: train flags after COMMON and the seed; {teacher} is the se
 LABELS = {"teacher": "teacher: mpnet, gold only", "gold": "student, gold only (the baseline)",
           "soft-T2": "student + teacher's soft targets, T = 2", "soft-T2-cap4": "the same, its learning rate decaying over 1,884 steps (4 budgets)", "soft-T2-equal": "the same at the equal-step budget (471 steps)",
           "gold-long": "student, gold only, 942 steps, best of 19 evaluations", "hard-long": "student + teacher's tags (hard), 942 steps",
+          "concat-T2-long": "soft targets, T = 2, 942 steps, concat (the teacher's share constant, 87 %) for power_decay",
           "soft-T2-long": "the same, 942 steps (twice the budget), best of 19 evaluations", "soft-T1": "student + teacher's soft targets, T = 1",
           "hard": "student + teacher's tags (hard)", "soft-T2+llm": "student + soft targets (T = 2) blended with gpt-3.5's tags (share 0.5)"}
 
