@@ -60,7 +60,7 @@ test-fast: export-check nbtest-fast pytest-fast
 # runs are skipped): data -> spaCy labels for a BBC sample (the annotation step) -> the `demo` sweep: the student
 # (MiniLM-L6) on 1,000 gold sentences alone, and the same student taught by a teacher five times its size (mpnet,
 # trained on the same gold; its per-word distributions over the other 13,041 train sentences, recorded by
-# `ner-distill record-targets` and shipped in the package), both to their dev plateau -> report -> bundle of the
+# `ner-distill record-targets` and shipped in the package; concat, T = 2), both to their dev plateau within 600 steps -> report -> bundle of the
 # best student by dev F1, its test F1 on the full CoNLL-2003 test -> two sentences labelled by the bundle.
 DEMO ?= runs/demo
 EXPORT ?= export
@@ -74,7 +74,7 @@ demo: $(STAMP)
 	@$(BIN)/python -c "import json; from ner_distill import infer; m = json.load(open('$(EXPORT)/demo/manifest.json')); v, why = infer.bundle_variant(m, None); \
 	  print(f\"\nbundle $(EXPORT)/demo/: the best demo student by dev F1 ({m['source_run']}); this CPU ({infer.cpu_class()}) loads {v}: test F1 {100 * m['variants'][v]['test_f1']:.1f} ({m['evaluated_on']}); {why}\")"
 	@$(BIN)/python -c "from pathlib import Path; from ner_distill import runs; R = lambda g: next(runs.RunFolder(p) for p in sorted(Path('$(DEMO)/sweep/runs').glob(g))); \
-	  g, d = R('gold-*').metrics(), R('power_decay-*'); m = d.metrics(); \
+	  g, d = R('gold-*').metrics(), R('*-teacher*'); m = d.metrics(); \
 	  print(f'the taught student learned from {d.config().teacher} (all-mpnet-base-v2 on the same 1,000 gold, T = {d.config().temperature}): ' \
 	        f'{100 * (m.dev_f1 - g.dev_f1):+.1f} F1 on dev and {100 * (m.test_f1 - g.test_f1):+.1f} on test over the gold-only student ({100 * g.dev_f1:.1f} / {100 * g.test_f1:.1f})')"
 	@echo "report: $(DEMO)/sweep/report.html"; echo "bundle: $(EXPORT)/demo/ (archive $(EXPORT)/demo.tar.gz)"
