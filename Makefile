@@ -41,8 +41,10 @@ nbtest: $(STAMP)
 	$(BIN)/nbdev_test --do_print --timing --flags slow
 
 # Every test, the slow ones included (they train, export, run a notebook or start a server); the 30 slowest are listed.
+# Two workers (pytest-xdist), one per core, each with one thread (OMP_NUM_THREADS=1, inherited by the training
+# subprocesses and notebook kernels it starts): most tests wait on a subprocess, a kernel or a server part of the time.
 pytest: $(STAMP) $(LAB_OVERRIDES)
-	$(BIN)/python -m pytest -q --durations=30 tests/
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2 --dist loadgroup --durations=30 tests/
 
 # Each notebook runs once (about 10 minutes on 2 cores).
 test: export-check pytest

@@ -1,6 +1,15 @@
 """Shared fixtures. The ones that train or export run once per session and every test that needs a trained
-student or a bundle shares them; a test that takes one is marked slow, so `make test-fast` never builds them."""
+student or a bundle shares them; a test that takes one is marked slow, so `make test-fast` never builds them.
+`make test` runs the tests on two pytest-xdist workers: each builds its own session fixtures, and has its own
+transformers module cache, where a model folder's code (`ner_distill_model.py`) is copied when it is loaded, so that
+two workers never write the same file at once. Tests that start Ray share one xdist group: one worker runs them."""
+import os
+import tempfile
+
 import pytest
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("HF_MODULES_CACHE", tempfile.mkdtemp(prefix=f"hf-modules-{os.environ['PYTEST_XDIST_WORKER']}-"))
 
 from ner_distill import data, formats
 from ner_distill.export import export_bundle

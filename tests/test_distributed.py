@@ -12,6 +12,8 @@ import pytest
 from ner_distill import data, infer
 from ner_distill.distributed import tag_parts
 
+pytestmark = pytest.mark.xdist_group("ray")   # Ray's tests run on one xdist worker, one after the other
+
 
 @pytest.fixture(scope="module")
 def small_bundle(tmp_path_factory):

@@ -9,10 +9,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "nbs").glob("*.ipynb")) + sorted((ROOT / "nbs" / "experiments").glob("*.ipynb"))
+RAY = {"13_distributed.ipynb"}      # starts Ray: on the xdist worker that runs test_distributed.py, never beside it
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT / "nbs")))
+@pytest.mark.parametrize("nb", [pytest.param(nb, marks=pytest.mark.xdist_group("ray")) if nb.name in RAY else nb for nb in NOTEBOOKS],
+                         ids=lambda p: str(p.relative_to(ROOT / "nbs")))
 def test_notebook_runs_top_to_bottom(nb, tmp_path):
     import papermill as pm
     if nb.name == "strategy_run.ipynb":   # its default run folder: train afresh rather than find it finished
