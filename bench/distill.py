@@ -80,7 +80,7 @@ def report():
     words = df.teacher_words_s.dropna()
     body = (f"## Distillation from a bigger model\n\n`{command()}` on {machine()}.\n\n{__doc__.split(chr(10) + chr(10))[0]}\n\n"
             f"{sweep_tables.to_markdown(table)}{per_type}\n\n{FINDINGS}\n\n"
-            + (f"The teacher's pass over the 13,041 sentences: {words.iloc[0]:,.0f} words/s (PyTorch, this CPU, fp32).\n" if len(words) else ""))
+            + (f"The teacher's pass over the 13,041 sentences: {words.iloc[0]:,.0f} words/s (PyTorch, this CPU, fp32; taken while light editing work shared the cores: not a speed figure).\n" if len(words) else ""))
     write_section("distill", body)
     print(body)
 
