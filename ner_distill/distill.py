@@ -10,6 +10,7 @@ import json
 import os
 import random
 import time
+from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
 
@@ -58,7 +59,11 @@ def resolve_teacher(teacher) -> str:
 
 def recorded_targets(path) -> tuple[dict, dict]:
     "A recorded file's targets, {(source, sent_id): (words, labels) probabilities}, and what the teacher was."
-    z = np.load(resolve_teacher(path))
+    return _read_recorded(resolve_teacher(path))
+
+@lru_cache(maxsize=2)
+def _read_recorded(path: str) -> tuple[dict, dict]:   # read once: a run checks the teacher, then takes its targets
+    z = np.load(path)
     meta = json.loads(str(z["meta"]))
     p = np.exp(-z["logp"].astype(np.float32) / 255 * _FLOOR)
     p /= p.sum(-1, keepdims=True)
