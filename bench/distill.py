@@ -8,13 +8,19 @@ their best evaluation on dev; the teacher trains 500 steps with 10 evaluations a
 Run it ALONE:
 
     python bench/distill.py run --seeds 0 [--recipes gold soft-T2 ...]   # resumable: finished runs are skipped
+    python bench/distill.py export --seeds 0 1 2                        # each seed's taught student as a bundle
+    python bench/distill.py speed                                       # its words/s beside today's demo bundle
     python bench/distill.py report                                      # the "distill" section of BENCHMARKS.md
 """
 import argparse
+import json
+import os
 import time
 
+import pandas as pd
+
 from _common import ROOT, cli, command, machine, write_section
-from ner_distill import runs as runfolders, study, sweep_tables
+from ner_distill import data, infer, runs as runfolders, study, sweep_tables
 
 OUT = ROOT / "runs" / "distill"
 COMMON = ["--gold-size", 1000, "--distilled", "none", "--select-dev-size", 1000]
@@ -28,6 +34,10 @@ RECIPES = {   # name: train flags after COMMON and the seed; {teacher} is the se
     "soft-T2-long": ["--teacher", "{teacher}", "--temperature", 2, "--steps", 942, "--evals", 19],
     "hard-long": ["--teacher", "{teacher}", "--teacher-targets", "hard", "--steps", 942, "--evals", 19],
     "concat-T2-long": ["--teacher", "{teacher}", "--temperature", 2, "--strategy", "concat", "--steps", 942, "--evals", 19],
+    "concat-T2-1413": ["--teacher", "{teacher}", "--temperature", 2, "--strategy", "concat", "--steps", 1413, "--evals", 28],
+    "concat-T1-long": ["--teacher", "{teacher}", "--temperature", 1, "--strategy", "concat", "--steps", 942, "--evals", 19],
+    "concat-T2+llm": ["--teacher", "{teacher}", "--temperature", 2, "--strategy", "concat", "--steps", 942, "--evals", 19,
+                      "--distilled", "recorded", "--llm-share", 0.5, "--no-gold-disjoint"],
     "soft-T2": ["--teacher", "{teacher}", "--temperature", 2, *PLATEAU],
     "soft-T1": ["--teacher", "{teacher}", "--temperature", 1, *PLATEAU],
     "hard": ["--teacher", "{teacher}", "--teacher-targets", "hard", *PLATEAU],
@@ -40,6 +50,8 @@ LABELS = {"teacher": "teacher: mpnet, gold only, 500 steps", "gold": "student, g
           "soft-T2-cap4": "taught: power_decay, soft T = 2, patience, learning rate over 1,884 steps",
           "soft-T2-long": "taught: power_decay, soft T = 2, 942 steps", "hard-long": "taught: power_decay, the teacher's tags (hard), 942 steps",
           "concat-T2-long": "taught: concat (the teacher's share constant, 87 %), soft T = 2, 942 steps",
+          "concat-T2-1413": "taught: concat, soft T = 2, 1,413 steps", "concat-T1-long": "taught: concat, soft T = 1, 942 steps",
+          "concat-T2+llm": "taught: concat, soft T = 2 blended with gpt-3.5's tags where it labelled (share 0.5), 942 steps",
           "soft-T2": "taught: power_decay, soft T = 2, patience", "soft-T1": "taught: power_decay, soft T = 1, patience",
           "hard": "taught: power_decay, hard, patience", "soft-T2+llm": "taught: soft T = 2 blended with gpt-3.5's tags (share 0.5), patience"}
 BASELINE = "gold-long"
@@ -70,6 +82,38 @@ def run(seeds, recipes):
             print(f"s{s} {name}: {(time.time() - t0) / 60:.1f} min", flush=True)
 
 
+SHIPPED = "concat-T2-long"                      # the recipe the bundle ships (the best on dev)
+TODAY = ROOT / "export" / "demo"                # the bundle the student's words/s is read against
+
+
+def export(seeds):
+    "`ner-distill export` of each seed's SHIPPED run, into sSEED/bundle (skipped when its manifest exists)."
+    for s in seeds:
+        out = OUT / f"s{s}" / "bundle"
+        if (out / SHIPPED / "manifest.json").exists(): continue
+        with open(OUT / f"s{s}" / "export.log", "w") as log:
+            cli("export", "--run", OUT / f"s{s}" / SHIPPED, "--out", out, "--name", SHIPPED, "--no-wheelhouse", log=log)
+
+
+def shipped_rows():
+    "Per exported seed: the variant this CPU loads and its test F1 as `ner-distill export` reported it, fp32's beside it."
+    rows = []
+    for m in sorted(OUT.glob(f"s*/bundle/{SHIPPED}/manifest.json")):
+        man = json.loads(m.read_text()); v, _ = infer.bundle_variant(man, None)
+        rows.append(dict(seed=int(m.parts[-4][1:]), variant=v, test=100 * man["variants"][v]["test_f1"],
+                         fp32=100 * man["variants"]["fp32"]["test_f1"]))
+    return pd.DataFrame(rows)
+
+
+def speed():
+    "Words/s of seed 0's bundle and today's demo bundle, each at the variant this CPU loads, alternating passes in one process."
+    sents = data.conll2003("test").tokens
+    new, old = infer.Bundle(OUT / "s0" / "bundle" / SHIPPED), infer.Bundle(TODAY)
+    r = infer.words_per_second({"taught": new.tagger, "today": old.tagger}, sents, rounds=5)
+    r.update(variants={"taught": new.variant, "today": old.variant}, command=command(), machine=machine(), load_before=os.getloadavg())
+    (OUT / "speed.json").write_text(json.dumps(r, indent=1)); print(r)
+
+
 def report():
     df = study.recipe_runs(OUT, RECIPES)
     if df.empty: raise SystemExit("no finished runs under runs/distill: run `python bench/distill.py run` first")
@@ -87,8 +131,8 @@ def report():
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("action", choices=("run", "report"))
+    ap.add_argument("action", choices=("run", "export", "speed", "report"))
     ap.add_argument("--seeds", nargs="+", type=int, default=[0])
     ap.add_argument("--recipes", nargs="+", choices=[r for r in RECIPES if r != "teacher"], default=["soft-T2", "gold"])
     a = ap.parse_args()
-    run(a.seeds, a.recipes) if a.action == "run" else report()
+    dict(run=lambda: run(a.seeds, a.recipes), export=lambda: export(a.seeds), speed=speed, report=report)[a.action]()
