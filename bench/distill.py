@@ -29,6 +29,7 @@ RECIPES = {   # name: train flags after COMMON and the seed; {teacher} is the se
     "teacher": ["--model", "mpnet", "--strategy", "gold", "--lr", 1e-4, "--steps", 500, "--evals", 10],
     "gold": ["--strategy", "gold", *PLATEAU],
     "gold-long": ["--strategy", "gold", "--steps", 942, "--evals", 19],     # gold only at the taught student's steps
+    "gold-1413": ["--strategy", "gold", "--steps", 1413, "--evals", 28],
     "soft-T2-equal": ["--teacher", "{teacher}", "--temperature", 2, "--evals", 10],   # the equal-step budget, 471 steps
     "soft-T2-cap4": ["--teacher", "{teacher}", "--temperature", 2, "--steps", 1884, *PLATEAU],   # the schedule over 4 budgets
     "soft-T2-long": ["--teacher", "{teacher}", "--temperature", 2, "--steps", 942, "--evals", 19],
@@ -46,6 +47,7 @@ RECIPES = {   # name: train flags after COMMON and the seed; {teacher} is the se
 }
 LABELS = {"teacher": "teacher: mpnet, gold only, 500 steps", "gold": "student, gold only, patience (cap 600 steps)",
           "gold-long": "student, gold only, 942 steps (the baseline)",
+          "gold-1413": "student, gold only, 1,413 steps",
           "soft-T2-equal": "taught: power_decay, soft T = 2, 471 steps (the equal-step budget)",
           "soft-T2-cap4": "taught: power_decay, soft T = 2, patience, learning rate over 1,884 steps",
           "soft-T2-long": "taught: power_decay, soft T = 2, 942 steps", "hard-long": "taught: power_decay, the teacher's tags (hard), 942 steps",
