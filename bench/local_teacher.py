@@ -69,7 +69,7 @@ def freeze() -> dict:
 
 def sweep_study(name, *args):
     sweep_into(STUDY / name, "--seeds", *SEEDS, *args, "--engine", "python",
-               params=[f"steps={STEPS}", "dev_size=1000", f"trust_student={gold_run(STUDY, '{seed}')}"])
+               params=[f"steps={STEPS}", "dev_size=1000", f"gold_run={gold_run(STUDY, '{seed}')}"])
 
 
 def teachers(files) -> None:
@@ -78,7 +78,7 @@ def teachers(files) -> None:
     for s in SEEDS:
         for name, voices in VOICES.items():
             annotate_once(STUDY / "teachers" / f"s{s}" / name, "--source", files["pool"], "--teacher", "combine", "--threshold", "0",
-                          "--seed", s, "--sources", f"{voices.format(**files)},{spacy},gazetteer,student:{gold_run(STUDY, s)}")
+                          "--seed", s, "--sources", f"{voices.format(**files)},{spacy},gazetteer,run:{gold_run(STUDY, s)}")
 
 
 def train(a) -> None:

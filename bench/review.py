@@ -25,7 +25,7 @@ CONDITIONS = [f"{r}-{n}" for n in SIZES[::-1] for r in RANKS] + [f"gold-{n}" for
 
 def sweep_study(name, seeds, *args):
     "power_decay + relabel (or gold) at the study's setting into STUDY/NAME, each relabel run reading its seed's gold run."
-    sweep_into(STUDY / name, "--seeds", *seeds, *args, params=[f"steps={STEPS}", "dev_size=1000", f"trust_student={gold_run(STUDY, '{seed}')}"])
+    sweep_into(STUDY / name, "--seeds", *seeds, *args, params=[f"steps={STEPS}", "dev_size=1000", f"gold_run={gold_run(STUDY, '{seed}')}"])
 
 
 def combined() -> str:
@@ -43,7 +43,7 @@ def reviews(rank, n, seeds, gold) -> dict:
         if not (folder / "review.json").exists():
             t0 = time.time()
             cli("review", "--labels", "recorded", "--budget", n, "--rank", rank, "--combined", combined(), "--seed", s, "--quiet", "--out", folder,
-                *(["--student", gold_run(STUDY, s)] if rank == "disagreement" else []))
+                *(["--gold-run", gold_run(STUDY, s)] if rank == "disagreement" else []))
             (folder / "seconds.txt").write_text(f"{time.time() - t0:.1f}")
         review.simulate_review(folder, gold)
         pool = parse_source(f"reviewed:{folder}").pool()

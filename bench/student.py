@@ -30,7 +30,7 @@ def extra_runs(epochs=None) -> dict:
     if epochs: runs[f"all-gold-off-e{epochs}"] = all_gold("off", epochs)
     runs.update({f"gold-4layers-{cf}": ["--strategy", "gold", "--layers", 4, "--case-features", cf] for cf in SHAPES})
     runs.update({f"power_decay-relabel-4layers-{cf}": ["--strategy", "power_decay", "--trust", "relabel", "--layers", 4,
-                                                       "--trust-student", EXTRA / f"gold-4layers-{cf}", "--case-features", cf]
+                                                       "--gold-run", EXTRA / f"gold-4layers-{cf}", "--case-features", cf]
                  for cf in SHAPES})
     return {k: [*v, "--dev-size", 1000] for k, v in runs.items()}
 

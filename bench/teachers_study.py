@@ -29,8 +29,8 @@ def sweep_into(name, *args):
 
 
 def gold_student() -> str:
-    "The trust_student parameter that points each run at the gold-only run of its own seed in the study."
-    return f"trust_student={study.run_dir(STUDY, strategy='gold', seed='{seed}')}"
+    "The gold_run parameter that points each run at the gold-only run of its own seed in the study."
+    return f"gold_run={study.run_dir(STUDY, strategy='gold', seed='{seed}')}"
 
 
 def threshold() -> float:
@@ -67,7 +67,7 @@ def relabel_rounds(ok) -> None:
     frames, prev = [ok], study.run_dir(STUDY, strategy="power_decay", trust="relabel", distilled="recorded", seed="{seed}")
     for rnd in range(2, int(os.environ.get("RELABEL_ROUNDS", "2")) + 1):
         name = f"teachers-relabel-round{rnd}"
-        r = sweep_into(name, "--grid", "strategy=power_decay", "trust=relabel", "seed=0,1,2", "--param", f"trust_student={prev}")
+        r = sweep_into(name, "--grid", "strategy=power_decay", "trust=relabel", "seed=0,1,2", "--param", f"gold_run={prev}")
         frames.append(r.assign(method=f"recorded: power_decay + relabel, round {rnd}", condition=ok.condition.iloc[0]))
         prev = study.run_dir(STUDIES / name, strategy="power_decay", trust="relabel", seed="{seed}")
     both = pd.concat(frames, ignore_index=True)

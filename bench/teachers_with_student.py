@@ -43,8 +43,8 @@ def pool_source(seed: int, pool: str) -> str:
 
 def annotate_seed(seed: int, spacy: Path, teachers, pool: str) -> None:
     "The per-seed teachers: self (the student alone), combined and nollm."
-    student = f"student:{gold_run(seed)}"
-    jobs = {"self": ["--teacher", "student", "--student", gold_run(seed)],
+    student = f"run:{gold_run(seed)}"
+    jobs = {"self": ["--teacher", "run", "--run", gold_run(seed)],
             "combined": ["--teacher", "combine", "--threshold", "0", "--sources", f"recorded,{spacy},gazetteer,{student}"],
             "nollm": ["--teacher", "combine", "--threshold", "0", "--sources", f"{spacy},gazetteer,{student}"]}
     for name, args in jobs.items():
