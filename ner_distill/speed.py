@@ -16,8 +16,8 @@ from .loadgen import percentiles
 # %% auto #0
 __all__ = ['latency', 'speed_table', 'cold_warm_table', 'plot_speed', 'speed_change', 'machine', 'encoder_flops', 'work_per_word',
            'matmul_ceiling', 'limit_columns', 'system_row', 'best_wps', 'spacy_row', 'export_once', 'variant_label',
-           'model_rows', 'int8_candidates', 'inference_table', 'best_passes', 'text_parts', 'ray_table', 'ray_figures',
-           'reference_loop']
+           'model_rows', 'int8_candidates', 'inference_table', 'best_passes', 'text_parts', 'ray_pass', 'ray_table',
+           'ray_figures', 'reference_loop']
 
 # %% ../nbs/12a_speed.ipynb #c3e29d96
 def latency(fn, items) -> tuple[float, float]:
@@ -245,6 +245,18 @@ def text_parts(texts, folder, parts: int) -> list:
         out.append(folder / f"part-{i:05d}.parquet")
         pq.write_table(pa.table({"id": list(range(i * k, min((i + 1) * k, len(texts)))), "text": list(texts[i * k:(i + 1) * k])}), out[-1])
     return out
+
+def ray_pass(summary: list, wall: float, out, workers: int, rows: int, words: int, reference: list | None = None) -> tuple:
+    """A `distributed.tag_parts` pass (its summary, one record a part, and its wall seconds) in figures: words/s inside the
+    workers (the parts' own seconds over the workers), seconds outside the parts, each worker's bundle load in seconds.
+    Refuses a pass with a failed part or rows lost, or whose entities (read back from `out` by id) are not `reference`."""
+    import pyarrow.parquet as pq
+    if any(s["failed"] for s in summary) or sum(s["rows"] for s in summary) != rows:
+        raise RuntimeError(f"{out}: a part failed or rows were lost ({sum(s['rows'] for s in summary)} of {rows})")
+    if reference is not None and pq.read_table(out).sort_by("id").column("entities").to_pylist() != reference:
+        raise RuntimeError(f"{out}: entities differ from the reference's")
+    in_parts = sum(s["seconds"] for s in summary) / workers
+    return words / in_parts, wall - in_parts, [json.loads(f.read_text())["load_s"] for f in sorted((Path(out) / "_workers").iterdir())]
 
 def ray_table(best: dict, systems: dict, inside: dict, loads: dict):
     """One row per system ({name: (kind, workers, threads)}, kind "single" or "ray"): its best words/s against the

@@ -18,9 +18,9 @@ __all__ = ['run_dir', 'load_sweeps', 'sweep_summary', 'runs_summary', 'complete_
            'choose_on_dev', 'teacher_label_f1', 'teacher_table', 'plot_teachers', 'teacher_comparisons', 'oracle_share',
            'teacher_curve', 'read_quality', 'label_quality', 'runs_table', 'per_type_table', 'timing_table',
            'decoding_table', 'annotation_figures', 'best_form', 'form_table', 'llm_table', 'labelling_cost',
-           'named_runs', 'pair_comparisons', 'budget_sweeps', 'outside_gold', 'recipe_runs', 'recipe_table',
-           'recipe_per_type', 'per_sentence_gain', 'comparison_line', 'pool_draws', 'review_quality', 'decoding_by_run',
-           'recorded_order', 'recorded_prefix', 'parsed_pool']
+           'dev_files', 'measure_forms', 'named_runs', 'pair_comparisons', 'budget_sweeps', 'outside_gold',
+           'recipe_runs', 'recipe_table', 'recipe_per_type', 'per_sentence_gain', 'comparison_line', 'pool_draws',
+           'review_quality', 'decoding_by_run', 'recorded_order', 'recorded_prefix', 'parsed_pool']
 
 # %% ../nbs/12_study.ipynb #296343bb
 def run_dir(sweep_dir, axes=None, **cfg) -> Path:
@@ -313,6 +313,33 @@ def labelling_cost(labels) -> str:
     return (f"{sum(lat) / max(1, len(lat)):.2f} s a sentence ({len(lat) / max(sum(lat), 1e-9):.2f} sentences/s), {sum(lat) / 60:.1f} min of "
             f"asking for the {len(lat):,}; {sum(t[0] for t in toks) / max(1, len(toks)):.0f} prompt and "
             f"{sum(t[1] for t in toks) / max(1, len(toks)):.0f} answer tokens a sentence")
+
+# %% ../nbs/12_study.ipynb #de8988da
+def dev_files(folder, sizes, select: int, pool: int = 400, seed: int = 0) -> tuple[dict, Path]:
+    """Disjoint CoNLL-2003 dev sentences of a seeded sample of `pool`, written as files that keep their ids: the first N
+    for each N of `sizes` ({N: FOLDER/dev-eval-N.jsonl}: what is measured) and the last `select` (what chooses)."""
+    if max(sizes) + select > pool: raise ValueError(f"{max(sizes)} measured and {select} choosing sentences: more than a pool of {pool}")
+    sample = data.gold_pool(data.load_dataset("conll2003").split("dev"), pool, seed=seed).sentences
+    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+    evals = {n: formats.write_jsonl(formats.Corpus(sample[:n], "dev"), folder / f"dev-eval-{n}.jsonl") for n in sorted(set(sizes))}
+    return evals, formats.write_jsonl(formats.Corpus(sample[pool - select:], "dev"), folder / f"dev-select-{select}.jsonl")
+
+def measure_forms(url: str, model: str, forms: dict, select_file, eval_file, out, base: dict | None = None,
+                  progress: bool = False) -> tuple[str, list]:
+    """`model` behind the OpenAI-compatible `url` labels `select_file` in each prompt form of `forms` ({form: `annotate`
+    settings over `base`}; a single form is not chosen among), then `eval_file` (None: not measured) in the form with
+    the best label F1 (`best_form`): that form, and each run's `annotation_figures` with its `model`, `form` and `part`
+    (each printed as it comes with `progress`). Runs go to `out/FORM-PART`, each resumed from its own request cache."""
+    from ner_distill.annotate.run import annotate
+    def run(form, src, part):
+        folder = Path(out) / f"{form}-{part}"
+        r = annotate(str(src), "openai", out=str(folder), base_url=url, model=model, **(base or {}) | forms[form])
+        row = dict(model=model, form=form, part=part, **annotation_figures(r, formats.read_jsonl(folder / "labels.jsonl", types=None)))
+        if progress: print(json.dumps(row), flush=True)
+        return row
+    rows = [run(form, select_file, "select") for form in forms] if len(forms) > 1 else []
+    best = best_form(rows) if rows else next(iter(forms))
+    return best, rows + ([run(best, eval_file, "eval")] if eval_file is not None else [])
 
 # %% ../nbs/12_study.ipynb #60902c25
 def named_runs(sweeps: dict, keep_method: bool = True):
