@@ -174,8 +174,10 @@ def model_rows(run, work, test, batch: int = 32, latency_sentences: int = 300, c
     from ner_distill import infer
     from ner_distill.runs import RunFolder, read_json
     bundle, man = export_once(run, work, limit)
-    name, config, ceiling = f"{read_json(run, 'config').get('layers') or 6}-layer", RunFolder(run).model_config(), ceiling or matmul_ceiling()
-    sents, texts, n, lat = test.tokens, [" ".join(s) for s in test.tokens], test.n_tokens, test.tokens[:latency_sentences]
+    name = f"{read_json(run, 'config').get('layers') or 6}-layer"
+    config, ceiling = RunFolder(run).model_config(), ceiling or matmul_ceiling()
+    sents, n = test.tokens, test.n_tokens
+    texts, lat = [" ".join(s) for s in sents], sents[:latency_sentences]
     rows, points = [], {}
     if eager:
         from ner_distill.student import Student
