@@ -54,6 +54,24 @@ def cli(*args, log=None, check: bool = True) -> subprocess.CompletedProcess:
     return r
 
 
+def annotate_once(out, *args) -> Path:
+    "`ner-distill annotate ARGS --quiet --out OUT`, its output logged beside OUT, unless OUT holds its labels already; OUT."
+    out = Path(out)
+    if not (out / "labels.jsonl").exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with open(out.parent / f"{out.name}.log", "w") as log: cli("annotate", *args, "--quiet", "--out", out, log=log)
+    return out
+
+
+def train_once(out, *flags) -> bool:
+    "`ner-distill train FLAGS --out OUT`, its output logged beside OUT, unless OUT holds a finished run; whether it trained."
+    out = Path(out)
+    if runfolders.RunFolder(out).status == "done": return False
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out.parent / f"{out.name}.log", "w") as log: cli("train", *flags, "--out", out, log=log)
+    return True
+
+
 def sweep_into(out, *args, params=(), quiet: bool = True, check: bool = False) -> None:
     "`ner-distill sweep --profile study ARGS --param PARAMS --no-report` into OUT (resumable: finished runs are skipped)."
     cli("sweep", "--profile", "study", *args, "--param", *params, "--no-report", *(["--quiet"] if quiet else []), "--out", out, check=check)

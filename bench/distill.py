@@ -1,11 +1,6 @@
-"""Distillation from a bigger model: a teacher five times the student's size (all-mpnet-base-v2, 109M parameters,
-uncased, with word shape) trained on 1,000 gold sentences, and the student (all-MiniLM-L6-v2, with word shape) trained
-on the same gold plus the teacher's targets over the 13,041 other CoNLL-2003 train sentences, against the student on
-the gold alone. Students train to their dev plateau (patience: 3 evaluations of 50 steps without a better dev F1, at
-least 300 steps, the learning rate decaying over two step budgets, 942 steps) or for a fixed number of steps keeping
-their best evaluation on dev; the teacher trains 500 steps with 10 evaluations and keeps its best on dev.
-
-Run it ALONE:
+"""Distillation from a bigger model: an mpnet teacher trained on 1,000 gold sentences teaches the MiniLM student over
+the other CoNLL-2003 train sentences, against the student on the gold alone (the recipes below; the design and the
+findings are in bench/sections/distill.md, the section's template). Run it ALONE:
 
     python bench/distill.py run --seeds 0 [--recipes gold soft-T2 ...]   # resumable: finished runs are skipped
     python bench/distill.py export --seeds 0 1 2                        # each seed's taught student as a bundle
@@ -19,8 +14,8 @@ import time
 
 import pandas as pd
 
-from _common import ROOT, cli, command, machine, write_section
-from ner_distill import data, infer, runs as runfolders, study, sweep_tables
+from _common import ROOT, cli, command, machine, train_once, write_section
+from ner_distill import data, infer, study, sweep_tables
 
 OUT = ROOT / "runs" / "distill"
 COMMON = ["--gold-size", 1000, "--distilled", "none", "--select-dev-size", 1000]
@@ -57,31 +52,15 @@ LABELS = {"teacher": "teacher: mpnet, gold only, 500 steps", "gold": "student, g
           "soft-T2": "taught: power_decay, soft T = 2, patience", "soft-T1": "taught: power_decay, soft T = 1, patience",
           "hard": "taught: power_decay, hard, patience", "soft-T2+llm": "taught: soft T = 2 blended with gpt-3.5's tags (share 0.5), patience"}
 BASELINE = "gold-long"
-FINDINGS = """What it shows, on one seed (seeds 1 and 2 are still to run: a teacher takes 32 min here):
-- The teacher (86.6) is 4.3 points over the student on the same gold at the same steps, at EuroEval's bert-base-uncased
-  figure for 1,024 sentences (86.7).
-- Taught by it over the 13,041 other train sentences, the student gains +2.2 with power_decay and **+3.2 with concat**
-  (85.6, 1.0 under its teacher): a teacher better than the student is worth most when its share of each batch stays
-  constant; power_decay ends its run on gold alone.
-- Soft targets at T = 2 and the teacher's hard tags give the same test F1 with power_decay (84.6 each; soft against hard
-  +0.0 [-0.8, +0.8]); the temperature has not been tuned.
-- The learning rate's horizon matters: patience with the rate decaying over four step budgets stopped at step 550 with
-  the rate still high (83.5); decaying over 942 steps reached 84.6, and plateau runs now cap at two budgets.
-- concat's best step is its last (942): it may gain from more steps.
-- Wall times are not speed figures: the teacher and the first taught runs shared the two cores with other work at times."""
 
 
 def run(seeds, recipes):
     for s in seeds:
         for name in ["teacher", *[r for r in recipes if r != "teacher"]]:
-            out = OUT / f"s{s}" / name
-            if runfolders.RunFolder(out).status == "done": continue
-            out.parent.mkdir(parents=True, exist_ok=True)
             flags = [str(f).format(teacher=OUT / f"s{s}" / "teacher") for f in RECIPES[name]]
             t0 = time.time()
-            with open(out.parent / f"{name}.log", "w") as log:
-                cli("train", *COMMON, "--seed", s, *flags, "--out", out, log=log)
-            print(f"s{s} {name}: {(time.time() - t0) / 60:.1f} min", flush=True)
+            if train_once(OUT / f"s{s}" / name, *COMMON, "--seed", s, *flags):
+                print(f"s{s} {name}: {(time.time() - t0) / 60:.1f} min", flush=True)
 
 
 SHIPPED = "concat-T2-long"                      # the recipe the bundle ships (the best on dev)
@@ -119,16 +98,14 @@ def speed():
 def report():
     df = study.recipe_runs(OUT, RECIPES)
     if df.empty: raise SystemExit("no finished runs under runs/distill: run `python bench/distill.py run` first")
-    table, per_type = study.recipe_table(df, RECIPES, LABELS, BASELINE, "gold only, 942 steps"), ""
+    per_type, words = "", df.teacher_words_s.dropna()
     if best := study.recipe_per_type(df, RECIPES, BASELINE, skip=("teacher", "gold"), versus="gold only"):
         name, seed, pt = best
         per_type = f"\n\nPer type, test, seed {seed} ({LABELS[name]}, the best on dev, against gold only at 942 steps):\n\n{sweep_tables.to_markdown(pt)}"
-    words = df.teacher_words_s.dropna()
-    body = (f"## Distillation from a bigger model\n\n`{command()}` on {machine()}.\n\n{__doc__.split(chr(10) + chr(10))[0]}\n\n"
-            f"{sweep_tables.to_markdown(table)}{per_type}\n\n{FINDINGS}\n\n"
-            + (f"The teacher's pass over the 13,041 sentences: {words.iloc[0]:,.0f} words/s (PyTorch, this CPU, fp32; taken while light editing work shared the cores: not a speed figure).\n" if len(words) else ""))
-    write_section("distill", body)
-    print(body)
+    teacher_pass = (f"The teacher's pass over the 13,041 sentences: {words.iloc[0]:,.0f} words/s (PyTorch, this CPU, fp32; taken while "
+                    "light editing work shared the cores: not a speed figure)." if len(words) else "")
+    print(write_section("distill", head=f"`{command()}` on {machine()}", per_type=per_type, teacher_pass=teacher_pass,
+                        table=sweep_tables.to_markdown(study.recipe_table(df, RECIPES, LABELS, BASELINE, "gold only, 942 steps"))))
 
 
 if __name__ == "__main__":

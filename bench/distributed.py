@@ -6,13 +6,11 @@ threads) on the same rows, in alternating passes, the best pass of each kept. Ru
     python bench/distributed.py [--bundle export/demo] [--variant default] [--sentences 10000] [--rounds 2]
 """
 import argparse
-import json
 import shutil
 import tempfile
 import time
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import ray
 
 from _common import ROOT, command, machine, write_section
@@ -55,16 +53,13 @@ def job(kind, workers, threads):
 
 
 def after(name, summary, wall):
-    "A Ray job's best pass: its seconds inside the parts and outside them, its bundle loads; its entities checked."
+    "A Ray job's best pass (`speed.ray_pass`): its seconds inside the parts and outside them, its bundle loads; its entities checked."
     kind, workers, _ = systems[name]
     if kind == "single":
         if not reference: reference.extend(x["entities"] for x in summary)
         return None
-    assert not any(s["failed"] for s in summary) and sum(s["rows"] for s in summary) == len(texts)
-    if variant == "fp32":    # int8's dynamic quantisation depends on the other rows of a batch: not compared
-        assert pq.read_table(work / "out").sort_by("id").column("entities").to_pylist() == reference, f"{name}: entities differ from the single-process runtime's"
-    in_parts = sum(s["seconds"] for s in summary) / workers
-    return words / in_parts, wall - in_parts, [json.loads(f.read_text())["load_s"] for f in (work / "out" / "_workers").iterdir()]
+    # int8's dynamic quantisation depends on the other rows of a batch: its entities are not compared
+    return speed.ray_pass(summary, wall, work / "out", workers, len(texts), words, reference if variant == "fp32" else None)
 
 
 best, kept = speed.best_passes({n: job(*s) for n, s in systems.items()}, words, a.rounds, after)

@@ -19,8 +19,7 @@ import time
 
 from _common import ROOT, command, machine, render, write_section
 from ner_distill.annotate.local_llm import ANNOTATE_BASE, GEMMA_FORMS, MODELS, PROMPT_FORMS, describe, exit_on_sigterm, fetch, served
-from ner_distill import data, formats, study, sweep_tables
-from ner_distill.annotate.run import annotate
+from ner_distill import study, sweep_tables
 
 p = argparse.ArgumentParser()
 p.add_argument("--n", type=int, default=300, help="dev sentences measured per model")
@@ -43,51 +42,27 @@ POOL = 400                                  # the first N of a seeded sample of 
 CAPS = {k: int(v) for k, v in (c.split("=") for c in a.cap)}
 
 
-def sentences():
-    "(measured files by N, choosing file) of dev sentences, disjoint, as files that keep their ids."
-    OUT.mkdir(parents=True, exist_ok=True)
-    pool = data.gold_pool(data.load_dataset("conll2003").split("dev"), POOL, seed=0)
-    assert a.n <= POOL - a.select, f"--n {a.n} + --select {a.select} > {POOL}"
-    evs = {n: OUT / f"dev-eval-{n}.jsonl" for n in {a.n, *CAPS.values()}}
-    for n, f in evs.items(): formats.write_jsonl(formats.Corpus(pool.sentences[:n], "dev"), f)
-    sel = OUT / f"dev-select-{a.select}.jsonl"
-    formats.write_jsonl(formats.Corpus(pool.sentences[POOL - a.select:], "dev"), sel)
-    return evs, sel
-
-
-def run(url, name, form, settings, src, part):
-    "One annotation run (resumed from its cache); its figures, the time per sentence from each answer's own latency."
-    out = OUT / name / f"{form}-{part}"
-    r = annotate(str(src), "openai", out=str(out), base_url=url, model=name, **ANNOTATE_BASE | settings)
-    return dict(model=name, form=form, part=part, **study.annotation_figures(r, formats.read_jsonl(out / "labels.jsonl", types=None)))
-
-
 def measure(name, ev, sel):
+    "Model `name` fetched, served and measured (`study.measure_forms`); the form it chose is left for bench/local_teacher.py."
     info = fetch(name)                                  # verified: magic, architecture, name, size, sha256
-    forms, rows = GEMMA_FORMS if name.startswith("gemma") else PROMPT_FORMS, []
+    forms = GEMMA_FORMS if name.startswith("gemma") else PROMPT_FORMS
+    measured = ev[CAPS.get(name, a.n)] if a.phase == "all" else None
     with open(OUT / f"{name}-server.log", "a") as log, served(MODELS[name], info["file"], a.port, a.threads, log=log) as url:
-        if len(forms) > 1:
-            for form, st in forms.items():
-                rows.append(run(url, name, form, st, sel, "select")); print(json.dumps(rows[-1]), flush=True)
-            best = study.best_form(rows)
-        else: best = next(iter(forms))
-        (OUT / name).mkdir(parents=True, exist_ok=True)
-        (OUT / name / "chosen.json").write_text(json.dumps(dict(form=best)))     # the form bench/local_teacher.py labels with
-        if a.phase == "all":
-            rows.append(run(url, name, best, forms[best], ev[CAPS.get(name, a.n)], "eval")); print(json.dumps(rows[-1]), flush=True)
+        best, rows = study.measure_forms(url, name, forms, sel, measured, OUT / name, ANNOTATE_BASE, progress=True)
+    (OUT / name).mkdir(parents=True, exist_ok=True)
+    (OUT / name / "chosen.json").write_text(json.dumps(dict(form=best)))     # the form bench/local_teacher.py labels with
     return info, best, rows
 
 
 t0 = time.time()
-ev, sel = sentences()
+ev, sel = study.dev_files(OUT, [a.n, *CAPS.values()], a.select, POOL)
 results = {name: measure(name, ev, sel) for name in a.models.split(",")}
 sel_rows = [r for _, _, rows in results.values() for r in rows if r["part"] == "select"]
 evals = {n: next((r for r in rows if r["part"] == "eval"), None) for n, (_, _, rows) in results.items()}
-md = lambda t, none: sweep_tables.to_markdown(t) if len(t) else none
 body = render("local-llm", head=f"`{command()}` on {machine()}", minutes=(time.time() - t0) / 60, a=a, max_tokens=ANNOTATE_BASE["max_tokens"],
               pool=POOL, files="\n".join(describe(n, info) for n, (info, _, _) in results.items()),
-              sel=md(study.form_table(sel_rows, {n: b for n, (_, b, _) in results.items()}), "(no selection run)"),
-              ev=md(study.llm_table(evals, "gemma-3-270m"), "(no measured run)"),
+              sel=sweep_tables.to_markdown(study.form_table(sel_rows, {n: b for n, (_, b, _) in results.items()}), "(no selection run)"),
+              ev=sweep_tables.to_markdown(study.llm_table(evals, "gemma-3-270m"), "(no measured run)"),
               details="\n".join(f"- {n}: statuses {json.dumps(r['status'])}; faults {json.dumps(r['faults'])}; entities {json.dumps(r['entities'])}; "
                                 f"errors against gold {json.dumps(r['errors'])}" for n, r in evals.items() if r))
 print(body)

@@ -1,14 +1,8 @@
 """The closed network's own LLM as a teacher that trains students: a local instruct model (served by llama-cpp-python on
 127.0.0.1, see bench/local_llm.py) labels N of the 5,873 CoNLL-2003 train sentences that have recorded gpt-3.5 labels,
-and students are trained at 247 steps, 3 seeds, 1,000 gold sentences, on those N sentences with
-
-- the local model's labels, and gpt-3.5's labels on the same N: `power_decay` and `power_decay + relabel`;
-- the combined teacher (spaCy, the gazetteer of the seed's gold pool, the seed's gold-only student) with gpt-3.5, with
-  the local model in place of gpt-3.5, and with both: `power_decay`;
-- gold only.
-
-Every run draws the same gold pool for a seed (the gold draw avoids the same N sentences), so the paired bootstrap
-compares like with like. The BENCHMARKS.md section "local-teacher". Two steps, each resumable; run them ALONE:
+and students learn from its labels, from gpt-3.5's on the same N and from combined teachers, against gold only (the
+design: bench/sections/local-teacher.md). The BENCHMARKS.md section "local-teacher". Two steps, each resumable; run
+them ALONE:
 
     flock /tmp/ner-heavy.lock python bench/local_teacher.py label --model qwen2.5-coder-0.5b --minutes 40
     flock /tmp/ner-heavy.lock python bench/local_teacher.py train      # annotations, 27 runs, then the section
@@ -21,14 +15,18 @@ import argparse
 import json
 import time
 
-from _common import ROOT, cli, command, gold_run, machine, plot, render, sweep_into, write_section
+from _common import ROOT, annotate_once, command, gold_run, machine, plot, render, sweep_into, write_section
 from ner_distill.annotate.local_llm import ANNOTATE_BASE, MODELS, PROMPT_FORMS, exit_on_sigterm, fetch, served
-from ner_distill import data, formats, metrics, runs as runfolders, study, sweep_tables
+from ner_distill import data, formats, runs as runfolders, study, sweep_tables
 
 OUT = ROOT / "runs" / "local-llm"
 STUDY = ROOT / "runs" / "studies" / "local-teacher"
 SEEDS, STEPS, CHUNK = ("0", "1", "2"), 247, 250
-VOICES = {"combined-gpt35": "{gpt35}", "combined-local": "{local}", "combined-both": "{gpt35},{local}"}
+VOICES = {"combined-gpt35": "{gpt35}", "combined-local": "{local}", "combined-both": "{gpt35},{local}"}   # the LLMs among the voices
+NAMES = {"gold": "gold only", "gpt35": "gpt-3.5", "local": "local LLM",
+         "combined-gpt35": "combined: gpt-3.5 + spaCy + gazetteer + student",
+         "combined-local": "combined: local LLM + spaCy + gazetteer + student",
+         "combined-both": "combined: gpt-3.5 + local LLM + spaCy + gazetteer + student"}
 
 
 def chosen_form(model: str) -> str:
@@ -39,29 +37,21 @@ def chosen_form(model: str) -> str:
 
 
 def label(a) -> None:
+    from ner_distill.annotate.run import annotate
     exit_on_sigterm()
     train = data.conll2003("train")
-    form, order, t0 = a.form or chosen_form(a.model), study.recorded_order(train), time.time()
-    out = OUT / a.model / f"{form}-train"
-    info = fetch(a.model)
+    form, t0, info = a.form or chosen_form(a.model), time.time(), fetch(a.model)
+    most = min(a.n, len(study.recorded_order(train)))
+    settings = dict(out=str(OUT / a.model / f"{form}-train"), model=a.model, **ANNOTATE_BASE | PROMPT_FORMS[form])
     with open(OUT / f"{a.model}-server.log", "a") as log, served(MODELS[a.model], info["file"], a.port, a.threads, log=log) as url:
-        for n in range(CHUNK, min(a.n, len(order)) + CHUNK, CHUNK):
-            n = min(n, a.n, len(order))
-            src = STUDY / "label" / f"train-{n}.jsonl"
-            src.parent.mkdir(parents=True, exist_ok=True)
-            ids = {s.sent_id for s in order[:n]}
-            formats.write_jsonl(formats.Corpus([s for s in train if s.sent_id in ids], "conll2003-train"), src)
-            r = annotate_run(src, out, url, a.model, form)
+        for n in range(CHUNK, most + CHUNK, CHUNK):
+            n = min(n, most)
+            r = annotate(str(study.recorded_prefix(train, n, STUDY / "label" / f"train-{n}.jsonl")), "openai", base_url=url, **settings)
             print(json.dumps(dict(n=n, minutes=round((time.time() - t0) / 60, 1), f1=r["quality"]["f1"], status=r["parse"]["status"],
                                   cached=r["parse"]["requests_cached"])), flush=True)
             if time.time() - t0 > 60 * a.minutes: break
     (STUDY / "label" / "labelled.json").write_text(json.dumps(dict(model=a.model, form=form, n=n, info={k: str(v) for k, v in info.items()},
                                                                    machine=machine(), threads=a.threads)))
-
-
-def annotate_run(src, out, url, model, form):
-    from ner_distill.annotate.run import annotate
-    return annotate(str(src), "openai", out=str(out), base_url=url, model=model, **ANNOTATE_BASE | PROMPT_FORMS[form])
 
 
 def freeze() -> dict:
@@ -79,24 +69,16 @@ def freeze() -> dict:
 
 def sweep_study(name, *args):
     sweep_into(STUDY / name, "--seeds", *SEEDS, *args, "--engine", "python",
-               params=[f"steps={STEPS}", "dev_size=1000", f"trust_student={gold_run(STUDY, '{seed}')}"])
+               params=[f"steps={STEPS}", "dev_size=1000", f"gold_run={gold_run(STUDY, '{seed}')}"])
 
 
 def teachers(files) -> None:
     "spaCy once, then per seed the combined teachers (threshold 0: every word's posterior kept) over the N sentences."
-    spacy = STUDY / "teachers" / "spacy"
-    if not (spacy / "labels.jsonl").exists(): cli("annotate", "--source", files["pool"], "--teacher", "spacy", "--quiet", "--out", spacy)
+    spacy = annotate_once(STUDY / "teachers" / "spacy", "--source", files["pool"], "--teacher", "spacy")
     for s in SEEDS:
         for name, voices in VOICES.items():
-            out = STUDY / "teachers" / f"s{s}" / name
-            if (out / "labels.jsonl").exists(): continue
-            cli("annotate", "--source", files["pool"], "--teacher", "combine", "--threshold", "0", "--seed", s, "--quiet", "--out", out,
-                "--sources", f"{voices.format(**files)},{spacy},gazetteer,student:{gold_run(STUDY, s)}")
-
-
-NAMES = {"gold": "gold only", "gpt35": "gpt-3.5", "local": "local LLM", **{k: k.replace("-", ": ").replace("gpt35", "gpt-3.5 + spaCy + gazetteer + student")
-                                                                          .replace(": local", ": local LLM + spaCy + gazetteer + student")
-                                                                          .replace(": both", ": gpt-3.5 + local LLM + spaCy + gazetteer + student") for k in VOICES}}
+            annotate_once(STUDY / "teachers" / f"s{s}" / name, "--source", files["pool"], "--teacher", "combine", "--threshold", "0",
+                          "--seed", s, "--sources", f"{voices.format(**files)},{spacy},gazetteer,run:{gold_run(STUDY, s)}")
 
 
 def train(a) -> None:
@@ -114,21 +96,18 @@ def train(a) -> None:
 def report(files, secs) -> None:
     fr = runfolders.read_json(STUDY, "frozen")
     ok = study.named_runs({STUDY / k: v for k, v in NAMES.items()})
-    quality_of = lambda path: metrics.pool_quality(formats.read_jsonl(path, types=None))
-    quality = study.label_quality({"gpt-3.5 (recorded)": quality_of(files["gpt35"]), "local LLM": quality_of(files["local"]),
-                                   "spaCy": study.read_quality(STUDY / "teachers" / "spacy"),
-                                   **{NAMES[k]: [study.read_quality(STUDY / "teachers" / f"s{s}" / k) for s in SEEDS] for k in VOICES}},
+    quality = study.label_quality({"gpt-3.5 (recorded)": files["gpt35"], "local LLM": files["local"], "spaCy": STUDY / "teachers" / "spacy",
+                                   **{NAMES[k]: [STUDY / "teachers" / f"s{s}" / k for s in SEEDS] for k in VOICES}},
                                   types=("PER", "LOC", "ORG", "MISC"))
     pairs = [("local LLM @ power_decay", "gpt-3.5 @ power_decay"), ("local LLM @ power_decay + relabel", "gpt-3.5 @ power_decay + relabel"),
              (f"{NAMES['combined-local']} @ power_decay", f"{NAMES['combined-gpt35']} @ power_decay"),
              (f"{NAMES['combined-both']} @ power_decay", f"{NAMES['combined-gpt35']} @ power_decay")]
-    heads = study.pair_comparisons(ok, pairs)
-    body = render("local-teacher",
-        head=f"`{command()}` on {machine()} ({len(ok)} finished runs, summed run wall time {ok.wall_s.sum() / 60:.0f} min; {secs / 60:.0f} min this call)",
-        model=fr["model"], form=fr["form"], labelled=fr["labelled"], n=fr["parsed"], sha=json.loads((STUDY / "label" / "labelled.json").read_text())["info"].get("sha256", "?"),
-        quality=sweep_tables.to_markdown(quality), tables=sweep_tables.tables_markdown(ok, "gold only"), figure=f"![local-teacher]({plot(ok, 'local-teacher')})",
-        heads=sweep_tables.to_markdown(heads) if len(heads) else "(not run)", steps=STEPS,
-        labelling=study.labelling_cost(formats.read_jsonl(files["local"], types=None)))
+    body = render("local-teacher", head=f"`{command()}` on {machine()} ({study.runs_summary(ok)}; {secs / 60:.0f} min this call)",
+                  model=fr["model"], form=fr["form"], labelled=fr["labelled"], n=fr["parsed"], sha=fr["info"].get("sha256", "?"),
+                  quality=sweep_tables.to_markdown(quality), tables=sweep_tables.tables_markdown(ok, "gold only"),
+                  figure=f"![local-teacher]({plot(ok, 'local-teacher')})", steps=STEPS,
+                  heads=sweep_tables.to_markdown(study.pair_comparisons(ok, pairs), "(not run)"),
+                  labelling=study.labelling_cost(formats.read_jsonl(files["local"], types=None)))
     write_section("local-teacher", body)
     print(body)
 

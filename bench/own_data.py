@@ -12,7 +12,7 @@ import random
 import shutil
 import time
 
-from _common import ROOT, cli, command, machine, run_study, write_section
+from _common import ROOT, annotate_once, cli, command, machine, run_study, write_section
 from ner_distill import data, formats, runs as runfolders, study, sweep_tables
 from ner_distill.annotate.teachers import load_spacy, spacy_docs, spacy_tags
 
@@ -32,11 +32,9 @@ def people_companies(seeds):
         formats.write_spans([s.with_tags(mapped(s.tags)) for s in data.conll2003(split)], d / f"{split}.jsonl")
     formats.write_spans([s.with_tags(mapped(s.tags)) for s in data.recorded_llm_labels()], d / "gpt35-teacher.jsonl")
     (d / "dataset.yaml").write_text("name: pc\nschema: schema.yaml\ntrain: train.jsonl\ndev: dev.jsonl\ntest: test.jsonl\n")
-    ann = d / "ann-gpt35"
-    if not (ann / "labels.jsonl").exists():
-        cli("annotate", "--dataset", d / "dataset.yaml", "--source", "train", "--teacher", "recorded", "--labels",
-            d / "gpt35-teacher.jsonl", "--quiet", "--out", ann)
-    q = runfolders.AnnotationFolder(ann).quality()
+    ann = annotate_once(d / "ann-gpt35", "--dataset", d / "dataset.yaml", "--source", "train", "--teacher", "recorded",
+                        "--labels", d / "gpt35-teacher.jsonl")
+    q = study.read_quality(ann)
     n_ok = json.loads((ann / "parse_report.json").read_text())["status"].get("ok", 0)
     r = data.data_stats(d / "dataset.yaml")["pc-train"]["report"]
     run_study("own-data-people-companies", ["--profile", "study", "--dataset", d / "dataset.yaml", "--strategies", "gold", "power_decay",

@@ -1,11 +1,9 @@
-"""Review where it matters: the recorded gpt-3.5 labels of 5,873 CoNLL-2003 train sentences, power_decay + relabel beside
-1,000 gold sentences at 247 steps, 3 seeds; a reviewer (the gold tags standing in for a person) corrects 200 and 500
-sentences chosen by disagreement with the gold-trained student, by the combined teacher's uncertainty and at random,
-through the real path: `ner-distill review` writes the files, each sentence is corrected in one of Label Studio,
-Prodigy and doccano (in turn, by rank) and exported in that tool's shape (`review.tool_export`), and training reads
-them back with `tool_files.read_export` as `reviewed:FOLDER`. Beside it, the same method with 200 and 500 more gold
-sentences annotated from scratch. Each method against no review by the paired bootstrap; the BENCHMARKS.md section
-"review". Resumable (finished runs, reviews and annotation runs are kept). Run it ALONE on an idle machine:
+"""Review where it matters: a reviewer (the gold tags standing in for a person) corrects 200 and 500 of the recorded
+gpt-3.5 labels, chosen by disagreement with the gold-trained student, by the combined teacher's uncertainty and at
+random, through the real path (`ner-distill review`, each tool's export, `reviewed:FOLDER`), against as many gold
+sentences annotated from scratch (the design: bench/sections/review.md). Each method against no review by the paired
+bootstrap; the BENCHMARKS.md section "review". Resumable (finished runs, reviews and annotation runs are kept). Run it
+ALONE on an idle machine:
 
     flock /tmp/ner-heavy.lock python bench/review.py                                  # everything, then the section
     flock /tmp/ner-heavy.lock python bench/review.py --seeds 0 --conditions disagreement-500   # one run, to time it
@@ -15,7 +13,7 @@ import time
 
 import pandas as pd
 
-from _common import ROOT, cli, command, gold_run, machine, plot, render, sweep_into, write_section
+from _common import ROOT, annotate_once, cli, command, gold_run, machine, plot, render, sweep_into, write_section
 from ner_distill import data, metrics, study, sweep_tables
 from ner_distill.annotate import review
 from ner_distill.annotate.sources import parse_source
@@ -27,14 +25,14 @@ CONDITIONS = [f"{r}-{n}" for n in SIZES[::-1] for r in RANKS] + [f"gold-{n}" for
 
 def sweep_study(name, seeds, *args):
     "power_decay + relabel (or gold) at the study's setting into STUDY/NAME, each relabel run reading its seed's gold run."
-    sweep_into(STUDY / name, "--seeds", *seeds, *args, params=[f"steps={STEPS}", "dev_size=1000", f"trust_student={gold_run(STUDY, '{seed}')}"])
+    sweep_into(STUDY / name, "--seeds", *seeds, *args, params=[f"steps={STEPS}", "dev_size=1000", f"gold_run={gold_run(STUDY, '{seed}')}"])
 
 
 def combined() -> str:
     "The combined teacher of the recorded labels and spaCy on the same sentences (threshold 0: every word's posterior kept)."
-    for name, args in (("spacy", ["--teacher", "spacy"]), ("combined", ["--teacher", "combine", "--sources", f"recorded,{STUDY / 'spacy'}", "--threshold", "0"])):
-        if not (STUDY / name / "labels.jsonl").exists(): cli("annotate", "--source", "recorded", "--quiet", "--out", STUDY / name, *args)
-    return str(STUDY / "combined")
+    spacy = annotate_once(STUDY / "spacy", "--source", "recorded", "--teacher", "spacy")
+    return str(annotate_once(STUDY / "combined", "--source", "recorded", "--teacher", "combine", "--sources", f"recorded,{spacy}",
+                             "--threshold", "0"))
 
 
 def reviews(rank, n, seeds, gold) -> dict:
@@ -45,12 +43,11 @@ def reviews(rank, n, seeds, gold) -> dict:
         if not (folder / "review.json").exists():
             t0 = time.time()
             cli("review", "--labels", "recorded", "--budget", n, "--rank", rank, "--combined", combined(), "--seed", s, "--quiet", "--out", folder,
-                *(["--student", gold_run(STUDY, s)] if rank == "disagreement" else []))
+                *(["--gold-run", gold_run(STUDY, s)] if rank == "disagreement" else []))
             (folder / "seconds.txt").write_text(f"{time.time() - t0:.1f}")
         review.simulate_review(folder, gold)
         pool = parse_source(f"reviewed:{folder}").pool()
-        f1 = metrics.pool_quality(pool)["f1"]
-        out[s] = dict(pool.report, label_f1=f1, seconds=float((folder / "seconds.txt").read_text()))
+        out[s] = dict(pool.report, label_f1=metrics.pool_quality(pool)["f1"], seconds=float((folder / "seconds.txt").read_text()))
     return out
 
 
@@ -100,26 +97,30 @@ def verdict(cmp, head, head_gold) -> str:
                       line(head_gold, "review 500 @ disagreement, to the gold pool", "joining the gold pool, against 500 random ones joining it")])
 
 
+def chosen(runs) -> str:
+    "The method of `runs` with the best mean dev F1, in bold, and the table it was chosen from."
+    method, table = study.choose_on_dev(runs, by="method")
+    return f"**{method}**.\n\n{sweep_tables.to_markdown(table)}"
+
+
 def report(ok, names, done, secs):
     cmp = sweep_tables.comparisons(ok, "no review")
     head = sweep_tables.comparisons(ok[ok.method.isin(["review 500 @ disagreement", "review 500 @ random"])], "review 500 @ random")
     gold_pool = ["review 500 @ disagreement, to the gold pool", "review 500 @ random, to the gold pool"]
     head_gold = sweep_tables.comparisons(ok[ok.method.isin(gold_pool)], gold_pool[1])
     quality = study.review_quality({names[c]: v for c, v in done.items()})
-    base_f1 = metrics.pool_quality(data.recorded_llm_labels())["f1"]
     inplace = ok[ok.method.str.startswith("review ") & ~ok.method.str.contains("gold pool")]
-    choice = {n: study.choose_on_dev(inplace[inplace.method.str.startswith(f"review {n} @")], by="method") for n in SIZES
-              if inplace.method.str.startswith(f"review {n} @").any()}
+    at = {n: inplace[inplace.method.str.startswith(f"review {n} @")] for n in SIZES}
     modes = ok[ok.method.str.startswith("review 500 @ disagreement")]   # where the reviews go
-    body = render("review",
-        head=f"`{command()}` on {machine()} ({len(ok)} finished runs, summed run wall time {ok.wall_s.sum() / 60:.0f} min; {secs / 60:.0f} min this call)", steps=STEPS, base_f1=100 * base_f1,
-        quality=sweep_tables.to_markdown(quality) if len(quality) else "(no review written in this call)",
-        figure=f"![review]({plot(ok, 'review')})", tables=sweep_tables.tables_markdown(ok, "no review"),
-        head_to_head=sweep_tables.to_markdown(pd.concat([head, head_gold])) if len(head) or len(head_gold) else "(not run)", per_sentence=sweep_tables.to_markdown(per_sentence(cmp, names)),
-        choices="\n\n".join(f"At {n} sentences, in place: **{m}**.\n\n{sweep_tables.to_markdown(t)}" for n, (m, t) in choice.items()) or "-",
-        mode=("**{}**.\n\n{}".format(*(lambda m, t: (m, sweep_tables.to_markdown(t)))(*study.choose_on_dev(modes, by="method")))
-              if modes.method.nunique() > 1 else "(not run)"),
-        verdict=verdict(cmp, head, head_gold), x=study.pool_draws(5873, "power_decay", STEPS, 32, (1000, 1500)))
+    body = render("review", head=f"`{command()}` on {machine()} ({study.runs_summary(ok)}; {secs / 60:.0f} min this call)",
+                  steps=STEPS, base_f1=100 * study.read_quality("recorded")["f1"],
+                  quality=sweep_tables.to_markdown(quality, "(no review written in this call)"),
+                  figure=f"![review]({plot(ok, 'review')})", tables=sweep_tables.tables_markdown(ok, "no review"),
+                  head_to_head=sweep_tables.to_markdown(pd.concat([head, head_gold]), "(not run)"),
+                  per_sentence=sweep_tables.to_markdown(per_sentence(cmp, names)),
+                  choices="\n\n".join(f"At {n} sentences, in place: {chosen(runs)}" for n, runs in at.items() if len(runs)) or "-",
+                  mode=chosen(modes) if modes.method.nunique() > 1 else "(not run)",
+                  verdict=verdict(cmp, head, head_gold), x=study.pool_draws(5873, "power_decay", STEPS, 32, (1000, 1500)))
     write_section("review", body)
     print(body)
 

@@ -32,11 +32,10 @@ try:
             rows.append(load(clients, size, a.seconds, a.max_requests)); print(rows[-1], flush=True)
     rss0 = srv.rss_mb()
     soak_rows, samples = loadgen.soak(lambda s: load(8, 1, s, 10 ** 9), a.soak_minutes, 30.0, 1.0, srv.rss_mb)
-    samples, rss1 = [(0.0, rss0), *samples], srv.rss_mb()
+    soak = loadgen.soak_summary(soak_rows, [(0.0, rss0), *samples], rss0, srv.rss_mb())
 finally:
     srv.stop(30)
 
 print(write_section("serve-load", head=f"`{command()}` on {machine()}", a=a, bundle=bundle.name,
-                    variant=json.loads((bundle / "manifest.json").read_text())["default_variant"], table=sweep_tables.to_markdown(loadgen.load_table(rows)),
-                    soak_req=sum(r["requests"] for r in soak_rows), soak_fail=sum(r["failures"] for r in soak_rows), rss0=rss0,
-                    rss1=rss1, growth=100 * (rss1 - rss0) / rss0, samples=", ".join(f"{m:g}: {r:.0f}" for m, r in samples)))
+                    variant=json.loads((bundle / "manifest.json").read_text())["default_variant"],
+                    table=sweep_tables.to_markdown(loadgen.load_table(rows)), soak=soak))

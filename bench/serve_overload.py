@@ -50,7 +50,7 @@ try:
         rows.append(dict(loadgen.wrk_load(srv, lua, conns, a.seconds), server="default")); print(rows[-1], flush=True)
     rss0 = srv.rss_mb()
     soak, samples = loadgen.soak(lambda s: loadgen.wrk_load(srv, lua, 256, round(s)), a.soak_minutes, 60.0, 5.0, srv.rss_mb)
-    rss1 = srv.rss_mb()
+    soak = loadgen.soak_summary(soak, samples, rss0, srv.rss_mb(), counts=("answered", "refused", "socket_errors"))
 finally:
     srv.stop()
 old = server("--busy-delay", "0")
@@ -61,7 +61,4 @@ s512 = rows[2]
 print(write_section("serve-overload", head=f"`{command()}` on {machine()}, load average before: {load_before:.2f}",
                     a=a, bundle=bundle.name, runtime=os.path.relpath(runtime, ROOT), variant=srv.variant,
                     table=sweep_tables.to_markdown(loadgen.overload_table(rows)),
-                    goodput=s512["answered_per_s"] / rows[0]["answered_per_s"], p99x=s512["p99"] / rows[0]["p99"],
-                    soak_req=sum(r["answered"] for r in soak), soak_refused=sum(r["refused"] for r in soak),
-                    soak_errors=sum(r["socket_errors"] for r in soak), rss0=rss0, rss1=rss1, growth=100 * (rss1 - rss0) / rss0,
-                    samples=", ".join(f"{m:g}: {r:.0f}" for m, r in samples)))
+                    goodput=s512["answered_per_s"] / rows[0]["answered_per_s"], p99x=s512["p99"] / rows[0]["p99"], soak=soak))

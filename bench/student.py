@@ -9,7 +9,7 @@ import json
 import os
 import sys
 
-from _common import ROOT, cli, command, machine, plot, render, write_section
+from _common import ROOT, cli, command, machine, plot, render, train_once, write_section
 
 from ner_distill import data, infer, runs as runfolders, speed as speedlib, study, sweep_tables
 
@@ -30,7 +30,7 @@ def extra_runs(epochs=None) -> dict:
     if epochs: runs[f"all-gold-off-e{epochs}"] = all_gold("off", epochs)
     runs.update({f"gold-4layers-{cf}": ["--strategy", "gold", "--layers", 4, "--case-features", cf] for cf in SHAPES})
     runs.update({f"power_decay-relabel-4layers-{cf}": ["--strategy", "power_decay", "--trust", "relabel", "--layers", 4,
-                                                       "--trust-student", EXTRA / f"gold-4layers-{cf}", "--case-features", cf]
+                                                       "--gold-run", EXTRA / f"gold-4layers-{cf}", "--case-features", cf]
                  for cf in SHAPES})
     return {k: [*v, "--dev-size", 1000] for k, v in runs.items()}
 
@@ -43,18 +43,14 @@ def best_all_gold_epochs():
 
 def run():
     cli("sweep", "--profile", "student", "--engine", "python", "--out", STUDY, check=False)
-    EXTRA.mkdir(parents=True, exist_ok=True)
     for stage in (extra_runs(), extra_runs(best_all_gold_epochs())):   # the old student at the epochs chosen for the new one
-        for name, flags in stage.items():
-            if runfolders.RunFolder(EXTRA / name).status != "done":
-                with open(EXTRA / f"{name}.log", "w") as log: cli("train", *flags, "--out", EXTRA / name, log=log)
+        for name, flags in stage.items(): train_once(EXTRA / name, *flags)
 
 
 def speed(repeats=5):
     """Bundles of the seed-0 gold students with and without word shape (6 layers: both variants; 4 layers: the default),
     the 6-layer one with word shape also decoding by argmax, and spaCy, all in this process, in alternating passes."""
     from ner_distill.annotate.teachers import load_spacy, spacy_docs
-    from ner_distill.export import export_bundle
     load_before = [round(x, 2) for x in os.getloadavg()]     # 1, 5 and 15 min: near 0 on an idle machine
     test = data.conll2003("test"); sents, n = test.tokens, test.n_tokens
     work = ROOT / "runs" / "student-bundles"
@@ -63,17 +59,14 @@ def speed(repeats=5):
     systems, f1 = {}, {}
     for k, r in runs.items():
         if runfolders.RunFolder(r).status != "done": continue
-        b = work / r.name
-        if not (b / "manifest.json").exists(): b = export_bundle(r, work, r.name, wheelhouse=False, pack=False)
-        man = json.loads((b / "manifest.json").read_text())
-        variants = ("fp32", "int8") if k.startswith("6") else (man["default_variant"],)
-        for v in variants:
-            name = f"{k}, {v}{' (default)' if v == man['default_variant'] else ''}"
-            systems[name] = infer.Bundle(b, v).tagger; f1[name] = man["variants"][v]["test_f1"]
-        if k == "6 layers, shape on":
-            v = man["default_variant"]
-            tg = infer.Bundle(b, v).tagger; tg.decode = "argmax"
-            systems[f"{k}, {v} (default), argmax"] = tg; f1[f"{k}, {v} (default), argmax"] = None
+        b, man = speedlib.export_once(r, work)
+        for v in ("fp32", "int8") if k.startswith("6") else (man["default_variant"],):
+            systems[f"{k}, {speedlib.variant_label(man, v)}"] = infer.Bundle(b, v).tagger
+            f1[f"{k}, {speedlib.variant_label(man, v)}"] = man["variants"][v]["test_f1"]
+        if k == "6 layers, shape on":     # the default variant again, decoding by argmax
+            tagger = infer.Bundle(b, man["default_variant"]).tagger
+            tagger.decode = "argmax"
+            systems[f"{k}, {speedlib.variant_label(man, man['default_variant'])}, argmax"] = tagger
     nlp = load_spacy()
     fns = {k: (lambda x, tg=tg: tg.tag(x, 32)) for k, tg in systems.items()}
     fns[SPACY] = lambda x: list(spacy_docs(nlp, x, 256))

@@ -11,19 +11,15 @@ import shutil
 
 import pandas as pd
 
-from _common import ROOT, cli, command, machine, run_study, write_section
+from _common import ROOT, annotate_once, command, machine, run_study, write_section
 from _common import sweep_into as common_sweep
-from ner_distill import data, metrics, study, sweep_tables
+from ner_distill import study, sweep_tables
 
 STUDIES = ROOT / "runs" / "studies"
 STUDY, TUNE = STUDIES / "teachers", STUDIES / "teachers-threshold"
 THRESHOLDS = (0.0, 0.5, 0.8)
 WEIGHTS = (0.3, 0.5, 0.7)
 HEAD = f"`{command()}` on {machine()}"
-
-
-def annotate(out, *args):
-    if not (out / "labels.jsonl").exists(): cli("annotate", "--source", "recorded", "--quiet", "--out", out, *args)
 
 
 def sweep_into(name, *args):
@@ -33,16 +29,17 @@ def sweep_into(name, *args):
 
 
 def gold_student() -> str:
-    "The trust_student parameter that points each run at the gold-only run of its own seed in the study."
-    return f"trust_student={study.run_dir(STUDY, strategy='gold', seed='{seed}')}"
+    "The gold_run parameter that points each run at the gold-only run of its own seed in the study."
+    return f"gold_run={study.run_dir(STUDY, strategy='gold', seed='{seed}')}"
 
 
 def threshold() -> float:
     "Steps 1 and 2: the combined teacher at each threshold, one chosen on dev and copied to STUDY/combined."
-    annotate(STUDY / "spacy", "--teacher", "spacy")
+    annotate_once(STUDY / "spacy", "--source", "recorded", "--teacher", "spacy")
     combos = {f"combined-t{t}": t for t in THRESHOLDS}
     for name, t in combos.items():
-        annotate(TUNE / name, "--teacher", "combine", "--sources", f"recorded,{STUDY / 'spacy'}", "--threshold", str(t))
+        annotate_once(TUNE / name, "--source", "recorded", "--teacher", "combine", "--sources", f"recorded,{STUDY / 'spacy'}",
+                      "--threshold", str(t))
     run_study("teachers-threshold", ["--profile", "study", "--grid", "strategy=power_decay", "seed=0",
                                      "distilled=" + ",".join(str(TUNE / n) for n in combos), "--param", "dev_size=1000"])
     best, _ = study.choose_on_dev(study.load_sweeps(TUNE), by="teacher")
@@ -54,9 +51,7 @@ def analysis(chosen: float):
     "Steps 3 and 4: the teachers sweep and its section; its finished runs."
     run_study("teachers", ["--profile", "teachers"], chosen=chosen)
     ok = study.load_sweeps(STUDY)
-    rec = data.recorded_llm_labels()
-    quality = study.label_quality({"gpt-3.5 (recorded)": metrics.pool_quality(rec),
-                                   "spaCy": study.read_quality(STUDY / "spacy"), f"combined (t={chosen})": study.read_quality(STUDY / "combined")},
+    quality = study.label_quality({"gpt-3.5 (recorded)": "recorded", "spaCy": STUDY / "spacy", f"combined (t={chosen})": STUDY / "combined"},
                                   types=("PER", "LOC", "ORG", "MISC"))
     c = json.loads((STUDY / "combined" / "combine.json").read_text())
     study.plot_teachers(ok[ok.seed == 0]).savefig(ROOT / "bench" / "results" / "teacher-quality.png", dpi=110)
@@ -72,7 +67,7 @@ def relabel_rounds(ok) -> None:
     frames, prev = [ok], study.run_dir(STUDY, strategy="power_decay", trust="relabel", distilled="recorded", seed="{seed}")
     for rnd in range(2, int(os.environ.get("RELABEL_ROUNDS", "2")) + 1):
         name = f"teachers-relabel-round{rnd}"
-        r = sweep_into(name, "--grid", "strategy=power_decay", "trust=relabel", "seed=0,1,2", "--param", f"trust_student={prev}")
+        r = sweep_into(name, "--grid", "strategy=power_decay", "trust=relabel", "seed=0,1,2", "--param", f"gold_run={prev}")
         frames.append(r.assign(method=f"recorded: power_decay + relabel, round {rnd}", condition=ok.condition.iloc[0]))
         prev = study.run_dir(STUDIES / name, strategy="power_decay", trust="relabel", seed="{seed}")
     both = pd.concat(frames, ignore_index=True)

@@ -15,9 +15,9 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from _common import ROOT, cli, command, machine, plot, write_section
+from _common import ROOT, annotate_once, command, machine, plot, write_section
 from ner_distill.annotate.sources import known_form
-from ner_distill import data, metrics, runs as runfolders, study, sweep, sweep_tables
+from ner_distill import runs as runfolders, study, sweep, sweep_tables
 
 STUDY = ROOT / "runs" / "studies" / "teachers-with-student"
 TEACHERS = ("recorded", "oracle", "self", "combined", "nollm")
@@ -43,16 +43,12 @@ def pool_source(seed: int, pool: str) -> str:
 
 def annotate_seed(seed: int, spacy: Path, teachers, pool: str) -> None:
     "The per-seed teachers: self (the student alone), combined and nollm."
-    student = f"student:{gold_run(seed)}"
-    jobs = {"self": ["--teacher", "student", "--student", gold_run(seed)],
+    student = f"run:{gold_run(seed)}"
+    jobs = {"self": ["--teacher", "run", "--run", gold_run(seed)],
             "combined": ["--teacher", "combine", "--threshold", "0", "--sources", f"recorded,{spacy},gazetteer,{student}"],
             "nollm": ["--teacher", "combine", "--threshold", "0", "--sources", f"{spacy},gazetteer,{student}"]}
     for name, args in jobs.items():
-        out = teacher_dir(seed, name)
-        if name not in teachers or (out / "labels.jsonl").exists(): continue
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with open(out.parent / f"{name}.log", "w") as log:
-            cli("annotate", "--source", pool_source(seed, pool), "--seed", seed, "--quiet", "--out", out, *args, log=log)
+        if name in teachers: annotate_once(teacher_dir(seed, name), "--source", pool_source(seed, pool), "--seed", seed, *args)
 
 
 def run_budget(a, budget: int, teachers) -> None:
@@ -73,8 +69,7 @@ def run(a) -> None:
     runfolders.write_json(STUDY, "args", sys.argv[sys.argv.index("run") + 1:])
     (STUDY / "machine.json").write_text(json.dumps({"machine": machine()}))
     spacy = Path(a.spacy) if a.spacy else STUDY / "spacy"
-    if not a.spacy and not (spacy / "labels.jsonl").exists():
-        cli("annotate", "--source", "recorded" if a.pool == "recorded" else "train", "--teacher", "spacy", "--quiet", "--out", spacy)
+    if not a.spacy: annotate_once(spacy, "--source", "recorded" if a.pool == "recorded" else "train", "--teacher", "spacy")
     run_budget(a, 247, ())   # the gold-only students first: they teach
     with ThreadPoolExecutor(max(1, min(a.jobs, len(a.seeds)))) as ex:
         list(ex.map(lambda s: annotate_seed(s, spacy, a.teachers, a.pool), a.seeds))
@@ -85,12 +80,11 @@ def report(a) -> None:
     loaded = study.load_sweeps(study.budget_sweeps(STUDY))
     ok = study.complete_seeds(loaded, min_methods=2)   # seeds every method finished; not the teachers' students alone
     seeds, short = sorted(ok.seed.unique()), study.left_out(loaded, ok)
-    rec, spacy = data.recorded_llm_labels(), Path(a.spacy) if a.spacy else STUDY / "spacy"
     quality = study.label_quality({
-        "gpt-3.5 (recorded)": metrics.pool_quality(rec),
-        "spaCy": study.read_quality(spacy),
+        "gpt-3.5 (recorded)": "recorded",
+        "spaCy": a.spacy or STUDY / "spacy",
         "gazetteer (the seed's gold pool)": [study.read_quality(teacher_dir(s, "combined"), "gazetteer") for s in seeds],
-        **{label: [study.read_quality(teacher_dir(s, t)) for s in seeds] for t, label in LABELS.items()}},
+        **{label: [teacher_dir(s, t) for s in seeds] for t, label in LABELS.items()}},
         types=("PER", "LOC", "ORG", "MISC"))
     name = "teachers-all-train" if a.pool == "train-rest" else "teachers-with-student"
     extra = []
@@ -98,7 +92,7 @@ def report(a) -> None:
         runs = study.load_sweeps(study.budget_sweeps(x, skip=("steps247",)))
         extra += ["", f"**Budgets run apart** (`--study {os.path.relpath(x, ROOT)}`): their gold-only students and teachers "
                       "trained again for the same seeds; what finished, as it is:", "", sweep_tables.tables_markdown(runs)]
-    md = lambda t: sweep_tables.to_markdown(t) if t is not None else "(no oracle runs)"
+    md = sweep_tables.to_markdown
     print(write_section(
         name, study=os.path.relpath(STUDY, ROOT), command=command(), runs=len(ok), seeds=", ".join(map(str, seeds)),
         where=json.loads((STUDY / "machine.json").read_text())["machine"] if (STUDY / "machine.json").exists() else machine(),
@@ -106,7 +100,7 @@ def report(a) -> None:
         short=f" (left out, some of their runs unfinished: {short})" if short else "", budgets=", ".join(ok.condition.unique()),
         quality=md(quality), results=md(sweep_tables.results_table(ok)), vs_gold=md(sweep_tables.comparisons(ok)),
         beyond=md(study.teacher_comparisons(ok, "self")), llm=md(study.teacher_comparisons(ok, "nollm", teachers=["combined"])),
-        share=md(study.oracle_share(ok)), figure=plot(ok, name), extra="\n".join(extra)))
+        share=md(study.oracle_share(ok), "(no oracle runs)"), figure=plot(ok, name), extra="\n".join(extra)))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ student's preference. Only counts and short word examples are written.
 """
 import argparse
 import json
-import re
 import time
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import spacy
 
 from _common import ROOT, command, machine, render, write_section
 from ner_distill import data, infer, speed, sweep_tables, word_agreement
-from ner_distill.word_agreement import pct, with_offsets
+from ner_distill.word_agreement import pct, regex_split, spacy_split
 
 p = argparse.ArgumentParser()
 p.add_argument("--bundle", default=str(ROOT / "export" / "serve-bench"),
@@ -22,31 +21,27 @@ p.add_argument("--bundle", default=str(ROOT / "export" / "serve-bench"),
 p.add_argument("--passes", type=int, default=3, help="timed passes per splitter (the first with cold caches)")
 a = p.parse_args()
 t_start = time.time()
-OLD_RE = re.compile(r"(?:[A-Za-z]\.){2,}|\w+(?:[-'’.&]\w+)*|[^\w\s]", re.UNICODE)   # the runtime's splitter before this one
-def old_split(text): return [(m.group(), m.start(), m.end()) for m in OLD_RE.finditer(text)]
-def spacy_words(tok): return lambda q: [(t.text, t.idx, t.idx + len(t)) for t in tok(q) if not t.is_space]
 def examples(counter, k, ours="runtime"): return sweep_tables.to_markdown(word_agreement.disagreements(counter, k, ("spaCy", ours)))
 
 
 rules = json.loads(infer.word_rules_path().read_text(encoding="utf-8"))
 splitters = {mode: infer.WordSplitter(rules, mode) for mode in infer.HYPHENS}
 arts = data.bbc()
-paras = [q.strip() for art in arts for q in [art.title, *re.split(r"\n\s*\n", art.text)] if q.strip()]
-ref = [[(t.text, t.idx, t.idx + len(t)) for t in d if not t.is_space] for d in spacy.blank("en").tokenizer.pipe(paras)]
+paras = word_agreement.paragraphs(arts)
+ref = list(map(spacy_split(spacy.blank("en").tokenizer), paras))
 n_ref = sum(map(len, ref))
-res = {k: word_agreement.split_agreement(f, ref, paras) for k, f in [*splitters.items(), ("old", old_split)]}
+res = {k: word_agreement.split_agreement(f, ref, paras) for k, f in [*splitters.items(), ("old", regex_split)]}
 print(f"{len(arts)} articles, {len(paras):,} paragraphs, {n_ref:,} spaCy words;",
       {k: pct(r["matched"], n_ref) for k, r in res.items()})
 checked, bad_offsets, uncovered = map(sum, zip(*(word_agreement.offset_errors(f, [f"{x.title}\n\n{x.text}" for x in arts]) for f in splitters.values())))
 
-systems = {"runtime (split)": infer.WordSplitter(rules, "split"), "runtime (keep)": infer.WordSplitter(rules, "keep"), "old regex": old_split,
-           "spaCy tokenizer, words with offsets": spacy_words(spacy.blank("en").tokenizer), "spaCy tokenizer, Doc only": spacy.blank("en").tokenizer}
+systems = {"runtime (split)": infer.WordSplitter(rules, "split"), "runtime (keep)": infer.WordSplitter(rules, "keep"), "old regex": regex_split,
+           "spaCy tokenizer, words with offsets": spacy_split(spacy.blank("en").tokenizer), "spaCy tokenizer, Doc only": spacy.blank("en").tokenizer}
 wps = speed.throughput({k: (lambda qs, f=f: [f(q) for q in qs]) for k, f in systems.items()}, paras, n_ref, a.passes, warmup=0)
 
 conll = [s for split in ("train", "dev", "test") for s in data.conll2003(split)]   # each token one whitespace chunk
-c_refs, c_texts = [with_offsets(s.tokens) for s in conll], [" ".join(s.tokens) for s in conll]
-n_conll = sum(map(len, c_refs))
-conll_res = {mode: word_agreement.split_agreement(f, c_refs, c_texts) for mode, f in splitters.items()}
+n_conll = sum(len(s.tokens) for s in conll)
+conll_res = {mode: word_agreement.corpus_agreement(f, conll) for mode, f in splitters.items()}
 for mode, r in conll_res.items(): print(f"CoNLL-2003 {mode}: {pct(r['matched'], n_conll)}; other differences: {r['other'].most_common(15)}")
 
 student, bundle = "", Path(a.bundle)

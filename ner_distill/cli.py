@@ -186,14 +186,14 @@ def add_sweep_parsers(sub):
     sw.add_argument("--gold-sizes", nargs="+", default=None, help="gold pool size axis, sizes or 'all'")
     sw.add_argument("--trust", nargs="+", default=None,
                     help=f"trust method axis: none, {', '.join(trust.TRUST_METHODS)}, or joined with + "
-                         "(student/relabel need --param trust_student=RUN; {seed} and {sweep} are filled in per run)")
+                         "(check/relabel/soft need --param gold_run=RUN; {seed} and {sweep} are filled in per run)")
     sw.add_argument("--budgets", nargs="+", type=int, default=None,
                     help="distilled_size axis: LLM-labelled sentences per run (the report draws F1 against it)")
     sw.add_argument("--selections", nargs="+", choices=trust.SELECTIONS, default=None,
-                    help="selection axis: how a budget's sentences are chosen (uncertainty/density need --param trust_student=RUN)")
+                    help="selection axis: how a budget's sentences are chosen (uncertainty/density need --param gold_run=RUN)")
     sw.add_argument("--grid", nargs="*", action="extend", metavar="KEY=V1,V2", help="any TrainConfig field as an axis, e.g. lr=1e-4,2e-4")
     sw.add_argument("--param", nargs="*", action="extend", metavar="KEY=VALUE",
-                    help="any TrainConfig field fixed for every run, e.g. max_length=256 trust_student={sweep}/runs/gold-g1000-s{seed}")
+                    help="any TrainConfig field fixed for every run, e.g. max_length=256 gold_run={sweep}/runs/gold-g1000-s{seed}")
     sw.add_argument("--shard", default=None, metavar="i/n", help="run only shard i of n (a job array's part; a run and the runs it reads stay in one shard); the index lists all")
     sw.add_argument("--jobs", type=int, default=1, help="runs at a time (each gets cores/jobs torch threads)")
     sw.add_argument("--engine", choices=sweep.ENGINES, default="papermill",
@@ -209,7 +209,7 @@ def add_sweep_parsers(sub):
 
 # %% ../nbs/10_cli.ipynb #2ecb1f45
 def cmd_select(args):
-    r = trust.select_for_annotation(args.source, args.budget, args.by, args.unit, args.student, args.out, args.model,
+    r = trust.select_for_annotation(args.source, args.budget, args.by, args.unit, args.gold_run, args.out, args.model,
                                     args.prompt, seed=args.seed, limit=args.limit, progress=not args.quiet, dataset=args.dataset)
     print(json.dumps(r, indent=2))
 
@@ -222,7 +222,7 @@ def add_select_parser(sub):
     s.add_argument("--budget", type=float, required=True, help="in --unit")
     s.add_argument("--unit", choices=("sentences", "words", "usd"), default="sentences")
     s.add_argument("--by", choices=T.SELECTIONS, default="uncertainty")
-    s.add_argument("--student", default=None, help="a gold-trained run folder (needed for uncertainty and density)")
+    s.add_argument("--gold-run", default=None, help="a run trained on the gold pool alone (needed for uncertainty and density)")
     s.add_argument("--model", default="gpt-4o-mini", help="LLM whose price counts when --unit usd")
     s.add_argument("--prompt", choices=prompts.PROMPT_STYLES, default="zero-shot", help="prompt style whose length counts when --unit usd")
     s.add_argument("--limit", type=int, default=None, help="consider a seeded sample of N sentences of the source")
@@ -233,7 +233,7 @@ def add_select_parser(sub):
 
 # %% ../nbs/10_cli.ipynb #e56d936e
 def cmd_review(args):
-    r = review.write_review(args.labels, args.out, args.budget, args.rank, args.student, args.combined,
+    r = review.write_review(args.labels, args.out, args.budget, args.rank, args.gold_run, args.combined,
                             [t for t in args.tools.split(",") if t], args.seed, args.dataset, progress=not args.quiet)
     print(json.dumps(r, indent=2))
 
@@ -246,8 +246,8 @@ def add_review_parser(sub):
                                                          "recorded, a combined run, ...)")
     r.add_argument("--budget", type=int, required=True, help="sentences to review")
     r.add_argument("--rank", choices=review.RANKINGS, default="disagreement",
-                   help="disagreement: with --student; uncertainty: a combined teacher's posterior (the labels' own, or --combined); random")
-    r.add_argument("--student", default=None, help="a gold-trained run folder (needed for disagreement)")
+                   help="disagreement: with --gold-run; uncertainty: a combined teacher's posterior (the labels' own, or --combined); random")
+    r.add_argument("--gold-run", default=None, help="a run trained on the gold pool alone (needed for disagreement)")
     r.add_argument("--combined", default=None, help="a combine run over the same sentences whose per-word posterior ranks by uncertainty")
     r.add_argument("--tools", default=",".join(review.TOOLS), help="comma-separated: " + ", ".join(review.TOOLS))
     r.add_argument("--seed", type=int, default=0)

@@ -10,8 +10,8 @@ import json
 import numpy as np
 
 # %% auto #0
-__all__ = ['percentiles', 'service_load', 'load_table', 'Service', 'soak', 'wrk_script', 'access_figures', 'wrk_figures',
-           'wrk_load', 'overload_table', 'fake_servers', 'endpoints_table']
+__all__ = ['percentiles', 'service_load', 'load_table', 'Service', 'soak', 'soak_summary', 'wrk_script', 'access_figures',
+           'wrk_figures', 'wrk_load', 'overload_table', 'fake_servers', 'endpoints_table']
 
 # %% ../nbs/12b_loadgen.ipynb #cd3d25f6
 def percentiles(latencies) -> dict:
@@ -100,6 +100,12 @@ def soak(run, minutes: float, most: float, least: float, rss) -> tuple[list, lis
         out.append(run(min(most, max(least, 60 * minutes - (time.time() - t0)))))
         samples.append((round((time.time() - t0) / 60, 1), rss())); print(samples[-1], flush=True)
     return out, samples
+
+def soak_summary(results: list, samples: list, rss0: float, rss1: float, counts=("requests", "failures")) -> dict:
+    """A soak in figures: each of `counts` summed over its loads (`soak`'s results), the resident memory at the start and
+    the end and its growth in per cent, and the samples as `minute: MB` text."""
+    return dict({k: sum(r[k] for r in results) for k in counts}, rss0=rss0, rss1=rss1, growth=100 * (rss1 - rss0) / rss0,
+                samples=", ".join(f"{m:g}: {r:.0f}" for m, r in samples))
 
 # %% ../nbs/12b_loadgen.ipynb #6c53e964
 def wrk_script(path, body: dict):

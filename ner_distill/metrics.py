@@ -14,7 +14,7 @@ import numpy as np
 from . import data, formats
 
 # %% auto #0
-__all__ = ['scores', 'wilson', 'type_trust', 'teacher_quality', 'pool_quality', 'plot_quality', 'sentence_counts', 'run_counts',
+__all__ = ['scores', 'wilson', 'type_trust', 'teacher_quality', 'plot_quality', 'pool_quality', 'sentence_counts', 'run_counts',
            'f1_of', 'paired_bootstrap', 'paired_comparison']
 
 # %% ../nbs/01_metrics.ipynb #35d6ed65
@@ -83,11 +83,6 @@ def teacher_quality(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]
                 kinds["spurious"] += 1; confusion["none"][t] += 1
     return dict(sentences=len(gold), **scores(gold, pred), errors=dict(kinds), confusion={g: dict(c) for g, c in confusion.items()})
 
-def pool_quality(corpus, types: Sequence[str] = formats.ENTITY_TYPES) -> dict | None:
-    "`teacher_quality` of a labelled pool against its sentences' own `gold_tags`; None when a sentence has none."
-    if not all(s.meta.get("gold_tags") is not None for s in corpus): return None
-    return teacher_quality([s.meta["gold_tags"] for s in corpus], corpus.tags, types)
-
 def plot_quality(q: dict, title: str = ""):
     "Per-type P/R/F1 bars and the type confusion matrix (gold rows, teacher columns)."
     import matplotlib.pyplot as plt
@@ -105,6 +100,14 @@ def plot_quality(q: dict, title: str = ""):
            xlabel="teacher", ylabel="gold", title="exact-span type confusion")
     plt.tight_layout()
     return fig
+
+# %% ../nbs/01_metrics.ipynb #4054ab5b
+def pool_quality(labels, types: Sequence[str] = formats.ENTITY_TYPES) -> dict | None:
+    """`teacher_quality` of a labelled pool (a corpus, or a labels JSONL file read with the types it holds) against its
+    sentences' own `gold_tags`; None when a sentence has none."""
+    if isinstance(labels, (str, Path)): labels = formats.read_jsonl(labels, types=None)
+    if not all(s.meta.get("gold_tags") is not None for s in labels): return None
+    return teacher_quality([s.meta["gold_tags"] for s in labels], labels.tags, types)
 
 # %% ../nbs/01_metrics.ipynb #ae921d9e
 def sentence_counts(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> np.ndarray:

@@ -5,24 +5,29 @@
 # %% ../nbs/12a_speed.ipynb #1f349365
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 
 from .infer import throughput   # alternating passes, timed in the runtime's own module (one loop for both)
+from .loadgen import percentiles
 
 # %% auto #0
 __all__ = ['latency', 'speed_table', 'cold_warm_table', 'plot_speed', 'speed_change', 'machine', 'encoder_flops', 'work_per_word',
-           'matmul_ceiling', 'limit_columns', 'system_row', 'best_passes', 'text_parts', 'ray_table', 'ray_figures',
-           'reference_loop']
+           'matmul_ceiling', 'limit_columns', 'system_row', 'best_wps', 'spacy_row', 'export_once', 'variant_label',
+           'model_rows', 'int8_candidates', 'inference_table', 'best_passes', 'text_parts', 'ray_pass', 'ray_table',
+           'ray_figures', 'reference_loop']
 
 # %% ../nbs/12a_speed.ipynb #c3e29d96
 def latency(fn, items) -> tuple[float, float]:
-    "(median, 99th percentile) in milliseconds of `fn` called on one item at a time."
+    "(p50, p99) in milliseconds of `fn` called on one item at a time, by `loadgen.percentiles` (as every latency here)."
     import time
     lat = []
     for x in items:
         t = time.perf_counter(); fn([x]); lat.append(1000 * (time.perf_counter() - t))
-    lat.sort()
-    return float(np.median(lat)), lat[int(0.99 * (len(lat) - 1))]
+    p = percentiles(lat)
+    return p["p50"], p["p99"]
 
 def speed_table(wps: dict, reference: str, test_f1: dict | None = None, name: str | None = None):
     """Per system of `throughput`'s result: its test F1 (points, from `test_f1` where given), best and median words/s,
@@ -128,6 +133,93 @@ def system_row(system: str, f1, dev, wps: float, raw, lat: tuple, limit: dict | 
     return {"system": system, "test F1": pts(f1), "dev F1": pts(dev), "words/s": wps, "raw-text words/s": "-" if raw is None else f"{raw:,.0f}",
             "p50 ms (batch 1)": f"{lat[0]:.1f}", "p99 ms (batch 1)": f"{lat[1]:.1f}", **(limit or {})}
 
+# %% ../nbs/12a_speed.ipynb #39dd8a5f
+def best_wps(fn, items, words: int) -> float:
+    "Words/s of `fn` over all `items` (`words` words in all): the best of 3 alternating passes after a warm-up."
+    return max(throughput({"": fn}, items, words)[""])
+
+def spacy_row(test, batch: int = 32, latency_sentences: int = 300) -> tuple[dict, dict, dict]:
+    """spaCy en_core_web_sm's row of the inference table (`system_row`) on the corpus `test`: its F1, words/s (the faster of
+    batch `batch` and 256), raw text through its own tokenizer, batch-1 latency; {"spaCy": (words/s, F1)} for
+    `plot_speed`; and its words/s at each batch size."""
+    from ner_distill.annotate.teachers import load_spacy, spacy_docs, spacy_tags
+    from ner_distill.metrics import scores
+    nlp, sents, n = load_spacy(), test.tokens, test.n_tokens
+    f1 = scores(test.tags, [spacy_tags(d) for d in spacy_docs(nlp, sents, 256)])["f1"]
+    wps = {b: best_wps(lambda x, b=b: list(spacy_docs(nlp, x, b)), sents, n) for b in (batch, 256)}
+    raw = best_wps(lambda x: list(nlp.pipe(x, batch_size=256)), [" ".join(s) for s in sents], n)
+    lat = latency(lambda x: list(spacy_docs(nlp, x, 1)), sents[:latency_sentences])
+    row = system_row("spaCy en_core_web_sm (tok2vec + ner)", f1, None, max(wps.values()), raw, lat)
+    return row, {"spaCy": (row["words/s"], f1)}, wps
+
+def export_once(run, work, limit: int | None = None) -> tuple[Path, dict]:
+    """The bundle of `run`'s student in `work/RUN` (exported there, without wheels, unless it already is; its variants
+    scored on the first `limit` dev and test sentences, default all) and its manifest."""
+    from ner_distill.export import export_bundle
+    run, bundle = Path(run), Path(work) / Path(run).name
+    if not (bundle / "manifest.json").exists(): bundle = export_bundle(run, work, run.name, limit, wheelhouse=False, pack=False)
+    return bundle, json.loads((bundle / "manifest.json").read_text())
+
+def variant_label(manifest: dict, variant: str) -> str:
+    "A bundle's variant as the tables name it: the bundle's default marked."
+    return variant + (" (default)" if variant == manifest["default_variant"] else "")
+
+# %% ../nbs/12a_speed.ipynb #ba06b3f0
+def model_rows(run, work, test, batch: int = 32, latency_sentences: int = 300, ceiling: dict | None = None,
+               eager: bool = False, limit: int | None = None) -> tuple[list, dict]:
+    """The inference table's rows of `run`'s student (`system_row`) on the corpus `test`: PyTorch eager first where
+    `eager`, then every variant its bundle (`export_once`) ships, with raw-text words/s, batch-1 latency and the distance
+    to the limit (`limit_columns`, against `ceiling`, default `matmul_ceiling()`); and {label: (words/s, test F1)} of
+    the variants for `plot_speed`. `limit`: as `export_once`'s."""
+    from ner_distill import infer
+    from ner_distill.runs import RunFolder, read_json
+    bundle, man = export_once(run, work, limit)
+    name = f"{read_json(run, 'config').get('layers') or 6}-layer"
+    config, ceiling = RunFolder(run).model_config(), ceiling or matmul_ceiling()
+    sents, n = test.tokens, test.n_tokens
+    texts, lat = [" ".join(s) for s in sents], sents[:latency_sentences]
+    rows, points = [], {}
+    if eager:
+        from ner_distill.student import Student
+        st, torch_f1 = Student(run), man["metrics"]["torch"]
+        rows.append(system_row(f"{name} PyTorch eager (fp32)", torch_f1["test"]["f1"], torch_f1["dev"]["f1"],
+                               best_wps(lambda x: st.predict(x, batch_size=batch), sents, n), None,
+                               latency(lambda x: st.predict(x, batch_size=1), lat)))
+    for v, spec in man["variants"].items():
+        b = infer.Bundle(bundle, v)
+        wps = best_wps(lambda x: b.tagger.tag(x, batch), sents, n)
+        rows.append(system_row(f"{name} ONNX {variant_label(man, v)}", spec["test_f1"], spec["dev_f1"], wps,
+                               best_wps(lambda x: b.predict_texts(x, batch), texts, n), latency(lambda x: b.tagger.tag(x, 1), lat),
+                               limit_columns(wps, b.tagger, sents, config, "fp32" if v == "fp32" else "int8", ceiling)))
+        points[f"{name} {v}"] = (wps, spec["test_f1"])
+    return rows, points
+
+def int8_candidates(run, work, test, batch: int = 32, limit: int | None = None) -> list[dict]:
+    """Every int8 recipe `onnx_variants` knows, made from `run`'s model in `work/candidates`: the recipe, its dev and test
+    F1 (`export.measure`, on the first `limit` sentences of each) and its words/s on the corpus `test`."""
+    from ner_distill import infer
+    from ner_distill.export import measure
+    from ner_distill.onnx_variants import QUANTISATIONS, to_onnx
+    model, recipes = Path(run) / "model", {}
+    labels = json.loads((export_once(run, work, limit)[0] / "labels.json").read_text())["labels"]
+    files = to_onnx(model, Path(work) / "candidates", quantisations=tuple(QUANTISATIONS), recipes=recipes)
+    m = measure(model, files, labels, limit=limit)
+    rows = []
+    for v, f in files.items():
+        tagger, r = infer.Tagger(f, model / "tokenizer.json", labels), recipes.get(v, {})
+        rows.append({"variant": v, **{k: r.get(k, "-") for k in ("scales", "graph", "weights")},
+                     "dev F1": f"{100 * m[v]['dev']['f1']:.2f}", "test F1": f"{100 * m[v]['test']['f1']:.2f}",
+                     "words/s": f"{best_wps(lambda x: tagger.tag(x, batch), test.tokens, test.n_tokens):,.0f}"})
+    return rows
+
+def inference_table(rows: list, reference: str = "spaCy"):
+    "`system_row`s as a table, each system's words/s against the first row's (the `reference`) beside it."
+    import pandas as pd
+    table = pd.DataFrame(rows).fillna("-")
+    table.insert(4, f"vs {reference}", [f"**{w / rows[0]['words/s']:.2f}x**" for w in table["words/s"]])
+    table["words/s"] = table["words/s"].map("{:,.0f}".format)
+    return table
+
 # %% ../nbs/12a_speed.ipynb #f22c0bbe
 def best_passes(systems: dict, words: int, rounds: int, after=None) -> tuple[dict, dict]:
     "Each of `systems` ({name: job()}) run once per round: its best words/s, and `after(name, result, wall)` of its best pass (else the result)."
@@ -155,6 +247,18 @@ def text_parts(texts, folder, parts: int) -> list:
         out.append(folder / f"part-{i:05d}.parquet")
         pq.write_table(pa.table({"id": list(range(i * k, min((i + 1) * k, len(texts)))), "text": list(texts[i * k:(i + 1) * k])}), out[-1])
     return out
+
+def ray_pass(summary: list, wall: float, out, workers: int, rows: int, words: int, reference: list | None = None) -> tuple:
+    """A `distributed.tag_parts` pass (its summary, one record a part, and its wall seconds) in figures: words/s inside the
+    workers (the parts' own seconds over the workers), seconds outside the parts, each worker's bundle load in seconds.
+    Refuses a pass with a failed part or rows lost, or whose entities (read back from `out` by id) are not `reference`."""
+    import pyarrow.parquet as pq
+    if any(s["failed"] for s in summary) or sum(s["rows"] for s in summary) != rows:
+        raise RuntimeError(f"{out}: a part failed or rows were lost ({sum(s['rows'] for s in summary)} of {rows})")
+    if reference is not None and pq.read_table(out).sort_by("id").column("entities").to_pylist() != reference:
+        raise RuntimeError(f"{out}: entities differ from the reference's")
+    in_parts = sum(s["seconds"] for s in summary) / workers
+    return words / in_parts, wall - in_parts, [json.loads(f.read_text())["load_s"] for f in sorted((Path(out) / "_workers").iterdir())]
 
 def ray_table(best: dict, systems: dict, inside: dict, loads: dict):
     """One row per system ({name: (kind, workers, threads)}, kind "single" or "ray"): its best words/s against the

@@ -10,17 +10,17 @@ from pathlib import Path
 
 import numpy as np
 
-from .annotate.sources import parse_source
+from .annotate.sources import known_form, parse_source
 from . import data, formats, metrics, runs as runfolders, sweep, sweep_index, sweep_tables
 
 # %% auto #0
-__all__ = ['run_dir', 'load_sweeps', 'sweep_summary', 'complete_seeds', 'complete_methods', 'left_out', 'choose_on_dev',
-           'teacher_label_f1', 'teacher_table', 'plot_teachers', 'teacher_comparisons', 'oracle_share', 'teacher_curve',
-           'read_quality', 'label_quality', 'runs_table', 'per_type_table', 'timing_table', 'decoding_table',
-           'annotation_figures', 'best_form', 'form_table', 'llm_table', 'labelling_cost', 'named_runs',
-           'pair_comparisons', 'budget_sweeps', 'outside_gold', 'recipe_runs', 'recipe_table', 'recipe_per_type',
-           'per_sentence_gain', 'comparison_line', 'pool_draws', 'review_quality', 'decoding_by_run', 'recorded_order',
-           'parsed_pool']
+__all__ = ['run_dir', 'load_sweeps', 'sweep_summary', 'runs_summary', 'complete_seeds', 'complete_methods', 'left_out',
+           'choose_on_dev', 'teacher_label_f1', 'teacher_table', 'plot_teachers', 'teacher_comparisons', 'oracle_share',
+           'teacher_curve', 'read_quality', 'label_quality', 'runs_table', 'per_type_table', 'timing_table',
+           'decoding_table', 'annotation_figures', 'best_form', 'form_table', 'llm_table', 'labelling_cost',
+           'dev_files', 'measure_forms', 'named_runs', 'pair_comparisons', 'budget_sweeps', 'outside_gold',
+           'recipe_runs', 'recipe_table', 'recipe_per_type', 'per_sentence_gain', 'comparison_line', 'pool_draws',
+           'review_quality', 'decoding_by_run', 'recorded_order', 'recorded_prefix', 'parsed_pool']
 
 # %% ../nbs/12_study.ipynb #296343bb
 def run_dir(sweep_dir, axes=None, **cfg) -> Path:
@@ -57,6 +57,10 @@ def sweep_summary(sweep_dir) -> str:
     return (f"{(index.status == 'done').sum()} of {len(index)} runs finished, {(index.status == 'failed').sum()} failed; "
             f"summed run wall time {index.wall_s.fillna(0).sum() / 60:.0f} min; training {sps.median():.1f} sentences/s "
             f"median, {sps.min():.1f}-{sps.max():.1f}")
+
+def runs_summary(ok) -> str:
+    "Runs already read (`load_sweeps`) in a few words: how many finished, and their summed wall time."
+    return f"{len(ok)} finished runs, summed run wall time {ok.wall_s.sum() / 60:.0f} min"
 
 # %% ../nbs/12_study.ipynb #de1313ab
 def complete_seeds(ok, min_methods: int = 1):
@@ -101,8 +105,8 @@ def teacher_label_f1(spec, dataset="conll2003") -> float | None:
     src, s = parse_source(spec), str(spec)
     if src.known_f1 is not None: return src.known_f1
     if (q := runfolders.AnnotationFolder(s).quality()) is not None: return float(q["f1"])
-    D = [x for x in src.pool(dataset) if x.meta.get("gold_tags") is not None]
-    return metrics.scores([x.meta["gold_tags"] for x in D], [x.tags for x in D])["f1"] if D else None
+    D = formats.Corpus([x for x in src.pool(dataset) if x.meta.get("gold_tags") is not None])
+    return metrics.pool_quality(D)["f1"] if len(D) else None
 
 def teacher_table(ok, baseline: str = "gold"):
     """Per method with a teacher: test F1 (mean over seeds), its difference to `baseline`, and the share of the oracle's
@@ -146,7 +150,6 @@ def plot_teachers(ok, metric: str = "test_f1", dataset="conll2003"):
            title="How good must the teacher be?"); ax.grid(alpha=.3); ax.legend(fontsize=8)
     plt.tight_layout()
     return fig
-
 
 # %% ../nbs/12_study.ipynb #b2621f7e
 def _recipe(ok) -> list[str]:
@@ -194,20 +197,25 @@ def teacher_curve(ok, baseline: str = "gold", dataset="conll2003"):
     return pd.DataFrame(rows) if rows else None
 
 # %% ../nbs/12_study.ipynb #9c5fb9e8
-def read_quality(run, source: str | None = None) -> dict | None:
-    """An annotation run's quality report against gold (its quality.json), or with `source`, that source's report in a
-    combined teacher's combine.json; None when there is none."""
-    return runfolders.AnnotationFolder(run).quality(source)
+def read_quality(labels, source: str | None = None, dataset="conll2003") -> dict | None:
+    """A teacher's quality report against gold: a label source's pool (`recorded`, `reviewed:FOLDER`, ...) or a labels
+    file scored by `metrics.pool_quality`, else an annotation run folder's quality.json (with `source`, that source's
+    report in a combined teacher's combine.json); None when there is none."""
+    if source is None and known_form(str(labels)): return metrics.pool_quality(parse_source(str(labels)).pool(dataset))
+    if source is None and Path(labels).is_file(): return metrics.pool_quality(labels)
+    return runfolders.AnnotationFolder(labels).quality(source)
 
 def label_quality(reports: dict, types=None, detail: bool = False):
-    """The teachers' label F1 against gold, overall and per type: {teacher: a quality report, or one per seed}, mean ±
-    std over a teacher's reports (those that are None left out, a teacher without any too). `detail`: the sentences,
-    precision, recall and the type and boundary errors beside F1 too (summed over a teacher's reports)."""
+    """The teachers' label F1 against gold, overall and per type: {teacher: a quality report or what `read_quality`
+    reads, or a list of these, one per seed}, mean ± std over a teacher's reports (those that are None left out, a
+    teacher without any too). `detail`: the sentences, precision, recall and the type and boundary errors beside F1
+    too (summed over a teacher's reports)."""
     import pandas as pd
     cell = lambda v: f"{np.mean(v):.3f}" + (f" ± {np.std(v, ddof=1):.3f}" if len(v) > 1 else "")
     rows = []
     for name, rs in reports.items():
-        rs = [r for r in (rs if isinstance(rs, (list, tuple)) else [rs]) if r]
+        rs = [r if r is None or isinstance(r, dict) else read_quality(r) for r in (rs if isinstance(rs, (list, tuple)) else [rs])]
+        rs = [r for r in rs if r]
         if not rs: continue
         ts, err = types or list(rs[0]["per_type"]), lambda k: sum(r.get("errors", {}).get(k, 0) for r in rs)
         more = dict(sentences=f"{sum(r['sentences'] for r in rs):,}", precision=cell([r["precision"] for r in rs]),
@@ -305,6 +313,33 @@ def labelling_cost(labels) -> str:
     return (f"{sum(lat) / max(1, len(lat)):.2f} s a sentence ({len(lat) / max(sum(lat), 1e-9):.2f} sentences/s), {sum(lat) / 60:.1f} min of "
             f"asking for the {len(lat):,}; {sum(t[0] for t in toks) / max(1, len(toks)):.0f} prompt and "
             f"{sum(t[1] for t in toks) / max(1, len(toks)):.0f} answer tokens a sentence")
+
+# %% ../nbs/12_study.ipynb #de8988da
+def dev_files(folder, sizes, select: int, pool: int = 400, seed: int = 0) -> tuple[dict, Path]:
+    """Disjoint CoNLL-2003 dev sentences of a seeded sample of `pool`, written as files that keep their ids: the first N
+    for each N of `sizes` ({N: FOLDER/dev-eval-N.jsonl}: what is measured) and the last `select` (what chooses)."""
+    if max(sizes) + select > pool: raise ValueError(f"{max(sizes)} measured and {select} choosing sentences: more than a pool of {pool}")
+    sample = data.gold_pool(data.load_dataset("conll2003").split("dev"), pool, seed=seed).sentences
+    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+    evals = {n: formats.write_jsonl(formats.Corpus(sample[:n], "dev"), folder / f"dev-eval-{n}.jsonl") for n in sorted(set(sizes))}
+    return evals, formats.write_jsonl(formats.Corpus(sample[pool - select:], "dev"), folder / f"dev-select-{select}.jsonl")
+
+def measure_forms(url: str, model: str, forms: dict, select_file, eval_file, out, base: dict | None = None,
+                  progress: bool = False) -> tuple[str, list]:
+    """`model` behind the OpenAI-compatible `url` labels `select_file` in each prompt form of `forms` ({form: `annotate`
+    settings over `base`}; a single form is not chosen among), then `eval_file` (None: not measured) in the form with
+    the best label F1 (`best_form`): that form, and each run's `annotation_figures` with its `model`, `form` and `part`
+    (each printed as it comes with `progress`). Runs go to `out/FORM-PART`, each resumed from its own request cache."""
+    from ner_distill.annotate.run import annotate
+    def run(form, src, part):
+        folder = Path(out) / f"{form}-{part}"
+        r = annotate(str(src), "openai", out=str(folder), base_url=url, model=model, **(base or {}) | forms[form])
+        row = dict(model=model, form=form, part=part, **annotation_figures(r, formats.read_jsonl(folder / "labels.jsonl", types=None)))
+        if progress: print(json.dumps(row), flush=True)
+        return row
+    rows = [run(form, select_file, "select") for form in forms] if len(forms) > 1 else []
+    best = best_form(rows) if rows else next(iter(forms))
+    return best, rows + ([run(best, eval_file, "eval")] if eval_file is not None else [])
 
 # %% ../nbs/12_study.ipynb #60902c25
 def named_runs(sweeps: dict, keep_method: bool = True):
@@ -441,6 +476,13 @@ def recorded_order(train, seed: int = 0) -> list:
     random.Random(seed).shuffle(ids)
     by_id = train.by_id()
     return [by_id[i] for i in ids]
+
+def recorded_prefix(train, n: int, path, seed: int = 0) -> Path:
+    "The first `n` sentences of `recorded_order`, in train's own order, as JSONL at `path` (what a labelling run asks about); its path."
+    ids, path = {s.sent_id for s in recorded_order(train, seed)[:n]}, Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    formats.write_jsonl(formats.Corpus([s for s in train if s.sent_id in ids], "conll2003-train"), path)
+    return path
 
 def parsed_pool(labels_file, files: dict) -> dict:
     """The labels in `labels_file` whose answer parsed, to `files["local"]`; the recorded gpt-3.5 labels of the same

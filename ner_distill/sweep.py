@@ -43,7 +43,7 @@ PROFILES = {
     # the demo of the mixing study: gold, Simple Mix, power_decay and power_decay + relabel with the recorded gpt-3.5 labels
     "mixing-demo": dict(grid=[dict(strategy=["gold", "distilled_then_gold", "power_decay"]), dict(strategy=["power_decay"], trust=["relabel"])],
                         params=dict(seed=0, gold_size=1000, distilled_size=None, batch_size=32, evals=4, select_dev_size=1000,
-                                    dev_size=1000, test_size=None, trust_student="{sweep}/runs/gold-g1000-s{seed}"),
+                                    dev_size=1000, test_size=None, gold_run="{sweep}/runs/gold-g1000-s{seed}"),
                         reference=dict(source="BENCHMARKS.md, the student study (word shape on, Viterbi): the same setting, seeds 0, 1 and 2",
                                        gold_test_f1=[81.9, 0.5],
                                        per_seed_vs_gold={"distilled_then_gold": [-5.1, -3.6, -4.6], "power_decay": [0.7, 1.1, 0.2],
@@ -59,14 +59,14 @@ PROFILES = {
                            dict(strategy=["distilled_then_gold", "power_decay"], seed=[0],
                                 distilled=[f"simulated:{q}:recorded" for q in (0.65, 0.75, 0.85, 0.95)] + ["{sweep}/spacy"])],
                      params=dict(gold_size=1000, distilled_size=None, batch_size=32, evals=4, select_dev_size=1000,
-                                 dev_size=1000, test_size=None, trust_student="{sweep}/runs/gold-distilledrecorded-g1000-s{seed}")),
+                                 dev_size=1000, test_size=None, gold_run="{sweep}/runs/gold-distilledrecorded-g1000-s{seed}")),
     # the student study: word shape on and off in the same sweep (the old student beside the new), at the demo's setting,
     # 3 seeds; relabel reads the gold run of its own seed and student
     "student": dict(grid=[dict(case_features=["on", "off"], strategy=["gold"], seed=[0, 1, 2]),
                           dict(case_features=["on", "off"], strategy=["power_decay"], trust=["relabel"], seed=[0, 1, 2]),
                           dict(case_features=["on", "off"], strategy=["distilled_then_gold", "power_decay"], seed=[0, 1, 2])],
                     params=dict(gold_size=1000, distilled_size=None, batch_size=32, evals=4, select_dev_size=1000,
-                                dev_size=1000, test_size=None, trust_student="{sweep}/runs/gold-case_features{case_features}-g1000-s{seed}")),
+                                dev_size=1000, test_size=None, gold_run="{sweep}/runs/gold-case_features{case_features}-g1000-s{seed}")),
     # distillation: a teacher five times the student's size (mpnet) trained on the gold to its dev plateau, the student
     # trained to its plateau on the gold and the teacher's soft targets over every other train sentence, and the student on
     # the gold alone (the same patience): the chain teacher -> student is a dependency the sweep waits for
@@ -150,7 +150,7 @@ def expand(grid, params: dict, sweep_dir=".") -> list[dict]:
         if cfg["strategy"] == "gold": cfg.update(trust="none", selection="random")
         ctx = dict(cfg, sweep=str(Path(sweep_dir).resolve()))
         cfg = {k: (v.format_map(ctx) if isinstance(v, str) and "{" in v else v) for k, v in cfg.items()}
-        for k in ("dataset", "distilled", "trust_student", "teacher"):   # runs execute in their own folders: make paths absolute
+        for k in ("dataset", "distilled", "gold_run", "teacher"):   # runs execute in their own folders: make paths absolute
             if isinstance(cfg[k], str):
                 cfg[k] = "+".join(str(Path(p).resolve()) if Path(p).exists() else p for p in cfg[k].split("+"))
         name = run_name(cfg, axes)

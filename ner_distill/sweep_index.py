@@ -60,11 +60,14 @@ def local_path(path, sweep_dir) -> Path:
     return next((q for q in tails if q.exists()), p)
 
 def read_index(sweep_dir):
-    "A sweep folder's `index.csv`, each run's folder (`run_dir`) a path on this machine (`local_path`)."
+    """A sweep folder's `index.csv`, each run's folder (`run_dir`) a path on this machine (`local_path`), renamed
+    settings under today's names (`runs.upgrade_names`)."""
     import pandas as pd
     sweep_dir = Path(sweep_dir)
     path = runfolders.SweepFolder(sweep_dir).index_path
     if not path.exists(): raise FileNotFoundError(f"{sweep_dir}: no {path.name}; is this a sweep folder?")
-    index = pd.read_csv(path)
+    index = pd.read_csv(path).rename(columns=runfolders.RENAMED)
+    for col, upgrade in (("trust", runfolders.upgrade_trust), ("distilled", runfolders.upgrade_source)):
+        if col in index: index[col] = index[col].map(upgrade)
     if len(index): index["run_dir"] = [str(local_path(d, sweep_dir)) for d in index.run_dir]
     return index

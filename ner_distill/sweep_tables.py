@@ -128,8 +128,9 @@ def reference_table(ok, conf: dict, baseline: str = "gold"):
     return pd.DataFrame(rows)
 
 # %% ../nbs/09b_sweep_tables.ipynb #a6f1c358
-def to_markdown(df) -> str:
-    "A DataFrame as a Markdown pipe table."
+def to_markdown(df, empty: str | None = None) -> str:
+    "A DataFrame as a Markdown pipe table; where there is none (None, or no rows), `empty` if given."
+    if empty is not None and (df is None or not len(df)): return empty
     cols = list(df.columns)
     cell = lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]

@@ -71,11 +71,12 @@ class TrainConfig(Knobs):
     gold_disjoint: bool = knob(True, "keep the gold pool disjoint from the CoNLL sentences of the distilled pool")
     save_every: int = knob(100, "steps between resumable checkpoints")
     threads: int = knob(0, "torch threads (0: torch's default, all cores)")
-    trust: str = knob("none", "trust methods for distilled tokens, +-joined: drop, mask, weight, student, relabel, soft, llm")
+    trust: str = knob("none", "trust methods for distilled tokens, +-joined: drop, mask, weight, check, relabel, soft, llm")
     trust_threshold: float = knob(0.5, "drop/mask: types whose teacher precision is below this")
     calibration_size: int = knob(200, "drop/mask/weight: distilled sentences with gold tags that estimate trust (they move to the gold pool)")
-    trust_student: str | None = knob(None, "student/relabel/soft/uncertainty/density: a gold-trained run folder")
-    student_confidence: float = knob(0.9, "student/relabel: disagreement at this probability or more is masked/relabelled")
+    gold_run: str | None = knob(None, "a run trained on the gold pool alone, whose model checks, relabels or softens the distilled "
+                                      "tags (check/relabel/soft), or ranks sentences for selection (uncertainty/density)")
+    check_confidence: float = knob(0.9, "check/relabel: disagreement at this probability or more is masked/relabelled")
     soft_weight: float = knob(0.5, "soft: the teacher's label's share of each distilled token's target (the student's distribution has the rest)")
     selection: str = knob("random", "how distilled_size sentences are chosen: random, uncertainty, density")
     teacher: str | None = knob(None, "a finished run folder of a bigger model trained on this run's gold (e.g. --model mpnet), "
@@ -127,11 +128,11 @@ def build_pools(cfg: TrainConfig, subset: bool = True) -> tuple[formats.Corpus, 
 
 # %% ../nbs/06_train.ipynb #52f83f06
 def run_dependencies(cfg: TrainConfig | dict) -> list[str]:
-    "The run folders whose models this run reads: its `trust_student`, when a trust method or the selection uses it."
+    "The run folders whose models this run reads: its `gold_run`, when a trust method or the selection uses it."
     c = cfg if isinstance(cfg, dict) else asdict(cfg)
-    uses = trust.needs_student(c.get("trust", "none"), c.get("selection", "random"))
+    uses = trust.needs_gold_run(c.get("trust", "none"), c.get("selection", "random"))
     teacher = c.get("teacher")       # a teacher run (not a recorded file of its targets)
-    return ([str(c["trust_student"])] if uses and c.get("trust_student") else []) + ([str(teacher)] if teacher and not distill.is_recorded(teacher) else [])
+    return ([str(c["gold_run"])] if uses and c.get("gold_run") else []) + ([str(teacher)] if teacher and not distill.is_recorded(teacher) else [])
 
 @dataclass
 class RunPlan:
@@ -184,8 +185,8 @@ def run_plan(cfg: TrainConfig, progress: bool = False) -> RunPlan:
     if not plain:   # budget selection, calibration, per-token tags and weights
         distilled, gold, targets, report = trust.prepare(distilled, gold, trust=cfg.trust, selection=cfg.selection, distilled_size=cfg.distilled_size,
                                          seed=cfg.seed, calibration_size=cfg.calibration_size,
-                                         trust_threshold=cfg.trust_threshold, trust_student=cfg.trust_student,
-                                         student_confidence=cfg.student_confidence, progress=progress, dataset=cfg.dataset,
+                                         trust_threshold=cfg.trust_threshold, gold_run=cfg.gold_run,
+                                         check_confidence=cfg.check_confidence, progress=progress, dataset=cfg.dataset,
                                          soft_weight=cfg.soft_weight)
     n_D = report["budget_sentences"] if report else len(distilled)    # calibration sentences still count as distilled here
     tau = mixing.distilled_fraction(n_D, len(gold), cfg.epochs_distilled, cfg.epochs_gold)

@@ -19,8 +19,8 @@ from .annotate.run import load_source
 from .student import Student
 
 # %% auto #0
-__all__ = ['TRUST_METHODS', 'NEEDS_CALIBRATION', 'NEEDS_STUDENT', 'SELECTIONS', 'TrustContext', 'trust_method', 'drop', 'mask',
-           'weight', 'student', 'relabel', 'soft', 'llm', 'parse_methods', 'needs_student', 'apply_trust', 'gold_of',
+__all__ = ['TRUST_METHODS', 'NEEDS_CALIBRATION', 'NEEDS_GOLD_RUN', 'SELECTIONS', 'TrustContext', 'trust_method', 'drop', 'mask',
+           'weight', 'check', 'relabel', 'soft', 'llm', 'parse_methods', 'needs_gold_run', 'apply_trust', 'gold_of',
            'calibrate', 'student_probs', 'sentence_scores', 'sentence_costs', 'select', 'select_for_annotation',
            'Targets', 'with_abstentions', 'prepare', 'trust_table', 'plot_trust']
 
@@ -32,7 +32,7 @@ class TrustContext:
     threshold: float = 0.5                          # types whose precision is below this are distrusted
     student_probs: list | None = None               # per distilled sentence: (words, labels) probabilities of a gold-trained student
     labels: Sequence[str] = ()                      # the label order of `student_probs`
-    confidence: float = 0.9                         # `student`: disagreement at this probability or more is masked
+    confidence: float = 0.9                         # `check`, `relabel`: disagreement at this probability or more is acted on
     soft_weight: float = 0.5                        # `soft`: the teacher's share of the soft target
     targets: dict = field(default_factory=dict)     # `soft`: per distilled sentence (by position), its (words, labels) targets
     counts: Counter = field(default_factory=Counter)
@@ -44,7 +44,7 @@ class TrustContext:
 
 TRUST_METHODS: dict[str, Callable] = {}
 NEEDS_CALIBRATION = {"drop", "mask", "weight"}
-NEEDS_STUDENT = {"student", "relabel", "soft"}
+NEEDS_GOLD_RUN = {"check", "relabel", "soft"}
 
 def trust_method(name: str):
     "Register `fn(tags, weights, sentence, i, ctx) -> (tags, weights)` under `name`."
@@ -82,10 +82,10 @@ def weight(tags, w, s, i, ctx):
     return tags, w
 
 # %% ../nbs/05_trust.ipynb #b8768828
-@trust_method("student")
-def student(tags, w, s, i, ctx):
+@trust_method("check")
+def check(tags, w, s, i, ctx):
     "Tokens where the gold-trained student disagrees with probability >= `confidence` leave the loss."
-    if ctx.student_probs is None: raise ValueError("trust method 'student' needs a gold-trained student (trust_student)")
+    if ctx.student_probs is None: raise ValueError("trust method 'check' needs a gold-trained student (gold_run)")
     P = ctx.student_probs[i]
     for j, t in enumerate(tags):
         k = int(P[j].argmax())
@@ -96,7 +96,7 @@ def student(tags, w, s, i, ctx):
 @trust_method("relabel")
 def relabel(tags, w, s, i, ctx):
     "Where the gold-trained student disagrees with probability >= `confidence`, its label replaces the teacher's (IOB2 repaired)."
-    if ctx.student_probs is None: raise ValueError("trust method 'relabel' needs a gold-trained student (trust_student)")
+    if ctx.student_probs is None: raise ValueError("trust method 'relabel' needs a gold-trained student (gold_run)")
     P, new = ctx.student_probs[i], list(tags)
     for j, t in enumerate(tags):
         k = int(P[j].argmax())
@@ -107,7 +107,7 @@ def relabel(tags, w, s, i, ctx):
 @trust_method("soft")
 def soft(tags, w, s, i, ctx):
     "Soft targets: `soft_weight` x the teacher's (one-hot) label + the rest x the gold-trained student's distribution."
-    if ctx.student_probs is None: raise ValueError("trust method 'soft' needs a gold-trained student (trust_student)")
+    if ctx.student_probs is None: raise ValueError("trust method 'soft' needs a gold-trained student (gold_run)")
     if not 0 <= ctx.soft_weight <= 1: raise ValueError(f"soft_weight {ctx.soft_weight} is not in [0, 1]")
     P = np.asarray(ctx.student_probs[i], dtype=np.float32)
     onehot = np.eye(len(ctx.labels), dtype=np.float32)[[list(ctx.labels).index(t) for t in tags]]
@@ -127,16 +127,16 @@ def llm(tags, w, s, i, ctx):
 
 # %% ../nbs/05_trust.ipynb #b3ef7d71
 def parse_methods(spec: str | None) -> list[str]:
-    "`'mask+student'` -> `['mask', 'student']`; `'none'`/empty -> `[]`."
+    "`'mask+check'` -> `['mask', 'check']`; `'none'`/empty -> `[]`."
     if not spec or spec == "none": return []
     names = spec.split("+")
     for n in names:
         if n not in TRUST_METHODS: raise ValueError(f"unknown trust method {n!r}; known: {', '.join(TRUST_METHODS)}")
     return names
 
-def needs_student(trust: str | None, selection: str | None = "random") -> bool:
-    "Whether trust methods `trust` or selection `selection` read a gold-trained student (`trust_student`)."
-    return bool(NEEDS_STUDENT & set(parse_methods(trust))) or selection in ("uncertainty", "density")
+def needs_gold_run(trust: str | None, selection: str | None = "random") -> bool:
+    "Whether trust methods `trust` or selection `selection` read a gold-trained student (`gold_run`)."
+    return bool(NEEDS_GOLD_RUN & set(parse_methods(trust))) or selection in ("uncertainty", "density")
 
 def apply_trust(corpus: formats.Corpus, methods: str | Sequence[str], ctx: TrustContext) -> tuple[list[list[str]], list[np.ndarray]]:
     """Tags and per-token loss weights of every sentence of `corpus` after `methods`, in order. A sentence a person
@@ -226,7 +226,7 @@ def select(corpus: formats.Corpus, budget: float, by: str = "uncertainty", unit:
     costs = sentence_costs(corpus, unit, **cost_args) if costs is None else np.asarray(costs, dtype=float)
     if by == "random": order = random.Random(seed).sample(range(len(corpus)), len(corpus))
     else:
-        if probs is None: raise ValueError(f"selection {by!r} needs the student's probabilities (a trust_student)")
+        if probs is None: raise ValueError(f"selection {by!r} needs the student's probabilities (a gold_run)")
         score = sentence_scores(probs, labels)[by]
         if unit != "sentences" and by == "uncertainty": score = score / np.maximum(costs, 1e-12)
         order = sorted(range(len(corpus)), key=lambda i: (-score[i], i))
@@ -237,15 +237,15 @@ def select(corpus: formats.Corpus, budget: float, by: str = "uncertainty", unit:
 
 # %% ../nbs/05_trust.ipynb #49539a51
 def select_for_annotation(source: str, budget: float, by: str = "uncertainty", unit: str = "sentences",
-                          student: str | None = None, out="runs/selected.jsonl", model: str = "gpt-4o-mini",
+                          gold_run: str | None = None, out="runs/selected.jsonl", model: str = "gpt-4o-mini",
                           prompt: str = "zero-shot", seed: int = 0, limit: int | None = None, progress: bool = True,
                           dataset="conll2003") -> dict:
     "Choose sentences of `source` (a split of `dataset`, or a file) to send to the LLM under `budget`; write them as JSONL; return a summary."
     if by not in SELECTIONS: raise ValueError(f"unknown selection {by!r}; use one of {SELECTIONS}")
-    if by != "random" and not student: raise ValueError(f"selection {by!r} needs a gold-trained student run folder (--student)")
+    if by != "random" and not gold_run: raise ValueError(f"selection {by!r} needs a gold-trained run folder (--gold-run)")
     corpus = load_source(source, limit, seed, dataset)
     probs = labels = None
-    if by != "random": probs, labels = student_probs(student, corpus.tokens, progress=progress)
+    if by != "random": probs, labels = student_probs(gold_run, corpus.tokens, progress=progress)
     usd = sentence_costs(corpus, "usd", model=model, prompt=prompt, seed=seed, dataset=dataset)
     costs = usd if unit == "usd" else sentence_costs(corpus, unit)
     idx = select(corpus, budget, by, unit, probs, labels, costs, seed)
@@ -277,7 +277,7 @@ def with_abstentions(D: formats.Corpus, targets: Targets | None) -> Targets | No
 
 # %% ../nbs/05_trust.ipynb #d06ef828
 def prepare(D: formats.Corpus, O: formats.Corpus, *, trust: str, selection: str, distilled_size: int | None, seed: int,
-            calibration_size: int, trust_threshold: float, trust_student: str | None, student_confidence: float,
+            calibration_size: int, trust_threshold: float, gold_run: str | None, check_confidence: float,
             progress: bool = False, dataset="conll2003", soft_weight: float = 0.5):
     """(distilled pool D, gold pool O, the distilled sentences' `Targets` or None, report) of a run whose settings are the
     keyword arguments (the fields of the same names of `train.TrainConfig`). `D` is the whole distilled
@@ -290,11 +290,11 @@ def prepare(D: formats.Corpus, O: formats.Corpus, *, trust: str, selection: str,
     if selection not in SELECTIONS: raise ValueError(f"unknown selection {selection!r}; use one of {SELECTIONS}")
     if selection != "random" and distilled_size is None:
         raise ValueError(f"selection {selection!r} chooses distilled_size sentences: set distilled_size (the budget)")
-    need_student = needs_student(trust, selection)
+    need_gold_run = needs_gold_run(trust, selection)
     probs = labels = None
-    if need_student:
-        if not trust_student: raise ValueError("trust methods student/relabel/soft and uncertainty/density selection need trust_student (a gold-trained run folder)")
-        probs, labels = student_probs(trust_student, D.tokens, progress=progress)
+    if need_gold_run:
+        if not gold_run: raise ValueError("trust methods check/relabel/soft and uncertainty/density selection need gold_run (a gold-trained run folder)")
+        probs, labels = student_probs(gold_run, D.tokens, progress=progress)
     if distilled_size is not None:
         if distilled_size > len(D): raise ValueError(f"distilled_size {distilled_size} > {len(D)} sentences available")
         if selection == "random": idx = data.pool_positions(D, distilled_size, seed)   # as train.build_pools draws it
@@ -306,10 +306,10 @@ def prepare(D: formats.Corpus, O: formats.Corpus, *, trust: str, selection: str,
     schema = data.load_dataset(dataset).schema
     if probs is not None and list(labels) != list(schema.labels):   # the training order, so soft targets line up
         if set(labels) != set(schema.labels):
-            raise ValueError(f"trust_student {trust_student} predicts {list(labels)}, the dataset's labels are {list(schema.labels)}")
+            raise ValueError(f"gold_run {gold_run} predicts {list(labels)}, the dataset's labels are {list(schema.labels)}")
         order = [list(labels).index(l) for l in schema.labels]
         probs, labels = [p[:, order] for p in probs], list(schema.labels)
-    ctx = TrustContext(threshold=trust_threshold, confidence=student_confidence, labels=labels or schema.labels,
+    ctx = TrustContext(threshold=trust_threshold, confidence=check_confidence, labels=labels or schema.labels,
                        soft_weight=soft_weight)
     if any(n in NEEDS_CALIBRATION for n in names):
         D2, O, ctx.trust, pos = calibrate(D, O, calibration_size, seed, schema.names)

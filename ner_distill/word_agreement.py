@@ -6,7 +6,8 @@
 from __future__ import annotations
 
 # %% auto #0
-__all__ = ['split_agreement', 'disagreements', 'join_kinds', 'offset_errors', 'with_offsets', 'pct', 'hyphen_f1']
+__all__ = ['OLD_SPLIT', 'split_agreement', 'disagreements', 'join_kinds', 'offset_errors', 'regex_split', 'spacy_split',
+           'paragraphs', 'with_offsets', 'corpus_agreement', 'pct', 'hyphen_f1']
 
 # %% ../nbs/12c_word_agreement.ipynb #eea838d4
 def _regions(ref, ours):
@@ -65,11 +66,32 @@ def offset_errors(split, texts) -> tuple[int, int, int]:
         uncovered += "".join(w for w, _, _ in ws) != re.sub(r"\s+", "", text) or any(e > s2 for (_, _, e), (_, s2, _) in zip(ws, ws[1:]))
     return words, wrong, uncovered
 
+# %% ../nbs/12c_word_agreement.ipynb #b0c204de
+import re
+
+OLD_SPLIT = re.compile(r"(?:[A-Za-z]\.){2,}|\w+(?:[-'’.&]\w+)*|[^\w\s]", re.UNICODE)   # the runtime's splitter before the port
+
+def regex_split(text, pattern=OLD_SPLIT) -> list[tuple[str, int, int]]:
+    "The words of `text` as the matches of `pattern` (default: the runtime's regular expression before its port of spaCy's rules)."
+    return [(m.group(), m.start(), m.end()) for m in re.finditer(pattern, text)]
+
+def spacy_split(tokenizer):
+    "A splitter from a spaCy tokenizer (e.g. `spacy.blank('en').tokenizer`): its non-space tokens with their character offsets."
+    return lambda text: [(t.text, t.idx, t.idx + len(t)) for t in tokenizer(text) if not t.is_space]
+
+def paragraphs(articles) -> list[str]:
+    "Each article's title and its blank-line-separated paragraphs (`.title`, `.text`), stripped, empty ones left out."
+    return [q.strip() for a in articles for q in [a.title, *re.split(r"\n\s*\n", a.text)] if q.strip()]
+
 # %% ../nbs/12c_word_agreement.ipynb #6daa1beb
 def with_offsets(tokens) -> list[tuple[str, int, int]]:
     "(word, start, end) of `tokens` joined by single spaces."
     from itertools import accumulate
     return [(w, s, s + len(w)) for w, s in zip(tokens, accumulate((len(w) + 1 for w in tokens[:-1]), initial=0))]
+
+def corpus_agreement(split, sentences) -> dict:
+    "`split_agreement` of `split` against pre-tokenised `sentences` read as raw text (words joined by single spaces)."
+    return split_agreement(split, [with_offsets(s.tokens) for s in sentences], [" ".join(s.tokens) for s in sentences])
 
 def pct(x, n) -> str:
     "`x` of `n` as a percentage: two decimals, three where two would round to 99.9 % or more short of all."

@@ -153,7 +153,7 @@ def test_trust_methods_leave_reviewed_sentences_alone():
     labels = formats.CONLL2003.labels
     P = np.zeros((3, len(labels))); P[:, 0] = 1.0
     ctx = trust.TrustContext(student_probs=[P, P], labels=labels, confidence=0.9)
-    tags, w = trust.apply_trust(pool, "relabel+student", ctx)
+    tags, w = trust.apply_trust(pool, "relabel+check", ctx)
     assert tags == [["O", "O", "O"], ["B-PER", "I-PER", "O"]]
     assert w[0].tolist() == [1, 1, 1] and w[1].tolist() == [1, 1, 1] and ctx.counts["reviewed_sentences"] == 1
 
@@ -194,7 +194,7 @@ def test_review_command_writes_files_and_refuses_what_it_cannot_rank(labels, tmp
     assert "prodigy ner.manual" in readme and f"reviewed:{tmp_path / 'r'}" in readme and "PER, ORG, LOC, MISC" in readme
     task = json.loads((tmp_path / "r" / "labelstudio.json").read_text())[0]
     assert task["predictions"][0]["result"] and set(task["data"][IDENTITY]) == {"source", "doc_id", "sent_id"}
-    assert cli.main(["review", "--labels", str(path), "--budget", "3", "--out", str(tmp_path / "x")]) == 2     # disagreement needs a student
+    assert cli.main(["review", "--labels", str(path), "--budget", "3", "--out", str(tmp_path / "x")]) == 2     # disagreement needs a gold run
     assert cli.main(["review", "--labels", str(path), "--budget", "3", "--rank", "uncertainty", "--out", str(tmp_path / "x")]) == 2
     assert "--combined RUN" in capsys.readouterr().err
 
@@ -202,7 +202,7 @@ def test_review_command_writes_files_and_refuses_what_it_cannot_rank(labels, tmp
 @pytest.mark.slow
 def test_disagreement_ranks_by_the_students_expected_disagreements(gold_run, small_pool, tmp_path):
     out = tmp_path / "r"
-    assert cli.main(["review", "--labels", str(small_pool), "--budget", "20", "--student", str(gold_run), "--out", str(out), "--quiet"]) == 0
+    assert cli.main(["review", "--labels", str(small_pool), "--budget", "20", "--gold-run", str(gold_run), "--out", str(out), "--quiet"]) == 0
     chosen = json.loads((out / "review.json").read_text())["sentences"]
     scores = [c["score"] for c in chosen]
     pool = parse_source(str(small_pool)).pool()

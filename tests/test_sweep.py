@@ -109,7 +109,7 @@ def test_budget_sweep_draws_the_curve(gold_run, small_pool, tmp_path):
     student = gold_run
     out = tmp_path / "sweep"
     r = subprocess.run(CLI + ["sweep", "--profile", "tiny", "--strategies", "distilled_then_gold", "--budgets", "16", "32",
-                              "--selections", "random", "uncertainty", "--param", f"trust_student={student}", f"distilled={small_pool}", "--quiet",
+                              "--selections", "random", "uncertainty", "--param", f"gold_run={student}", f"distilled={small_pool}", "--quiet",
                               "--out", str(out)], capture_output=True, text=True, env=ENV, timeout=900)
     assert r.returncode == 0, r.stderr[-3000:]
     idx = pd.read_csv(out / "index.csv")

@@ -127,7 +127,7 @@ def test_a_students_distribution_enters_the_vote_as_its_likelihood_ratio():
 @pytest.mark.slow
 def test_the_gold_student_teaches_alone_and_as_a_voice_of_the_combination(tmp_path):
     """A real student (MiniLM, 16 steps on 200 gold CoNLL-2003 sentences) labels the recorded sentences alone
-    (`--teacher student`: self-training's teacher) and joins gpt-3.5 and a gazetteer in `combine` by its probabilities:
+    (`--teacher run`: self-training's teacher) and joins gpt-3.5 and a gazetteer in `combine` by its probabilities:
     every combined token's type is the argmax of prior x the two confusions x the student's likelihood ratio."""
     from ner_distill.student import Student
     env = dict(os.environ, HF_HUB_OFFLINE="1")
@@ -135,7 +135,7 @@ def test_the_gold_student_teaches_alone_and_as_a_voice_of_the_combination(tmp_pa
     train.train(train.TrainConfig(strategy="gold", gold_size=200, distilled="recorded", steps=16, batch_size=16, evals=1,
                                   select_dev_size=50, dev_size=50, test=False, out=str(run)), progress=False)
     cli = [sys.executable, "-m", "ner_distill.cli", "annotate", "--source", "recorded", "--limit", "150", "--quiet"]
-    r = subprocess.run(cli + ["--teacher", "student", "--student", str(run), "--out", str(tmp_path / "self")],
+    r = subprocess.run(cli + ["--teacher", "run", "--run", str(run), "--out", str(tmp_path / "self")],
                        capture_output=True, text=True, env=env, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     self_ = formats.read_jsonl(tmp_path / "self" / "labels.jsonl", types=None)
@@ -146,11 +146,11 @@ def test_the_gold_student_teaches_alone_and_as_a_voice_of_the_combination(tmp_pa
         assert np.allclose(np.sum(s.meta["type_probs"], 1), 1, atol=1e-3) and s.meta["gold_tags"] is not None
     assert (tmp_path / "self" / "quality.json").exists()
 
-    r = subprocess.run(cli + ["--teacher", "combine", "--sources", f"recorded,gazetteer,student:{run}", "--threshold", "0",
+    r = subprocess.run(cli + ["--teacher", "combine", "--sources", f"recorded,gazetteer,run:{run}", "--threshold", "0",
                               "--calibration-size", "50", "--out", str(tmp_path / "comb")], capture_output=True, text=True, env=env, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     rep = json.loads((tmp_path / "comb" / "combine.json").read_text())
-    assert rep["by_probability"] == [f"student:{run}"] and len(rep["quality"]) == 3
+    assert rep["by_probability"] == [f"run:{run}"] and len(rep["quality"]) == 3
     comb = formats.read_jsonl(tmp_path / "comb" / "labels.jsonl", types=None)
     labels = rep["labels"]
     gold = {s.sent_id: s.meta["gold_tags"] for s in comb}

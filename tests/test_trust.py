@@ -107,9 +107,9 @@ def test_trust_keeps_steps_and_gold_equal(tmp_path):
 @pytest.mark.slow
 def test_uncertainty_selection_picks_the_most_uncertain(gold_student, small_pool, tmp_path):
     cfg = dict(strategy="distilled_then_gold", gold_size=48, distilled=str(small_pool), distilled_size=40,
-               trust_student=str(gold_student), out=str(tmp_path))
+               gold_run=str(gold_student), out=str(tmp_path))
     p_unc = run_plan(TrainConfig(selection="uncertainty", **cfg))
-    p_rnd = run_plan(TrainConfig(selection="random", trust="none", **{**cfg, "trust_student": None}))
+    p_rnd = run_plan(TrainConfig(selection="random", trust="none", **{**cfg, "gold_run": None}))
     assert len(p_unc.distilled) == len(p_rnd.distilled) == 40 and p_unc.steps == p_rnd.steps
     pool = formats.read_jsonl(small_pool)
     probs, labels = trust.student_probs(gold_student, pool.tokens)
@@ -117,8 +117,8 @@ def test_uncertainty_selection_picks_the_most_uncertain(gold_student, small_pool
     top = {pool[i].sent_id for i in np.argsort(-tte, kind="stable")[:40]}
     assert {s.sent_id for s in p_unc.distilled} == top
     assert {s.sent_id for s in p_unc.distilled} != {s.sent_id for s in p_rnd.distilled}
-    with pytest.raises(ValueError, match="trust_student"):
-        run_plan(TrainConfig(selection="uncertainty", **{**cfg, "trust_student": None}))
+    with pytest.raises(ValueError, match="gold_run"):
+        run_plan(TrainConfig(selection="uncertainty", **{**cfg, "gold_run": None}))
 
 
 @pytest.mark.slow
@@ -128,7 +128,7 @@ def test_joined_sources_with_repeated_ids_keep_student_scores_aligned(gold_stude
     for s in copy: s.source = "another-corpus"                 # same ids, another source, no CoNLL exclusion
     other = formats.write_jsonl(copy, tmp_path / "other.jsonl")
     p = run_plan(TrainConfig(strategy="distilled_then_gold", gold_size=48, distilled=f"{small_pool}+{other}",
-                             trust="mask+student", calibration_size=40, trust_student=str(gold_student), out=str(tmp_path)))
+                             trust="mask+check", calibration_size=40, gold_run=str(gold_student), out=str(tmp_path)))
     assert len(p.distilled) == 420 - 40 and len(p.gold) == 48
     assert all(len(w) == len(s) for w, s in zip(p.weights, p.distilled))
 
@@ -142,7 +142,7 @@ def test_dev_and_test_sentences_never_enter_training(tmp_path):
 @pytest.mark.slow
 def test_relabel_takes_the_students_confident_labels(gold_student, small_pool, tmp_path):
     p = run_plan(TrainConfig(strategy="distilled", gold_size=48, distilled=str(small_pool), distilled_size=50, trust="relabel",
-                             trust_student=str(gold_student), student_confidence=0.0, out=str(tmp_path)))
+                             gold_run=str(gold_student), check_confidence=0.0, out=str(tmp_path)))
     probs, labels = trust.student_probs(gold_student, p.distilled.tokens)
     # at confidence 0 every disagreement is relabelled: the tags are the student's own (IOB2-repaired)
     for tags, P in zip(p.tags, probs):
@@ -154,7 +154,7 @@ def test_relabel_takes_the_students_confident_labels(gold_student, small_pool, t
 @pytest.mark.slow
 def test_soft_targets_blend_the_teachers_label_with_the_students_distribution(gold_student, small_pool, tmp_path):
     base = dict(strategy="distilled", gold_size=48, distilled=str(small_pool), distilled_size=50, trust="soft",
-                trust_student=str(gold_student), out=str(tmp_path / "r"), **TINY)
+                gold_run=str(gold_student), out=str(tmp_path / "r"), **TINY)
     p = run_plan(TrainConfig(soft_weight=0.7, **base))
     probs, labels = trust.student_probs(gold_student, p.distilled.tokens)
     schema = data.load_dataset("conll2003").schema.labels
@@ -168,7 +168,7 @@ def test_soft_targets_blend_the_teachers_label_with_the_students_distribution(go
     import torch
     from safetensors.torch import load_file
     runs = {}
-    for name, extra in {"same": dict(trust="relabel", student_confidence=1.01), "w1": dict(soft_weight=1.0),
+    for name, extra in {"same": dict(trust="relabel", check_confidence=1.01), "w1": dict(soft_weight=1.0),
                         "w05": dict(soft_weight=0.5)}.items():
         train(TrainConfig(**{**base, **extra, "out": str(tmp_path / name)}), progress=False)
         runs[name] = load_file(str(tmp_path / name / "model" / "model.safetensors"))
@@ -198,7 +198,7 @@ def test_selection_never_exceeds_its_budget(small_pool):
 def test_select_command_writes_a_pool_for_annotate(gold_student, small_pool, tmp_path):
     out = tmp_path / "sel.jsonl"
     r = subprocess.run([sys.executable, "-m", "ner_distill.cli", "select", "--source", str(small_pool), "--budget", "500",
-                        "--unit", "words", "--student", str(gold_student), "--quiet", "--out", str(out)],
+                        "--unit", "words", "--gold-run", str(gold_student), "--quiet", "--out", str(out)],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     summary = json.loads(r.stdout)
@@ -207,17 +207,17 @@ def test_select_command_writes_a_pool_for_annotate(gold_student, small_pool, tmp
     assert summary["est_cost_usd"] > 0
     r = subprocess.run([sys.executable, "-m", "ner_distill.cli", "select", "--source", str(small_pool), "--budget", "5",
                         "--by", "uncertainty", "--out", str(out)], capture_output=True, text=True, timeout=120)
-    assert r.returncode == 2 and "student" in r.stderr
+    assert r.returncode == 2 and "--gold-run" in r.stderr
 
 
 @pytest.mark.slow
 def test_trust_run_trains_and_records_what_it_did(gold_student, small_pool, tmp_path):
     out = tmp_path / "run"
     m = train(TrainConfig(strategy="distilled_then_gold", gold_size=48, distilled=str(small_pool), distilled_size=64,
-                          trust="mask+student", calibration_size=32, trust_student=str(gold_student),
-                          student_confidence=0.0, out=str(out), **TINY), progress=False)
+                          trust="mask+check", calibration_size=32, gold_run=str(gold_student),
+                          check_confidence=0.0, out=str(out), **TINY), progress=False)
     rep = json.loads((out / "trust.json").read_text())
-    assert rep["trust"] == "mask+student" and len(rep["calibration_ids"]) == 32 and rep["type_trust"]["PER"]["predicted"] > 0
+    assert rep["trust"] == "mask+check" and len(rep["calibration_ids"]) == 32 and rep["type_trust"]["PER"]["predicted"] > 0
     # at confidence 0 every distilled word where the student's argmax differs from the teacher is masked
     assert rep["counts"]["student_masked_tokens"] > 0 and rep["counts"]["tokens_weight0"] >= rep["counts"]["student_masked_tokens"]
     cfg = json.loads((out / "config.json").read_text())

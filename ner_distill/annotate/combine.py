@@ -65,7 +65,7 @@ class CombineTeacher(Teacher):
     @dataclass
     class Config(Knobs):
         sources: str = knob("recorded,spacy", "combine: comma-separated label sources: recorded, a teacher's name (spacy, gazetteer), "
-                                              "student:RUN (a trained student, by its probabilities), annotation run folders or labels files")
+                                              "run:RUN (a trained run's student, by its probabilities), annotation run folders or labels files")
         calibration_size: int = knob(200, "combine: seeded sentences whose gold tags estimate each source's confusions")
         threshold: float = knob(0.5, "combine: tokens whose winning posterior is below this abstain (masked in training)")
 

@@ -161,9 +161,9 @@ def _spec_here(spec: str) -> str:
     return "+".join(str(Path(p).resolve()) if Path(p).exists() else p for p in str(spec).split("+"))
 
 def write_review(labels: str = "recorded", out="runs/review", budget: int = 200, by: str = "disagreement",
-                 student: str | None = None, combined: str | None = None, tools=TOOLS, seed: int = 0,
+                 gold_run: str | None = None, combined: str | None = None, tools=TOOLS, seed: int = 0,
                  dataset="conll2003", progress: bool = False) -> dict:
-    """Rank the sentences of the label source `labels` `by` disagreement with `student` (a gold-trained run folder),
+    """Rank the sentences of the label source `labels` `by` disagreement with `gold_run`'s student (a gold-trained run folder),
     uncertainty of a combined teacher (`combined`: a combine run over the same sentences; default: the labels' own
     `token_confidence`) or at random, and write the top `budget` to `out` for each of `tools`; returns a summary."""
     ds = data.load_dataset(dataset)
@@ -172,11 +172,11 @@ def write_review(labels: str = "recorded", out="runs/review", budget: int = 200,
     pool = parse_source(labels).pool(ds)
     if not len(pool): raise ValueError(f"label source {labels!r} has no sentences to review")
     conf = {}
-    if student:
+    if gold_run:
         from ner_distill.student import Student
-        st = Student(student, device="auto")
+        st = Student(gold_run, device="auto")
         conf["disagreement"] = agreement(pool, st.predict_probs(pool.tokens, progress=progress), st.labels)
-    elif by == "disagreement": raise ValueError("ranking by disagreement needs a gold-trained student run folder (--student RUN)")
+    elif by == "disagreement": raise ValueError("ranking by disagreement needs a gold-trained run folder (--gold-run RUN)")
     if by == "uncertainty" or combined or any("token_confidence" in s.meta for s in pool[:1]):
         conf["uncertainty"] = posterior(pool, parse_source(combined).pool(ds) if combined else None)
     word_conf = conf.get(by) or next(iter(conf.values()), None)
@@ -192,10 +192,10 @@ def write_review(labels: str = "recorded", out="runs/review", budget: int = 200,
         write_records(t, [WRITERS[t](pool[i], spans_of(pool[i]), score[i], None if word_conf is None else word_conf[i]) for i in order],
                       outp/FILES[t])
     if "labelstudio" in tools: (outp/"labelstudio.xml").write_text(labelstudio_config(ds.schema))
-    why = {"disagreement": f"the student {student} against the teacher's tags", "uncertainty": "the combined teacher's per-word posterior",
+    why = {"disagreement": f"the student of {gold_run} against the teacher's tags", "uncertainty": "the combined teacher's per-word posterior",
            "random": f"seed {seed}"}[by]
     summary = dict(labels=_spec_here(labels), dataset=str(ds.path.resolve()) if ds.path else ds.name, by=by, budget=budget, seed=seed,
-                   student=str(Path(student).resolve()) if student else None, combined=_spec_here(combined) if combined else None,
+                   gold_run=str(Path(gold_run).resolve()) if gold_run else None, combined=_spec_here(combined) if combined else None,
                    pool=len(pool), selected=len(order), same_text_passed_over=dup, words=sum(len(pool[i]) for i in order), tools=list(tools),
                    files={t: FILES[t] for t in tools}, written_at=time.strftime("%Y-%m-%d %H:%M:%S"),
                    sentences=[dict(identity(pool[i]), rank=k + 1, score=None if score[i] is None else round(score[i], 4))

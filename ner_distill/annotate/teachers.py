@@ -20,7 +20,7 @@ from ..config import Knobs, NoSettings, knob
 # %% auto #0
 __all__ = ['TEACHERS', 'teacher', 'SPACY_WHEEL', 'Context', 'Teacher', 'registrar', 'load_plugins', 'get_teacher', 'gold_or_none',
            'RecordedTeacher', 'load_spacy', 'spacy_tags', 'spacy_docs', 'SpacyTeacher', 'GazetteerTeacher', 'type_of',
-           'StudentTeacher']
+           'RunTeacher']
 
 # %% ../../nbs/03d_teachers.ipynb #bd0d0a77
 @dataclass
@@ -199,25 +199,25 @@ class GazetteerTeacher(Teacher):
 # %% ../../nbs/03d_teachers.ipynb #73ef79e7
 def type_of(tag: str) -> str: return "O" if tag == "O" else tag[2:]
 
-@teacher("student")
-class StudentTeacher(Teacher):
-    """The tags of a trained student (a run folder, e.g. the gold-only one): self-training's teacher. Each sentence
+@teacher("run")
+class RunTeacher(Teacher):
+    """The tags of a trained run's student (a run folder, e.g. the gold-only one): self-training's teacher. Each sentence
     also carries `type_probs`, the student's distribution over O and the schema's types per word (B- and I- summed),
     which `combine` uses as the student's voice."""
     @dataclass
     class Config(Knobs):
-        student: str | None = knob(None, "student: a trained run folder whose tags label the source (self-training)")
+        run: str | None = knob(None, "run: a trained run folder whose student's tags label the source (self-training)")
 
     def __init__(self, cfg=None, ctx=None, **settings):
         super().__init__(cfg, ctx, **settings)
-        if not self.cfg.student: raise ValueError("teacher 'student' needs a trained run folder (--student RUN)")
-        if not Path(self.cfg.student).exists(): raise FileNotFoundError(f"no student run {self.cfg.student!r} (a training run folder or its model/)")
+        if not self.cfg.run: raise ValueError("teacher 'run' needs a trained run folder (--run RUN)")
+        if not Path(self.cfg.run).exists(): raise FileNotFoundError(f"no trained run {self.cfg.run!r} (a training run folder or its model/)")
 
     def label(self, corpus: formats.Corpus, progress: bool = False) -> formats.Corpus:
         from ner_distill.student import Student
-        st = Student(self.cfg.student, device="auto")
+        st = Student(self.cfg.run, device="auto")
         if set(st.labels) != set(self.schema.labels):
-            raise ValueError(f"student {self.cfg.student} predicts {list(st.labels)}, the schema's labels are {list(self.schema.labels)}")
+            raise ValueError(f"run {self.cfg.run} predicts {list(st.labels)}, the schema's labels are {list(self.schema.labels)}")
         types = ["O", *self.schema.names]
         to_type = np.zeros((len(st.labels), len(types)), dtype=np.float32)
         for j, l in enumerate(st.labels): to_type[j, types.index(type_of(l))] = 1.0
