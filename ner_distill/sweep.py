@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import data, mixing, runs as runfolders, trust
 from .sweep_index import write_index
-from .train import TrainConfig, run_dependencies
+from .train import TrainConfig, recipe_defaults, run_dependencies
 
 # %% auto #0
 __all__ = ['PROFILES', 'ENGINES', 'run_notebook', 'notebook_path', 'run_name', 'grids', 'grid_axes', 'check_grid', 'expand',
@@ -133,7 +133,7 @@ def check_grid(grid: dict, params: dict) -> None:
     TrainConfig.check_keys(list(grid) + list(params))
     values = lambda k: grid.get(k, [params.get(k, getattr(TrainConfig, k))])
     for s in values("strategy"):
-        if s not in mixing.STRATEGIES: raise ValueError(f"unknown strategy {s!r}; known: {', '.join(mixing.STRATEGIES)}")
+        if s is not None and s not in mixing.STRATEGIES: raise ValueError(f"unknown strategy {s!r}; known: {', '.join(mixing.STRATEGIES)}")
     for t in values("trust"): trust.parse_methods(t)
     for x in values("selection"):
         if x not in trust.SELECTIONS: raise ValueError(f"unknown selection {x!r}; use one of {trust.SELECTIONS}")
@@ -147,6 +147,7 @@ def expand(grid, params: dict, sweep_dir=".") -> list[dict]:
     combos = [dict(zip(g, values)) for g in grids(grid) for values in itertools.product(*g.values())]
     for combo in combos:
         cfg = {**base, **combo}
+        cfg.update(recipe_defaults(cfg))                  # no strategy named: the best measured for what the run has
         if cfg["strategy"] == "gold": cfg.update(trust="none", selection="random")
         ctx = dict(cfg, sweep=str(Path(sweep_dir).resolve()))
         cfg = {k: (v.format_map(ctx) if isinstance(v, str) and "{" in v else v) for k, v in cfg.items()}
