@@ -68,22 +68,27 @@ TODAY = ROOT / "export" / "demo"                # the bundle the student's words
 
 
 def export(seeds):
-    "`ner-distill export` of each seed's SHIPPED run, into sSEED/bundle (skipped when its manifest exists)."
+    "`ner-distill export` of each seed's SHIPPED run and its baseline, into sSEED/bundle (skipped when its manifest exists)."
     for s in seeds:
         out = OUT / f"s{s}" / "bundle"
-        if (out / SHIPPED / "manifest.json").exists(): continue
-        with open(OUT / f"s{s}" / "export.log", "w") as log:
-            cli("export", "--run", OUT / f"s{s}" / SHIPPED, "--out", out, "--name", SHIPPED, "--no-wheelhouse", log=log)
+        for name in (SHIPPED, BASELINE):
+            if (out / name / "manifest.json").exists(): continue
+            with open(OUT / f"s{s}" / f"export-{name}.log", "w") as log:
+                cli("export", "--run", OUT / f"s{s}" / name, "--out", out, "--name", name, "--no-wheelhouse", log=log)
 
 
 def shipped_rows():
-    "Per exported seed: the variant this CPU loads and its test F1 as `ner-distill export` reported it, fp32's beside it."
+    "Per exported recipe and seed: the variant this CPU loads and its test F1 as `ner-distill export` reported it, fp32's beside it."
     rows = []
-    for m in sorted(OUT.glob(f"s*/bundle/{SHIPPED}/manifest.json")):
-        man = json.loads(m.read_text()); v, _ = infer.bundle_variant(man, None)
-        rows.append(dict(seed=int(m.parts[-4][1:]), variant=v, test=100 * man["variants"][v]["test_f1"],
-                         fp32=100 * man["variants"]["fp32"]["test_f1"]))
-    return pd.DataFrame(rows)
+    for name in (SHIPPED, BASELINE):
+        for m in sorted(OUT.glob(f"s*/bundle/{name}/manifest.json")):
+            man = json.loads(m.read_text()); v, _ = infer.bundle_variant(man, None)
+            rows.append(dict(recipe=LABELS[name], seed=int(m.parts[-4][1:]), variant=v,
+                             test=100 * man["variants"][v]["test_f1"], fp32=100 * man["variants"]["fp32"]["test_f1"]))
+    df = pd.DataFrame(rows)
+    if df.empty: return df
+    means = df.groupby("recipe", sort=False)[["test", "fp32"]].mean().reset_index().assign(seed="mean", variant="")
+    return pd.concat([df, means], ignore_index=True)
 
 
 def speed():
@@ -104,7 +109,16 @@ def report():
         per_type = f"\n\nPer type, test, seed {seed} ({LABELS[name]}, the best on dev, against gold only at 942 steps):\n\n{sweep_tables.to_markdown(pt)}"
     teacher_pass = (f"The teacher's pass over the 13,041 sentences: {words.iloc[0]:,.0f} words/s (PyTorch, this CPU, fp32; taken while "
                     "light editing work shared the cores: not a speed figure)." if len(words) else "")
+    shipped = shipped_rows()
+    bundles = sweep_tables.to_markdown(shipped.round(1)) if len(shipped) else "(no bundles: run `python bench/distill.py export`)"
+    sp = json.loads((OUT / "speed.json").read_text()) if (OUT / "speed.json").exists() else None
+    speed_line = (f"Words/s of the taught student's bundle ({sp['variants']['taught']}) against the bundle before distillation "
+                  f"({sp['variants']['today']}), best of {sp['rounds']} alternating passes over the {sp['sentences']:,} test sentences in one "
+                  f"process (`python bench/distill.py speed`, {sp['cpu']}, class {sp['cpu_class']}): "
+                  f"{sp['words_per_s']['taught']:,.0f} against {sp['words_per_s']['today']:,.0f} "
+                  f"({sp['words_per_s']['taught'] / sp['words_per_s']['today']:.2f}x)." if sp else "")
     print(write_section("distill", head=f"`{command()}` on {machine()}", per_type=per_type, teacher_pass=teacher_pass,
+                        bundles=bundles, speed=speed_line,
                         table=sweep_tables.to_markdown(study.recipe_table(df, RECIPES, LABELS, BASELINE, "gold only, 942 steps"))))
 
 
