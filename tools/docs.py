@@ -28,6 +28,7 @@ import hashlib
 import io
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -45,14 +46,19 @@ EXECUTED = BUILD / "executed-nbs"
 NBS = ROOT / "nbs"
 NOTEBOOKS = sorted(NBS.glob("*.ipynb")) + sorted((NBS / "experiments").glob("*.ipynb"))
 
-# Not executed when the site is built: what each does, and its time in seconds as measured by one papermill run on
-# 2 cores (a training benchmark shared them, so these are upper bounds). Every other notebook took under 40 s there.
+# Not executed when the site is built: what each does, and its time in seconds, one papermill run each on 2 cores that
+# a training benchmark shared (so: upper bounds). The 29 others took 357 s in all there, none more than 35 s.
 SLOW = {
-    "06_train.ipynb": ("trains students", 31),
-    "08_export.ipynb": ("exports a bundle and measures its variants", 62),
-    "08a_onnx_variants.ipynb": ("exports and quantises ONNX variants", 217),
-    "09b_sweep_tables.ipynb": ("runs a sweep", 79),
-    "09c_sweep_report.ipynb": ("runs a sweep and renders its report", 122),
+    "08_export.ipynb": ("exports a bundle and times its variants", 62),
+    "08a_onnx_variants.ipynb": ("exports and quantises ONNX models", 217),
+    "09b_sweep_tables.ipynb": ("computes paired-bootstrap tables of a sweep", 79),
+    "09c_sweep_report.ipynb": ("renders a sweep's report through papermill", 122),
+    "11_own_data.ipynb": ("trains a student on its own data and exports its bundle", 1086),
+    "12_study.ipynb": ("runs small sweeps", 185),
+    "12a_speed.ipynb": ("trains a student and times it", 123),
+    "13_distributed.ipynb": ("starts a Ray cluster", 632),
+    "analysis.ipynb": ("runs a tiny sweep to report on", 428),
+    "strategy_run.ipynb": ("trains a run", 315),
 }
 
 HELP_WIDTH = "100"          # COLUMNS for every help text and example, so that the page does not depend on the terminal
@@ -100,13 +106,16 @@ def current_copy(nb: Path, package: str) -> dict | None:
 
 
 def execute(nb: Path, package: str) -> dict:
-    "Run `nb` top to bottom with papermill, from its own folder (as the tests do), and keep the executed copy."
-    import papermill as pm
+    """Run `nb` top to bottom with papermill, from its own folder (as the tests do), in a process of its own, and keep
+    the executed copy."""
     out = BUILD / "executing" / rel(nb)
     out.parent.mkdir(parents=True, exist_ok=True)
     t = time.time()
-    pm.execute_notebook(str(nb), str(out), kernel_name="python3", language="python", progress_bar=False,
-                        cwd=str(nb.parent))
+    r = subprocess.run([sys.executable, "-m", "papermill", str(nb), str(out), "--cwd", str(nb.parent), "--kernel", "python3",
+                        "--language", "python", "--no-progress-bar", "--log-level", "WARNING"],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"{rel(nb)} failed when run for the site:\n{r.stderr[-4000:]}")
     record_executed(nb, out, time.time() - t, "make docs", package)
     return current_copy(nb, package)
 
@@ -232,17 +241,22 @@ EXAMPLES = {
 
 
 def run_example(cmdline: str, cwd: Path) -> str:
-    "The command run as a user would type it (`ner-distill` is the package's console script), its output as printed."
-    argv = cmdline.split()
+    """The command run as a user types it, through the console script's own entry point (`ner_distill.cli.main`, in
+    this process: the package is imported once for the parsers already), in `cwd`; what it prints."""
+    from ner_distill import cli
+    argv = shlex.split(cmdline)
     assert argv[0] == "ner-distill"
-    env = dict(os.environ, COLUMNS=HELP_WIDTH, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
-               PYTHONPATH=os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]))
-    env.pop("OPENAI_API_KEY", None); env.pop("OPENAI_BASE_URL", None)
-    r = subprocess.run([sys.executable, "-m", "ner_distill.cli", *argv[1:]], cwd=cwd, env=env, capture_output=True,
-                       text=True, timeout=300)
-    if r.returncode != 0:
-        raise RuntimeError(f"the example `{cmdline}` failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
-    return r.stdout
+    out, err, here = io.StringIO(), io.StringIO(), os.getcwd()
+    with mock.patch.dict(os.environ, {"COLUMNS": HELP_WIDTH}), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        for k in ("OPENAI_API_KEY", "OPENAI_BASE_URL"): os.environ.pop(k, None)
+        os.chdir(cwd)
+        try:
+            rc = cli.main(argv[1:])
+        finally:
+            os.chdir(here)
+    if rc:
+        raise RuntimeError(f"the example `{cmdline}` failed ({rc}):\n{out.getvalue()}\n{err.getvalue()}")
+    return out.getvalue()
 
 
 def cli_page(work: Path) -> str:
@@ -337,7 +351,8 @@ def build(force: bool = False, jobs: int = 2, log=print) -> Path:
         return SITE
     assemble(plan, log)
     t2 = time.time()
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]),
+               NO_MKDOCS_2_WARNING="1")
     subprocess.run([sys.executable, "-m", "mkdocs", "build", "--clean", "-f", str(ROOT / "mkdocs.yml")], cwd=ROOT,
                    env=env, check=True)
     stamp.write_text(digest)
