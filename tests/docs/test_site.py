@@ -115,7 +115,9 @@ def crawl(site, browser):
                               ("recipe-table", site / "docs" / "guides" / "recipes.html", "#by-gold-size-and-teacher"),
                               ("notebook-with-outputs", site / "nbs" / "04_mixing.html", ".jp-OutputArea-output img")]:
         page = r.open(path)
-        if where: page.evaluate("s => { document.querySelector(s).scrollIntoView(); window.scrollBy(0, -64) }", where)
+        if where: page.evaluate("s => { const e = document.querySelector(s); e.scrollIntoView({block: e.tagName == 'IMG' ? 'center' : 'start'}); "
+                                "if (e.tagName != 'IMG') window.scrollBy(0, -64) }", where)
+        page.wait_for_timeout(800)                   # the header's title settles after a scroll
         page.screenshot(path=str(SHOTS / f"{name}.png"))
     r.context.close()
     return dict(pages=pages, refused=r.refused, reader=r)
