@@ -6,6 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.ner-distill-installed
+DOCS_STAMP := $(VENV)/.ner-distill-docs-installed
 # JupyterLab settings of this venv only (never ~/.jupyter): no "get notified about official Jupyter news?" prompt
 # and no update check, so `make lab` opens without reaching for the network.
 LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
@@ -13,7 +14,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: install test test-fast export-check nbtest nbtest-fast pytest pytest-fast demo lab clean-nbs lock-runtime word-rules
+.PHONY: install test test-fast export-check nbtest nbtest-fast pytest pytest-fast demo lab clean-nbs lock-runtime word-rules docs docs-test
 
 install: $(STAMP) $(LAB_OVERRIDES)
 
@@ -43,8 +44,9 @@ nbtest: $(STAMP)
 # Every test, the slow ones included (they train, export, run a notebook or start a server); the 30 slowest are listed.
 # Two workers (pytest-xdist), one per core, each with one thread (OMP_NUM_THREADS=1, inherited by the training
 # subprocesses and notebook kernels it starts): most tests wait on a subprocess, a kernel or a server part of the time.
+# tests/docs/ (the site and the quick start) run in `make docs-test`, not here.
 pytest: $(STAMP) $(LAB_OVERRIDES)
-	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2 --dist loadgroup --durations=30 tests/
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2 --dist loadgroup --durations=30 --ignore=tests/docs tests/
 
 # Each notebook runs once (about 10 minutes on 2 cores).
 test: export-check pytest
@@ -54,7 +56,7 @@ nbtest-fast: $(STAMP)
 	$(BIN)/nbdev_test --timing
 
 pytest-fast: $(STAMP) $(LAB_OVERRIDES)
-	$(BIN)/python -m pytest -q -m "not slow" --durations=10 tests/
+	$(BIN)/python -m pytest -q -m "not slow" --durations=10 --ignore=tests/docs tests/
 
 test-fast: export-check nbtest-fast pytest-fast
 
@@ -80,6 +82,23 @@ demo: $(STAMP)
 	  print(f'the taught student learned from {d.config().teacher} (all-mpnet-base-v2 on the same 1,000 gold, T = {d.config().temperature}): ' \
 	        f'{100 * (m.dev_f1 - g.dev_f1):+.1f} F1 on dev and {100 * (m.test_f1 - g.test_f1):+.1f} on test over the gold-only student ({100 * g.dev_f1:.1f} / {100 * g.test_f1:.1f})')"
 	@echo "report: $(DEMO)/sweep/report.html"; echo "bundle: $(EXPORT)/demo/ (archive $(EXPORT)/demo.tar.gz)"
+
+# The documentation site, offline, into build/site/ (open build/site/index.html): README.md, docs/, BENCHMARKS.md, the
+# notebooks with their outputs (from `make test`'s run when current, else executed now; the five slow ones without),
+# the command line page generated from the parsers. Builds only when a source changed. Needs the docs extra.
+$(DOCS_STAMP): settings.ini setup.py | $(STAMP)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e ".[dev,docs]"
+	touch $@
+
+docs: $(DOCS_STAMP)
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python tools/docs.py build
+
+# The site read as a reader would, in headless Chromium (Debian's /usr/bin/chromium; `.ci/run` installs it), and the
+# README's quick start run as written on a tiny dataset.
+CHROMIUM ?= /usr/bin/chromium
+docs-test: docs
+	@test -x $(CHROMIUM) || { echo "docs-test needs Chromium at $(CHROMIUM): apt-get install chromium (or CHROMIUM=/path/to/it)" >&2; exit 1; }
+	NER_DISTILL_CHROMIUM=$(CHROMIUM) OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -q --durations=10 tests/docs/
 
 lab: $(STAMP) $(LAB_OVERRIDES)
 	@token=$$($(BIN)/python -c 'import secrets; print(secrets.token_hex(16))'); \

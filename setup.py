@@ -11,6 +11,7 @@ cfg = config["DEFAULT"]
 
 requirements = shlex.split(cfg.get("requirements", ""))
 dev_requirements = shlex.split(cfg.get("dev_requirements", ""))
+docs_requirements = shlex.split(cfg.get("docs_requirements", ""))
 
 setuptools.setup(
     name=cfg["lib_name"],
@@ -23,7 +24,7 @@ setuptools.setup(
     package_data={cfg["lib_name"]: cfg.get("package_data", "").split()},
     include_package_data=True,
     install_requires=requirements,
-    extras_require={"dev": dev_requirements},
+    extras_require={"dev": dev_requirements, "docs": docs_requirements},
     python_requires=">=" + cfg["min_python"],
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",

@@ -1,8 +1,12 @@
 """Every notebook runs top to bottom, every cell included, as JupyterLab's Run All does: each one
 in nbs/ and nbs/experiments/ is executed with papermill and its default parameters, from its own
 folder (nbdev_test skips cells that carry flags; this does not). This is the one place `make test` runs them.
+Each executed copy is kept in build/executed-nbs/ for the documentation site (tools/docs.py), which shows a notebook's
+outputs from it while the notebook and the package are as they were when it ran.
 JupyterLab opens each with its kernel, and without a prompt that reaches for the network."""
+import importlib.util
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -19,8 +23,18 @@ def test_notebook_runs_top_to_bottom(nb, tmp_path):
     import papermill as pm
     if nb.name == "strategy_run.ipynb":   # its default run folder: train afresh rather than find it finished
         shutil.rmtree(ROOT / "runs" / "notebook-run", ignore_errors=True)
+    t = time.time()
     pm.execute_notebook(str(nb), str(tmp_path / nb.name), kernel_name="python3", language="python",
                         progress_bar=False, cwd=str(nb.parent))
+    docs_tool().record_executed(nb, tmp_path / nb.name, time.time() - t, "make test")
+
+
+def docs_tool():
+    "tools/docs.py, the documentation site's builder (a script, not part of the package)."
+    spec = importlib.util.spec_from_file_location("ner_distill_docs_tool", ROOT / "tools" / "docs.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
 
 
 @pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT / "nbs")))
