@@ -116,8 +116,8 @@ def report():
                   f"({sp['variants']['today']}), best of {sp['rounds']} alternating passes over the {sp['sentences']:,} test sentences in one "
                   f"process (`python bench/distill.py speed`, {sp['cpu']}, class {sp['cpu_class']}): "
                   f"{sp['words_per_s']['taught']:,.0f} against {sp['words_per_s']['today']:,.0f} "
-                  f"({sp['words_per_s']['taught'] / sp['words_per_s']['today']:.2f}x; load average {sp['load_before'][0]:.1f} before it: "
-                  "other work at the lowest priority shared the cores, so the ratio holds, not the absolute figures)." if sp else "")
+                  f"({sp['words_per_s']['taught'] / sp['words_per_s']['today']:.2f}x; 1-minute load average {sp['load_before'][0]:.1f} as it started, "
+                  "the tail of earlier work; nothing else ran beside it)." if sp else "")
     print(write_section("distill", head=f"`{command()}` on {machine()}", per_type=per_type, teacher_pass=teacher_pass,
                         bundles=bundles, speed=speed_line,
                         table=sweep_tables.to_markdown(study.recipe_table(df, RECIPES, LABELS, BASELINE, "gold only, 942 steps"))))
