@@ -18,7 +18,7 @@ from _common import ROOT, cli, command, machine, train_once, write_section
 from ner_distill import data, infer, study, sweep_tables
 
 OUT = ROOT / "runs" / "distill"
-COMMON = ["--gold-size", 1000, "--distilled", "none", "--select-dev-size", 1000]
+COMMON = ["--distilled", "none", "--select-dev-size", 1000]
 PLATEAU = ["--patience", 3, "--eval-every", 50, "--min-steps", 300]
 RECIPES = {   # name: train flags after COMMON and the seed; {teacher} is the seed's teacher run; the table's order
     "teacher": ["--model", "mpnet", "--strategy", "gold", "--lr", 1e-4, "--steps", 500, "--evals", 10],
@@ -54,12 +54,18 @@ LABELS = {"teacher": "teacher: mpnet, gold only, 500 steps", "gold": "student, g
 BASELINE = "gold-long"
 
 
-def run(seeds, recipes):
+def seed_dir(seed, gold_size=1000):
+    "runs/distill/sSEED at 1,000 gold sentences, runs/distill/gN/sSEED at another size (the curve)."
+    return OUT / f"s{seed}" if gold_size == 1000 else OUT / f"g{gold_size}" / f"s{seed}"
+
+
+def run(seeds, recipes, gold_size=1000):
     for s in seeds:
+        d = seed_dir(s, gold_size)
         for name in ["teacher", *[r for r in recipes if r != "teacher"]]:
-            flags = [str(f).format(teacher=OUT / f"s{s}" / "teacher") for f in RECIPES[name]]
+            flags = [str(f).format(teacher=d / "teacher") for f in RECIPES[name]]
             t0 = time.time()
-            if train_once(OUT / f"s{s}" / name, *COMMON, "--seed", s, *flags):
+            if train_once(d / name, *COMMON, "--gold-size", gold_size, "--seed", s, *flags):
                 print(f"s{s} {name}: {(time.time() - t0) / 60:.1f} min", flush=True)
 
 
@@ -127,6 +133,7 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("action", choices=("run", "export", "speed", "report"))
     ap.add_argument("--seeds", nargs="+", type=int, default=[0])
+    ap.add_argument("--gold-size", type=int, default=1000, help="gold sentences (the curve: 200, 500; 1,000 is the main table)")
     ap.add_argument("--recipes", nargs="+", choices=[r for r in RECIPES if r != "teacher"], default=["soft-T2", "gold"])
     a = ap.parse_args()
-    dict(run=lambda: run(a.seeds, a.recipes), export=lambda: export(a.seeds), speed=speed, report=report)[a.action]()
+    dict(run=lambda: run(a.seeds, a.recipes, a.gold_size), export=lambda: export(a.seeds), speed=speed, report=report)[a.action]()
