@@ -20,8 +20,8 @@ from typing import Iterable, Iterator, Sequence
 
 # %% auto #0
 __all__ = ['RUNTIME', 'ENTITY_FIELDS', 'SPARK_COLUMNS', 'load_runtime', 'text_values', 'RowTagger', 'entities_type',
-           'with_entities', 'tag_part', 'find_parts', 'PartWorker', 'tag_parts', 'tag_dataset', 'TagBatches',
-           'tag_pandas', 'main']
+           'with_entities', 'tag_part', 'find_parts', 'PartWorker', 'job_variant', 'tag_parts', 'tag_dataset',
+           'TagBatches', 'tag_pandas', 'main']
 
 # %% ../nbs/13_distributed.ipynb #90b66b27
 RUNTIME = "ner_distill_infer.py"        # the runtime's file in every bundle
@@ -214,6 +214,16 @@ def _ray():
     ray.data.DataContext.get_current().enable_progress_bars = False
     return ray
 
+def job_variant(rt, bundle, man: dict, variant: str | None, threads: int) -> tuple[str, str]:
+    """The one variant every worker of a job loads, and why: as named, else chosen once here (the runtime's
+    `choose_here`, timed on this machine), so that no two workers pick different variants and tag differently."""
+    if variant not in (None, "default"): v, why = variant, "named by the caller"
+    elif hasattr(rt, "choose_here"): c = rt.choose_here(bundle, man, threads); v, why = c["variant"], c["reason"]
+    elif hasattr(rt, "bundle_variant"): v, why = rt.bundle_variant(man, variant)      # a runtime before timing at load
+    else: v, why = man["default_variant"], "the bundle's default"                      # a runtime before per-CPU choices
+    if v not in man["variants"]: raise ValueError(f"{bundle}: no variant {v!r}; it has {', '.join(man['variants'])}")
+    return v, why
+
 def tag_parts(inputs, out, bundle, variant: str | None = "default", workers: int | None = None, threads: int = 1,
               batch_size: int = 32, text: str = "text", rows: int = 4096, overwrite: bool = False) -> list[dict]:
     """Tag every part of `inputs` (folders or files) into `out` (same relative paths) on Ray Data: `workers` actors
@@ -224,10 +234,7 @@ def tag_parts(inputs, out, bundle, variant: str | None = "default", workers: int
     out, bundle = Path(out).resolve(), Path(bundle).resolve()
     rt = load_runtime(bundle)
     man = rt.verify_bundle(bundle)                       # fail here, not in every worker
-    choose = getattr(rt, "bundle_variant", None)        # a runtime older than per-CPU choices: its default, or as named
-    v, why = (choose(man, variant) if choose else (man["default_variant"], "the bundle's default") if variant in (None, "default")
-              else (variant, "named by the caller"))
-    if v not in man["variants"]: raise ValueError(f"{bundle}: no variant {v!r}; it has {', '.join(man['variants'])}")
+    v, why = job_variant(rt, bundle, man, variant, threads)
     parts = [(src, out/rel) for src, rel in find_parts(inputs)]
     todo = [(s, d) for s, d in parts if overwrite or not d.exists()]
     done = [dict(part=str(s), out=str(d), skipped=True) for s, d in sorted(set(parts) - set(todo))]
@@ -238,7 +245,7 @@ def tag_parts(inputs, out, bundle, variant: str | None = "default", workers: int
         if __name__ != "__main__": ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])   # workers need no ner_distill
         workers = min(workers or max(1, int(ray.cluster_resources().get("CPU", 1)) // threads), len(todo))
         ds = ray.data.from_items([{"src": str(s), "dst": str(d)} for s, d in todo], override_num_blocks=len(todo))
-        res = ds.map_batches(PartWorker, fn_constructor_kwargs=dict(bundle=str(bundle), out=str(out), variant=variant,
+        res = ds.map_batches(PartWorker, fn_constructor_kwargs=dict(bundle=str(bundle), out=str(out), variant=v,
                                                                     threads=threads, batch_size=batch_size, text=text, rows=rows),
                              batch_size=1, compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=threads).take_all()
         res = [{k: (x.item() if hasattr(x, "item") else x) for k, x in r.items()} for r in res]   # numpy scalars
@@ -261,6 +268,8 @@ def tag_dataset(ds, bundle, variant: str | None = "default", workers: int = 1, t
         raise ValueError(f"{workers} workers x {threads} threads take all {cpus:g} CPUs of the cluster and leave none for "
                          "Ray's read tasks, which would wait forever: use fewer (tag_parts reads inside its workers and can use all)")
     if __name__ != "__main__": ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    rt = load_runtime(bundle)
+    variant, _ = job_variant(rt, Path(bundle).resolve(), rt.verify_bundle(bundle), variant, threads)
     return ds.map_batches(TagBatches, fn_constructor_kwargs=dict(bundle=str(Path(bundle).resolve()), variant=variant,
                                                                  threads=threads, batch_size=batch_size, text=text),
                           batch_format="pyarrow", compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=threads)

@@ -14,14 +14,14 @@ import tempfile
 from pathlib import Path
 
 from . import data, infer, metrics
-from .onnx_variants import calibration_sentences, static_variant, to_onnx
+from .onnx_variants import QUANTISATIONS, batch_invariant, calibration_sentences, static_variant, to_onnx
 from .runs import FILES, RunFolder
 from .student import BASE_TYPE, Student, collate, encode
 from .wheelhouse import build_wheelhouse, requirements_txt, runtime_lock, this_target
 
 # %% auto #0
-__all__ = ['INSTALL_SH', 'LAUNCHER', 'EXPORT_PACKAGES', 'best_run', 'training_feed', 'check_feed', 'measure', 'choose_variant',
-           'choose_per_cpu', 'export_bundle']
+__all__ = ['INSTALL_SH', 'LAUNCHER', 'EXPORT_PACKAGES', 'best_run', 'training_feed', 'check_feed', 'measure', 'timing_lengths',
+           'choose_variant', 'choose_per_cpu', 'export_bundle']
 
 # %% ../nbs/08_export.ipynb #1e49eaed
 def best_run(folder) -> Path:
@@ -169,6 +169,14 @@ def _run_ref(run: Path) -> str:
     try: return str(run.resolve().relative_to(Path.cwd().resolve()))
     except ValueError: return run.name
 
+def timing_lengths(tokenizer, sentences, max_length: int = 128, n: int = 256) -> list[int]:
+    """Window lengths in sub-tokens (special tokens included, at most `max_length`) of up to `n` of `sentences`: what the
+    runtime times its candidate variants on at first load (`infer.choose_here`), lengths only, no text."""
+    from tokenizers import Tokenizer
+    tok = Tokenizer.from_file(str(tokenizer)); tok.no_padding(); tok.no_truncation()
+    encs = tok.encode_batch([[str(w) for w in s] for s in sentences[:n]], is_pretokenized=True, add_special_tokens=True)
+    return sorted(min(len(e.ids), max_length) for e in encs)
+
 def choose_variant(m: dict, tolerance: float = 0.005) -> tuple[str, str]:
     "The default variant and why: int8 when its **dev** F1 is within `tolerance` of fp32's (test F1 never chooses)."
     drop = m["fp32"]["dev"]["f1"] - m["int8"]["dev"]["f1"]
@@ -177,20 +185,31 @@ def choose_variant(m: dict, tolerance: float = 0.005) -> tuple[str, str]:
     return "fp32", f"int8 loses {100 * drop:.2f} dev F1 points against fp32, more than the {100 * tolerance:.1f}-point tolerance"
 
 def choose_per_cpu(m: dict, tolerance: float = 0.005) -> dict:
-    """Per CPU class, the variant its runtime loads and why. The class `m` was timed on gets the fastest variant on dev
-    among those within `tolerance` of fp32's dev F1; every other class the fallback (`choose_variant`), not measured."""
-    fallback, why = choose_variant(m, tolerance)
+    """Per CPU class, the variant its runtime loads, the `candidates` the runtime may time there, and why. Only
+    batch-invariant variants (`batch_invariant`) within `tolerance` of fp32's dev F1 qualify, and full-range int8
+    weights only where integer products cannot saturate (VNNI, or off x86). The class `m` was timed on gets the
+    fastest of them on dev; every other class its `static_variant` when that qualifies, else fp32, not measured."""
+    fp32 = m["fp32"]["dev"]["f1"]
+    ok = [v for v in m if (v == "fp32" or v in QUANTISATIONS) and batch_invariant(v) and fp32 - m[v]["dev"]["f1"] <= tolerance]
     sp = m.get("speed") or {}
     wps = sp.get("words_per_s", {})
-    ok = {v: w for v, w in wps.items() if m["fp32"]["dev"]["f1"] - m[v]["dev"]["f1"] <= tolerance}
     table = ", ".join(f"{v} {w:,.0f}" for v, w in sorted(wps.items(), key=lambda x: -x[1]))
     out = {}
     for c in infer.CPU_CLASSES:
-        if c == sp.get("cpu_class") and ok:
-            out[c] = dict(variant=max(ok, key=ok.get), measured=True, reason=f"the fastest on dev (words/s: {table}) "
-                          f"of the variants within {100 * tolerance:.1f} dev F1 points of fp32, measured at export on this class")
-        else: out[c] = dict(variant=fallback, measured=False, reason=f"not measured on this CPU class; the fallback: {why}")
+        safe = [v for v in ok if v == "fp32" or c in ("vnni", "unknown") or QUANTISATIONS[v][3]]
+        timed = sorted((v for v in safe if v in wps), key=lambda v: -wps[v])
+        if c == sp.get("cpu_class") and timed:
+            out[c] = dict(variant=timed[0], measured=True, candidates=timed, reason=f"the fastest on dev (words/s: {table}) of "
+                          f"the batch-invariant variants within {100 * tolerance:.1f} dev F1 points of fp32, measured at export on this class")
+            continue
+        pick = static_variant(c) if static_variant(c) in safe else "fp32"
+        why = (f"{pick}: its integer products give the numbers measured here on this class too, and its dev F1 is within "
+               f"{100 * tolerance:.1f} points of fp32's" if pick != "fp32" else f"fp32: no int8 variant qualifies (dev F1 within "
+               f"{100 * tolerance:.1f} points of fp32's, batch-invariant, no saturation on this class)")
+        out[c] = dict(variant=pick, measured=False, candidates=list(dict.fromkeys([pick, *safe])),
+                      reason=f"not measured on this CPU class; {why}")
     return out
+
 
 # %% ../nbs/08_export.ipynb #f0809453
 def export_bundle(run, out: str | Path = "export", name: str | None = None, limit: int | None = None,
@@ -198,8 +217,8 @@ def export_bundle(run, out: str | Path = "export", name: str | None = None, limi
                   int8_tolerance: float = 0.005, pack: bool = True, dataset=None, candidates=None, ship=(),
                   calibration_size: int = 300, speed_rounds: int = 3) -> Path:
     """Export `run` (a run folder, or a sweep folder whose best run by dev F1 is taken) into a bundle. `candidates`: the
-    int8 variants measured (default: dynamic `int8` and this CPU's `static_variant`); the bundle ships fp32, int8, each
-    variant some CPU class loads, and those named in `ship`."""
+    int8 variants measured (default: calibrated `int8`, and `int8-reduced` with 7-bit weights for CPUs without VNNI); the
+    bundle ships fp32, int8, each variant some CPU class loads, and those named in `ship`."""
     rf = RunFolder(run)
     if rf.status != "done" or not rf.model_dir.is_dir(): rf = RunFolder(best_run(run))
     run, model_dir = rf.path, rf.model_dir
@@ -215,13 +234,15 @@ def export_bundle(run, out: str | Path = "export", name: str | None = None, limi
     Path(out).mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out, prefix=f".{name}-"))   # built aside, renamed when complete
     try:
-        recipes, candidates = {}, list(candidates or ("int8", static_variant(infer.cpu_class())))
-        files = to_onnx(model_dir, tmp/"onnx", candidates, calibration_sentences(ds, calibration_size), recipes, max_length)
+        recipes, candidates = {}, list(candidates or ("int8", "int8-reduced"))
+        cal = calibration_sentences(ds, calibration_size)
+        files = to_onnx(model_dir, tmp/"onnx", candidates, cal, recipes, max_length)
         decode = rf.decode
         m = measure(model_dir, files, labels, limit, max_length, ds, decode, speed_rounds)
         default, reason = choose_variant(m, int8_tolerance)
         per_cpu = choose_per_cpu(m, int8_tolerance)
         shipped = list(dict.fromkeys(["fp32", "int8", *(e["variant"] for e in per_cpu.values()), *ship]))
+        for e in per_cpu.values(): e["candidates"] = [v for v in e["candidates"] if v in shipped]
         if missing := [v for v in shipped if v not in files]: raise ValueError(f"cannot ship {missing}: not made ({recipes})")
         names = {v: "model.onnx" if v == "fp32" else f"model_{v}.onnx" for v in shipped}
         for v in shipped: shutil.copy(files[v], tmp/names[v])
@@ -243,7 +264,7 @@ def export_bundle(run, out: str | Path = "export", name: str | None = None, limi
             variants={v: dict(file=names[v], dev_f1=m[v]["dev"]["f1"], test_f1=m[v]["test"]["f1"],
                               dev_words_per_s=(m.get("speed") or {}).get("words_per_s", {}).get(v),
                               **({"quantisation": recipes[v]} if v in recipes else {})) for v in shipped},
-            cpu_variants=per_cpu, quantisations=recipes,
+            cpu_variants=per_cpu, quantisations=recipes, timing_lengths=timing_lengths(model_dir/"tokenizer.json", cal[0], max_length),
             speed_measured_on=(f"{m['speed']['cpu']} (CPU class {m['speed']['cpu_class']}, {m['speed']['cores']} cores), "
                                f"{m['speed']['words']:,} dev words, best of {m['speed']['rounds']} alternating passes"
                                if m.get("speed") else "nothing: speed not measured"),

@@ -25,12 +25,13 @@ from typing import Sequence
 import numpy as np
 
 # %% auto #0
-__all__ = ['CPU_CLASSES', 'WORD_RULES', 'SPLITTER_VERSION', 'HYPHENS', 'DEFAULT_HYPHENS', 'SHAPES', 'DECODERS', 'BundleError',
-           'file_sha256', 'verify_bundle', 'cpu_class', 'cpu_name', 'throughput', 'words_per_second', 'bundle_variant',
-           'word_rules_path', 'WordSplitter', 'word_splitter', 'split_words', 'splitter_version', 'word_shape',
-           'special_edges', 'iob2_transitions', 'viterbi', 'spans_from_tags', 'overlapping_windows', 'edge_distance',
-           'Tagger', 'entities_for', 'Bundle', 'read_inputs', 'Service', 'make_server', 'serve', 'default_bundle_dir',
-           'main']
+__all__ = ['CPU_CLASSES', 'WORD_RULES', 'SPLITTER_VERSION', 'HYPHENS', 'DEFAULT_HYPHENS', 'SHAPES', 'DECODERS', 'CHOICE_FILE',
+           'CHOICE_VERSION', 'DEFAULT_LENGTHS', 'BundleError', 'file_sha256', 'verify_bundle', 'cpu_class', 'cpu_name',
+           'throughput', 'words_per_second', 'bundle_variant', 'word_rules_path', 'WordSplitter', 'word_splitter',
+           'split_words', 'splitter_version', 'word_shape', 'special_edges', 'iob2_transitions', 'viterbi',
+           'spans_from_tags', 'overlapping_windows', 'edge_distance', 'Tagger', 'choice_key', 'choice_paths',
+           'timing_feeds', 'time_variants', 'choose_here', 'entities_for', 'Bundle', 'read_inputs', 'Service',
+           'make_server', 'serve', 'default_bundle_dir', 'main']
 
 # %% ../nbs/07_infer.ipynb #f991ccc5
 class BundleError(RuntimeError):
@@ -58,7 +59,7 @@ def verify_bundle(root) -> dict:
     return manifest
 
 # %% ../nbs/07_infer.ipynb #c55e768f
-CPU_CLASSES = ("vnni", "avx512", "avx2", "baseline")   # what int8 matrix products run on, fastest first
+CPU_CLASSES = ("vnni", "avx512", "avx2", "baseline", "unknown")   # what int8 products run on; unknown: no x86 flags (aarch64)
 
 def cpu_class(flags=None) -> str:
     """This CPU's class for int8 (see `CPU_CLASSES`) from `flags` (a string or a set of CPU flags; default:
@@ -461,6 +462,109 @@ class Tagger:
         return [(self._names[p].tolist(), np.exp(x[np.arange(len(p)), p]).tolist()) for x, p in zip(lp, paths)]
 
 
+# %% ../nbs/07_infer.ipynb #d9e2b875
+CHOICE_FILE, CHOICE_VERSION = ".variant-choice.json", 1
+DEFAULT_LENGTHS = tuple(range(10, 60, 2))          # window lengths (sub-tokens) to time on when the manifest has none
+
+def _cpu_flags() -> str:
+    try: return next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.split(":")[0].strip() in ("flags", "Features")), "")
+    except OSError: return ""
+
+def choice_key(root, threads: int | None) -> dict:
+    "What a cached choice holds for: this CPU, its cores, the threads asked for, the bundle, onnxruntime and this format."
+    import onnxruntime as ort
+    return dict(format=CHOICE_VERSION, cpu=cpu_name(), flags=hashlib.sha256(_cpu_flags().encode()).hexdigest()[:16],
+                cores=os.cpu_count(), threads=threads, bundle=file_sha256(Path(root)/"manifest.json"), onnxruntime=ort.__version__)
+
+def choice_paths(root) -> list[Path]:
+    "Where a choice is cached: beside the bundle, else in the user's cache folder (one file per bundle)."
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home()/".cache")/"ner-distill"
+    return [Path(root)/CHOICE_FILE, cache/f"variant-choice-{file_sha256(Path(root)/'manifest.json')[:16]}.json"]
+
+def _read_choice(paths, key) -> tuple[dict, Path] | tuple[None, None]:
+    for p in paths:
+        try: rec = json.loads(p.read_text())
+        except (OSError, ValueError): continue
+        if rec.get("key") == key: return rec, p
+    return None, None
+
+def _write_choice(paths, rec) -> Path | None:
+    "Write `rec` to the first writable path, atomically (a temporary file renamed); None where none is writable."
+    import tempfile
+    for p in paths:
+        try:
+            p.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=p.name + ".")
+            with os.fdopen(fd, "w") as f: json.dump(rec, f, indent=1)
+            os.replace(tmp, p); return p
+        except OSError:
+            try: os.unlink(tmp)
+            except (OSError, UnboundLocalError): pass
+    return None
+
+def timing_feeds(tagger: Tagger, lengths=DEFAULT_LENGTHS, batch_size: int = 32, seed: int = 0) -> list[dict]:
+    "Synthetic batches at the given window lengths: random sub-token ids (no text), framed and padded as the runtime does."
+    rng, vocab = np.random.default_rng(seed), tagger.tok.get_vocab_size()
+    jobs = []
+    for n in sorted(int(x) for x in lengths):
+        k = max(1, n - len(tagger.prefix) - len(tagger.suffix))
+        ids, sh = tagger._frame(rng.integers(vocab // 10, vocab, k), np.zeros(k, np.int64) if tagger.shapes else None)
+        jobs.append((0, None, None, ids, None, sh))
+    return [tagger.feed(jobs[i:i + batch_size]) for i in range(0, len(jobs), batch_size)]
+
+def time_variants(root, manifest: dict, names, threads: int | None = None, rounds: int = 3) -> dict:
+    """Per variant, sub-tokens/s of each of `rounds` alternating passes over `timing_feeds` (or its load error)."""
+    root, out, tg = Path(root), {}, {}
+    labels = json.loads((root/"labels.json").read_text())["labels"]
+    for v in names:
+        try: tg[v] = Tagger(root/manifest["variants"][v]["file"], root/"tokenizer.json", labels, manifest.get("max_length", 128),
+                            threads=threads, pad_id=manifest.get("encoding", {}).get("pad_id"))
+        except Exception as e: out[v] = dict(error=f"{type(e).__name__}: {e}"[:300])
+    if not tg: return out
+    feeds = timing_feeds(next(iter(tg.values())), manifest.get("timing_lengths") or DEFAULT_LENGTHS)
+    n = sum(int(f["attention_mask"].sum()) for f in feeds)
+    for t in tg.values(): t.logits(feeds[0])                                        # warm-up
+    runs = {v: [] for v in tg}
+    for _ in range(rounds):
+        for v, t in tg.items():
+            t0 = time.perf_counter()
+            for f in feeds: t.logits(f)
+            runs[v].append(n / (time.perf_counter() - t0))
+    return {**out, **{v: dict(per_s=r) for v, r in runs.items()}}
+
+def choose_here(root, manifest: dict, threads: int | None = None, cpu: str | None = None, cache: bool = True,
+                switch: float = 1.05, busy_load: float = 0.25, max_spread: float = 1.25, rounds: int = 3) -> dict:
+    """The variant to load on this machine: the manifest's choice for this CPU's class unless another of the class's
+    candidates is `switch` times faster, timed here (see above). Returns `variant`, `reason`, `timings` (sub-tokens/s)
+    and `cached` (where the choice was read from or written to; None when not cached)."""
+    cpu = cpu or cpu_class()
+    v0, why0 = bundle_variant(manifest, None, cpu)
+    entry = manifest.get("cpu_variants", {}).get(cpu) or {}
+    names = list(dict.fromkeys([v0, *(c for c in entry.get("candidates", []) if c in manifest["variants"])]))
+    if len(names) < 2: return dict(variant=v0, reason=why0, timings={}, cached=None)
+    key, paths = choice_key(root, threads), choice_paths(root)
+    if cache:
+        rec, p = _read_choice(paths, key)
+        if rec: return {**rec["choice"], "reason": f"{rec['choice']['reason']} (cached in {p})", "cached": str(p)}
+    load = os.getloadavg()[0] / (os.cpu_count() or 1) if hasattr(os, "getloadavg") else 0.0
+    t = time_variants(root, manifest, names, threads, rounds)
+    best = {v: max(r["per_s"]) for v, r in t.items() if "per_s" in r}
+    failed = "; ".join(f"{v} failed to load ({r['error']})" for v, r in t.items() if "error" in r)
+    if not best: return dict(variant=v0, reason=f"{why0}; timing failed: {failed}", timings={}, cached=None)
+    fastest = max(best, key=best.get)
+    pick = fastest if v0 not in best or best[fastest] >= switch * best[v0] else v0
+    table = ", ".join(f"{v} {best[v]:,.0f}" for v in sorted(best, key=best.get, reverse=True))
+    said = (f"{pick}, {best[pick] / best[v0]:.2f}x the manifest's {v0}" if pick != v0 and v0 in best else
+            f"{pick} instead of the manifest's {v0}, which failed" if pick != v0 else
+            f"the manifest's {v0}: no candidate {100 * (switch - 1):.0f} % faster")
+    reason = (f"timed on this CPU ({cpu_name()}, class {cpu}; sub-tokens/s: {table}): {said}" + (f"; {failed}" if failed else ""))
+    spread = max(max(r["per_s"]) / min(r["per_s"]) for r in t.values() if "per_s" in r)
+    busy = (f"1-minute load {load:.2f} a core" if load > busy_load else "") or (f"rounds {spread:.2f}x apart" if spread > max_spread else "")
+    choice = dict(variant=pick, reason=reason, timings={v: round(b) for v, b in best.items()})
+    where = None if busy or not cache else _write_choice(paths, dict(key=key, choice=choice))
+    if busy: choice["reason"] += f" (not cached: the machine was busy, {busy})"
+    return {**choice, "cached": str(where) if where else None}
+
 # %% ../nbs/07_infer.ipynb #af990b61
 def entities_for(text: str | None, words: Sequence[tuple[str, int, int]] | Sequence[str], tags, probs) -> list[dict]:
     "Entity records (`text`, `type`, `start`, `end`, `score`); offsets are characters when `words` carry them."
@@ -475,11 +579,14 @@ def entities_for(text: str | None, words: Sequence[tuple[str, int, int]] | Seque
     return out
 
 class Bundle:
-    "A verified deployment bundle: `Bundle(path).predict_texts([...])`; `variant` None or `default`: the manifest's choice for this CPU."
-    def __init__(self, path, variant: str | None = "default", threads: int | None = None, verify: bool = True):
+    """A verified deployment bundle: `Bundle(path).predict_texts([...])`; `variant` None or `default`: the manifest's
+    choice for this CPU, or, with `choose`, the candidate timed fastest here (`choose_here`, its result in `choice`)."""
+    def __init__(self, path, variant: str | None = "default", threads: int | None = None, verify: bool = True,
+                 choose: bool = True):
         self.root = Path(path)
         self.manifest = verify_bundle(self.root) if verify else json.loads((self.root/"manifest.json").read_text())
-        v, self.variant_reason = bundle_variant(self.manifest, variant)
+        self.choice = choose_here(self.root, self.manifest, threads) if choose and variant in (None, "default") else None
+        v, self.variant_reason = (self.choice["variant"], self.choice["reason"]) if self.choice else bundle_variant(self.manifest, variant)
         if v not in self.manifest["variants"]:
             raise BundleError(f"no variant {v!r} in this bundle; it has {', '.join(self.manifest['variants'])}")
         self.variant = v
@@ -616,6 +723,7 @@ def make_server(service: Service, host: str = "127.0.0.1", port: int = 8080, max
             if self.path == "/ready":
                 if service.ready.is_set() and not service.draining:
                     return self._send(200, {"status": "ready", "variant": service.bundle.variant, "why": service.bundle.variant_reason,
+                                            "timings": (service.bundle.choice or {}).get("timings", {}),
                                             "source_run": service.bundle.manifest.get("source_run")})
                 return self._send(503, {"status": "draining" if service.draining else "loading"}, [("Retry-After", "1")])
             self._send(404, {"error": f"no such path {self.path!r}: POST /predict, GET /health, GET /ready"})
@@ -701,14 +809,17 @@ def make_server(service: Service, host: str = "127.0.0.1", port: int = 8080, max
 # %% ../nbs/07_infer.ipynb #6d4638e7
 def serve(bundle_dir, variant: str = "default", threads: int | None = None, host: str = "127.0.0.1", port: int = 8080,
           max_bytes: int = 1 << 20, max_concurrency: int = 2, max_queue: int = 64, timeout: float = 30.0,
-          access_log: str | None = None, log_text: bool = False, busy_delay: float = 1.0, max_connections: int = 1024) -> int:
+          access_log: str | None = None, log_text: bool = False, busy_delay: float = 1.0, max_connections: int = 1024,
+          choose: bool = True) -> int:
     "Verify the bundle, listen, load the model, and serve until SIGTERM or Ctrl-C; then drain and return."
     manifest = verify_bundle(bundle_dir)            # a bundle that does not match is refused before anything listens
     service = Service(max_concurrency, max_queue, timeout, busy_delay)
     log = open(access_log, "a", encoding="utf-8") if access_log else None
     srv = make_server(service, host, port, max_bytes, log, log_text, max_connections=max_connections)
     def load():
-        try: service.bundle = Bundle(bundle_dir, variant, threads, verify=False); service.ready.set()
+        try:
+            service.bundle = Bundle(bundle_dir, variant, threads, verify=False, choose=choose); service.ready.set()
+            print(f"loaded variant {service.bundle.variant} ({service.bundle.variant_reason})", file=sys.stderr, flush=True)
         except Exception as e:
             service.error = e; threading.Thread(target=srv.shutdown, daemon=True).start()
     def drain(*_):
@@ -723,7 +834,8 @@ def serve(bundle_dir, variant: str = "default", threads: int | None = None, host
         threading.Thread(target=finish, daemon=True).start()
     signal.signal(signal.SIGTERM, drain)
     print(f"listening on http://{host}:{srv.server_address[1]} (POST /predict, GET /health, GET /ready)", file=sys.stderr, flush=True)
-    print("variant {} ({})".format(*bundle_variant(manifest, variant)), file=sys.stderr, flush=True)
+    print("variant {} ({}){}".format(*bundle_variant(manifest, variant), "; timing the candidates before loading" if choose else ""),
+          file=sys.stderr, flush=True)
     threading.Thread(target=load, daemon=True).start()
     try: srv.serve_forever(poll_interval=0.1)
     except KeyboardInterrupt: pass
@@ -755,6 +867,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--text", action="store_true", help="treat the positional arguments as texts, not files")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--no-timing", action="store_true", help="load the manifest's variant for this CPU class without timing the candidates here")
     p.add_argument("--serve", action="store_true", help="serve POST /predict instead of reading input")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080)
@@ -771,8 +884,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if a.serve:
             return serve(root, a.variant, a.threads, a.host, a.port, a.max_bytes, a.max_concurrency, a.max_queue,
-                         a.timeout, a.access_log, a.log_text, a.busy_delay, a.max_connections)
-        bundle = Bundle(root, a.variant, a.threads)
+                         a.timeout, a.access_log, a.log_text, a.busy_delay, a.max_connections, not a.no_timing)
+        bundle = Bundle(root, a.variant, a.threads, choose=not a.no_timing)
         print(f"ner-distill-infer: variant {bundle.variant} ({bundle.variant_reason})", file=sys.stderr)
     except BundleError as e:
         print(f"ner-distill-infer: {e}", file=sys.stderr); return 3

@@ -13,18 +13,24 @@ from .runs import RunFolder
 from .student import N_SHAPES, collate, encode, load_model, load_tokenizer, uses_shapes
 
 # %% auto #0
-__all__ = ['QUANTISATIONS', 'static_variant', 'fuse', 'kept_in_fp32', 'quantise', 'calibration_sentences', 'calibration_feeds',
-           'onnx_config', 'to_onnx']
+__all__ = ['QUANTISATIONS', 'batch_invariant', 'static_variant', 'fuse', 'kept_in_fp32', 'activation_ranges', 'fix_scales',
+           'quantise', 'calibration_sentences', 'calibration_feeds', 'onnx_config', 'to_onnx']
 
 # %% ../nbs/08a_onnx_variants.ipynb #63353471
 QUANTISATIONS = {   # name: (fuse the graph first, per-channel weights, activation scales, 7-bit weights)
-    "int8": (False, True, "dynamic", False), "int8-per-tensor": (False, False, "dynamic", False),
+    "int8": (False, True, "calibrated", False), "int8-reduced": (False, True, "calibrated", True),
+    "int8-dynamic": (False, True, "dynamic", False), "int8-per-tensor": (False, False, "dynamic", False),
     "int8-fused-per-channel": (True, True, "dynamic", False), "int8-fused-per-tensor": (True, False, "dynamic", False),
     "int8-static": (False, True, "static", False), "int8-static-reduced": (False, True, "static", True)}
 
+def batch_invariant(q: str) -> bool:
+    "Whether variant `q` tags a sentence the same whatever its batch-mates: fp32 and fixed activation scales, not dynamic ones."
+    return q == "fp32" or QUANTISATIONS[q][2] != "dynamic"
+
 def static_variant(cpu: str) -> str:
-    "The static int8 onnxruntime recommends for CPU class `cpu`: full-range weights with VNNI (or off x86), 7-bit without."
-    return "int8-static" if cpu in ("vnni", "unknown") else "int8-static-reduced"
+    """The int8 for CPU class `cpu`: full-range weights with VNNI (or off x86, whose integer dot products do not
+    saturate), 7-bit weights without VNNI (AVX2's `vpmaddubsw` sums pairs of products into 16 bits)."""
+    return "int8" if cpu in ("vnni", "unknown") else "int8-reduced"
 
 def _dims(cfg: dict) -> tuple[int, int]:
     "(attention heads, hidden size) of a model config, under either naming (DistilBERT: n_heads, dim)."
@@ -55,6 +61,69 @@ def kept_in_fp32(path, model_config: dict) -> list[str]:
     keep = lambda w: w is None or (len(w) == 2 and w[0] > hidden)         # no constant weight, or a down-projection's
     return [n.name for n in g.node if n.op_type == "MatMul" and keep(weights.get(n.input[1]))]
 
+# %% ../nbs/08a_onnx_variants.ipynb #ed5e8534
+def activation_ranges(model, feeds: list[dict], names: list[str]) -> dict[str, tuple[float, float]]:
+    "(min, max) of each named tensor of `model` over `feeds` (the tensors added as graph outputs for the pass)."
+    import onnx, onnxruntime as ort
+    m = onnx.load(str(model))
+    m.graph.output.extend(onnx.helper.make_tensor_value_info(n, onnx.TensorProto.FLOAT, None) for n in names)
+    s = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+    lo, hi = dict.fromkeys(names, 0.0), dict.fromkeys(names, 0.0)            # the range always holds zero
+    for f in feeds:
+        for n, o in zip(names, s.run(names, {k: v for k, v in f.items() if k in {i.name for i in s.get_inputs()}})):
+            lo[n], hi[n] = min(lo[n], float(o.min())), max(hi[n], float(o.max()))
+    return {n: (lo[n], hi[n]) for n in names}
+
+def _to_float_products(g) -> int:
+    "Each MatMulInteger -> Cast -> Mul(scale) [-> Add(constant bias)] of `g` as one MatMulIntegerToFloat; how many."
+    from onnx import helper
+    made = {o: n for n in g.node for o in n.output}
+    users, consts = {}, {i.name for i in g.initializer}
+    for n in g.node:
+        for i in n.input: users.setdefault(i, []).append(n)
+    drop, new = set(), {}
+    for n in g.node:
+        if n.op_type != "MatMulInteger": continue
+        cast = users.get(n.output[0], [None])[0]
+        mul = users.get(cast.output[0], [None])[0] if cast is not None and cast.op_type == "Cast" else None
+        if mul is None or mul.op_type != "Mul" or len(users[n.output[0]]) != 1 or len(users[cast.output[0]]) != 1: continue
+        sm = made.get(next(i for i in mul.input if i != cast.output[0]))
+        if sm is None or sm.op_type != "Mul": continue
+        out, bias, gone = mul.output[0], [], [cast, mul]
+        after = users.get(out, [])
+        if len(after) == 1 and after[0].op_type == "Add" and any(i in consts for i in after[0].input):
+            bias, out = [next(i for i in after[0].input if i in consts)], after[0].output[0]; gone.append(after[0])
+        if len(users[sm.output[0]]) == 1: gone.append(sm)
+        new[id(n)] = helper.make_node("MatMulIntegerToFloat", [*n.input[:2], *sm.input, *n.input[2:4], *bias], [out],
+                                      name=n.name + "_to_float", domain="com.microsoft")
+        drop.update(map(id, gone))
+    nodes = [new.get(id(n), n) for n in g.node if id(n) not in drop]
+    del g.node[:]; g.node.extend(nodes)
+    return len(new)
+
+def fix_scales(dynamic, dest, feeds: list[dict]) -> int:
+    """A dynamic int8 graph with each activation's scale fixed: every `DynamicQuantizeLinear` becomes a `QuantizeLinear`
+    with the (min, max) its input takes over `feeds` (uint8, one scale per tensor), each integer product with its
+    scaling one `MatMulIntegerToFloat`. Saved to `dest`; returns the number of scales fixed."""
+    import numpy as np, onnx
+    from onnx import helper, numpy_helper
+    m = onnx.load(str(dynamic)); g = m.graph
+    dq = [n for n in g.node if n.op_type == "DynamicQuantizeLinear"]
+    ranges = activation_ranges(dynamic, feeds, list(dict.fromkeys(n.input[0] for n in dq)))
+    nodes = []
+    for n in g.node:
+        if n.op_type != "DynamicQuantizeLinear": nodes.append(n); continue
+        (lo, hi), (q, s, z) = ranges[n.input[0]], n.output
+        scale = np.float32((hi - lo) / 255 if hi > lo else 1.0)
+        g.initializer.extend([numpy_helper.from_array(np.array(scale, np.float32), s),
+                              numpy_helper.from_array(np.array(round(-lo / scale), np.uint8), z)])
+        nodes.append(helper.make_node("QuantizeLinear", [n.input[0], s, z], [q], name=n.name))
+    del g.node[:]; g.node.extend(nodes)
+    if not any(o.domain == "com.microsoft" for o in m.opset_import): m.opset_import.append(helper.make_opsetid("com.microsoft", 1))
+    _to_float_products(g)
+    onnx.save(m, str(dest))
+    return len(dq)
+
 # %% ../nbs/08a_onnx_variants.ipynb #65467837
 def _reader(feeds):
     "onnxruntime's calibration reader over a list of feeds."
@@ -77,16 +146,23 @@ def quantise(fp32, dest, model_config: dict, fused: bool = True, per_channel: bo
     per-tensor weights, 7-bit with `reduce_range`. Returns the file and how it was made."""
     import onnx
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_dynamic, quantize_static
-    if scales not in ("dynamic", "static"): raise ValueError(f"scales must be dynamic or static, not {scales!r}")
+    if scales not in ("dynamic", "static", "calibrated"):
+        raise ValueError(f"scales must be dynamic, static or calibrated, not {scales!r}")
+    if scales == "calibrated" and not calibration: raise ValueError("calibrated int8 needs calibration feeds")
     fp32, dest = Path(fp32), Path(dest)
     src, graph = fuse(fp32, dest.with_name(dest.stem + "-fused.onnx"), model_config) if fused else (fp32, "unfused")
     extra = {"DefaultTensorType": onnx.TensorProto.FLOAT} if src != fp32 else {}   # shape inference cannot type fused nodes
     if src == fp32: src = _pre_process(fp32, dest.with_name(dest.stem + "-pre.onnx"))
-    recipe = dict(scales=scales, graph=graph, weights="per channel" if per_channel else "per tensor", reduce_range=reduce_range)
+    recipe = dict(scales=scales, graph=graph, weights="per channel" if per_channel else "per tensor", reduce_range=reduce_range,
+                  batch_invariant=scales != "dynamic")
     try:
-        if scales == "dynamic":
+        if scales in ("dynamic", "calibrated"):
             quantize_dynamic(str(src), str(dest), per_channel=per_channel, reduce_range=reduce_range,
                              weight_type=QuantType.QInt8, extra_options=extra)
+            if scales == "calibrated":
+                n = fix_scales(dest, dest, calibration)
+                recipe.update(activations="uint8, one scale per tensor: MinMax over the calibration feeds",
+                              calibration_batches=len(calibration), scales_fixed=n)
         else:
             if not calibration: raise ValueError("static int8 needs calibration feeds")
             keep = kept_in_fp32(src, model_config)
@@ -166,7 +242,7 @@ def to_onnx(model_dir, out_dir, quantisations=("int8",), calibration=None, recip
     for q in quantisations:
         fused, per_channel, scales, reduce_range = QUANTISATIONS[q]
         try:
-            if scales == "static" and feeds is None:
+            if scales in ("static", "calibrated") and feeds is None:
                 if calibration is None:
                     run = RunFolder.of(model_dir)
                     calibration = calibration_sentences(run.config().dataset if run.has_config else None)
@@ -175,7 +251,7 @@ def to_onnx(model_dir, out_dir, quantisations=("int8",), calibration=None, recip
                                           load_tokenizer(model_dir).pad_token_id or 0)
             out[q], recipes[q] = quantise(out["fp32"], out_dir/f"model_{q}.onnx", cfg, fused, per_channel, scales, reduce_range,
                                           feeds)
-            if scales == "static": recipes[q]["calibration"] = what
+            if scales != "dynamic": recipes[q]["calibration"] = what
         except Exception as e:
             if q == "int8": raise
             recipes[q] = dict(failed=f"{type(e).__name__}: {e}"[:500])
