@@ -106,6 +106,22 @@ def speed():
     (OUT / "speed.json").write_text(json.dumps(r, indent=1)); print(r)
 
 
+CURVE = ("teacher", BASELINE, SHIPPED)       # the recipes run at each gold size of the curve
+
+
+def curve():
+    "The teacher, gold only and the shipped recipe at each gold size that ran (200, 500 under gN/, 1,000 the main table)."
+    parts = []
+    for size, root in sorted([(int(p.name[1:]), p) for p in OUT.glob("g*") if p.is_dir()] + [(1000, OUT)]):
+        runs = study.recipe_runs(root, CURVE)
+        if runs.empty: continue
+        t = study.recipe_table(runs, CURVE, LABELS, BASELINE, "gold only, 942 steps")
+        parts.append(t.drop(columns=[c for c in t.columns if c.startswith(("best step", "wall"))]).assign(**{"gold sentences": f"{size:,}"}))
+    if not parts: return ""
+    t = pd.concat(parts, ignore_index=True)
+    return sweep_tables.to_markdown(t[["gold sentences", *[c for c in t.columns if c != "gold sentences"]]].fillna(""))
+
+
 def report():
     df = study.recipe_runs(OUT, RECIPES)
     if df.empty: raise SystemExit("no finished runs under runs/distill: run `python bench/distill.py run` first")
@@ -124,7 +140,7 @@ def report():
                   f"{sp['words_per_s']['taught']:,.0f} against {sp['words_per_s']['today']:,.0f} "
                   f"({sp['words_per_s']['taught'] / sp['words_per_s']['today']:.2f}x; 1-minute load average {sp['load_before'][0]:.1f} as it started, "
                   "the tail of earlier work; nothing else ran beside it)." if sp else "")
-    print(write_section("distill", head=f"`{command()}` on {machine()}", per_type=per_type, teacher_pass=teacher_pass,
+    print(write_section("distill", head=f"`{command()}` on {machine()}", per_type=per_type, teacher_pass=teacher_pass, curve=curve(),
                         bundles=bundles, speed=speed_line,
                         table=sweep_tables.to_markdown(study.recipe_table(df, RECIPES, LABELS, BASELINE, "gold only, 942 steps"))))
 

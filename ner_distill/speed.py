@@ -16,8 +16,8 @@ from .loadgen import percentiles
 # %% auto #0
 __all__ = ['latency', 'speed_table', 'cold_warm_table', 'plot_speed', 'speed_change', 'machine', 'encoder_flops', 'work_per_word',
            'matmul_ceiling', 'limit_columns', 'system_row', 'best_wps', 'spacy_row', 'export_once', 'variant_label',
-           'model_rows', 'int8_candidates', 'inference_table', 'best_passes', 'text_parts', 'ray_pass', 'ray_table',
-           'ray_figures', 'reference_loop']
+           'model_rows', 'int8_candidates', 'inference_table', 'batch_invariance', 'op_profile', 'best_passes',
+           'text_parts', 'ray_pass', 'ray_table', 'ray_figures', 'reference_loop']
 
 # %% ../nbs/12a_speed.ipynb #c3e29d96
 def latency(fn, items) -> tuple[float, float]:
@@ -219,6 +219,48 @@ def inference_table(rows: list, reference: str = "spaCy"):
     table.insert(4, f"vs {reference}", [f"**{w / rows[0]['words/s']:.2f}x**" for w in table["words/s"]])
     table["words/s"] = table["words/s"].map("{:,.0f}".format)
     return table
+
+# %% ../nbs/12a_speed.ipynb #5687f667
+def batch_invariance(tagger, sentences, sizes=(1, 8, 32, 128), seed: int = 0) -> dict:
+    """Sentences of `sentences` whose tags differ from batch 32's at each of `sizes` and in a shuffled order (batch 32),
+    the sentences differing in any, and the largest difference in a tag's probability."""
+    import random
+    order = list(range(len(sentences))); random.Random(seed).shuffle(order)
+    ref, out, worst, any_diff = tagger.tag(sentences, 32), {}, 0.0, set()
+    runs = {f"batch {b}": tagger.tag(sentences, b) for b in sizes if b != 32}
+    shuffled = tagger.tag([sentences[i] for i in order], 32)
+    back = [None] * len(sentences)
+    for k, i in enumerate(order): back[i] = shuffled[k]
+    runs["shuffled"] = back
+    for name, res in runs.items():
+        diff = {i for i, (a, b) in enumerate(zip(res, ref)) if a[0] != b[0]}
+        out[name] = len(diff); any_diff |= diff
+        worst = max([worst, *(abs(p - q) for a, b in zip(res, ref) for p, q in zip(a[1], b[1]))])
+    return dict(differ=out, sentences_differing=len(any_diff), max_prob_diff=worst, sentences=len(sentences))
+
+def op_profile(tagger, sentences, batch: int = 32):
+    """Where one pass of `tagger` over `sentences` spends its time: onnxruntime's profiler's kernel time per operator
+    type, and the rest of the wall time (outside the model), as a table of seconds and shares."""
+    import os, time, tempfile
+    import onnxruntime as ort
+    import pandas as pd
+    so = ort.SessionOptions(); so.enable_profiling = True
+    so.profile_file_prefix = os.path.join(tempfile.mkdtemp(), "ort")
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.intra_op_num_threads = tagger.session.get_session_options().intra_op_num_threads
+    path = tagger.session._model_path
+    saved, tagger.session = tagger.session, ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+    try:
+        t0 = time.perf_counter(); tagger.tag(sentences, batch); wall = 1e6 * (time.perf_counter() - t0)
+        events = json.loads(Path(tagger.session.end_profiling()).read_text())
+    finally: tagger.session = saved
+    per = {}
+    for e in events:
+        if e.get("cat") == "Node" and e["name"].endswith("_kernel_time"):
+            per[e["args"]["op_name"]] = per.get(e["args"]["op_name"], 0) + e["dur"]
+    rows = sorted(per.items(), key=lambda x: -x[1]) + [("outside the model", max(0, wall - sum(per.values())))]
+    df = pd.DataFrame(rows, columns=["where", "us"])
+    return df.assign(seconds=df.us / 1e6, share=df.us / wall).drop(columns="us")
 
 # %% ../nbs/12a_speed.ipynb #f22c0bbe
 def best_passes(systems: dict, words: int, rounds: int, after=None) -> tuple[dict, dict]:
