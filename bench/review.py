@@ -73,8 +73,8 @@ def main():
     names = {"gold": "gold only", "none": "no review", **{f"{r}-{n}": f"review {n} @ {r}" for r in RANKS for n in SIZES},
              **{f"gold-{n}": f"{1000 + n} gold (+{n} from scratch)" for n in SIZES},
              **{f"{r}-500-to-gold": f"review 500 @ {r}, to the gold pool" for r in ("disagreement", "random")}}
-    folders = [STUDY / f for f in ("gold", "none", *[c for c in CONDITIONS if not c.startswith("gold-")], "extra-gold") if (STUDY / f / "index.csv").exists()]
-    ok = study.named_runs({f: names.get(f.name) for f in folders}, keep_method=False)
+    folders = ("gold", "none", *[c for c in CONDITIONS if not c.startswith("gold-")], "extra-gold")   # those that ran
+    ok = study.named_runs({STUDY / f: names.get(f) for f in folders}, keep_method=False)
     extra_gold = ok.sweep == "extra-gold"
     ok.loc[extra_gold, "method"] = [f"{g} gold (+{int(g) - 1000} from scratch)" for g in ok[extra_gold].gold]
     report(ok, names, done, time.time() - t0)
