@@ -6,12 +6,10 @@ answer one request at a time, each in its own process, and the client's own over
 import argparse
 import faulthandler
 import os
-import tempfile
 
 from _common import command, machine, write_section
 from ner_distill import sweep_tables
-from ner_distill.annotate.run import annotate
-from ner_distill.loadgen import endpoints_table, fake_servers
+from ner_distill.loadgen import endpoints_run, endpoints_table, fake_servers
 
 faulthandler.dump_traceback_later(900, exit=True)   # never hang a machine
 p = argparse.ArgumentParser()
@@ -20,21 +18,11 @@ p.add_argument("--requests", type=int, default=200)
 a = p.parse_args()
 os.environ.setdefault("OPENAI_API_KEY", "not-needed")
 
-
-def run(urls, offset):
-    with tempfile.TemporaryDirectory() as out:   # a fresh cache: every request goes out
-        r = annotate("train", "openai", out=out, limit=a.requests, seed=offset, base_url=urls, model="fake",
-                       prompt="zero-shot", max_in_flight=1, progress=False)
-        wall = r["parse"]["seconds"]            # the labelling itself, from first request to last answer
-    assert r["parse"]["status"] == {"ok": a.requests}, r["parse"]["status"]
-    return wall, r["parse"].get("endpoints")
-
-
 with fake_servers(1, 0.0) as zurls:
-    run(zurls, 99)                                           # warm-up: imports, the dataset, the client
-    zero, _ = run(zurls, 98)
+    endpoints_run(zurls, a.requests, 99)                     # warm-up: imports, the dataset, the client
+    zero, _ = endpoints_run(zurls, a.requests, 98)
     with fake_servers(4, a.latency) as furls:
-        rows = [(n, wall, a.requests / wall, eps) for n in (1, 2, 4) for wall, eps in [run(furls[:n], n)]]
+        rows = [(n, wall, a.requests / wall, eps) for n in (1, 2, 4) for wall, eps in [endpoints_run(furls[:n], a.requests, n)]]
 
 print(write_section("endpoints", head=f"`{command()}` on {machine()}", a=a, ms=a.latency * 1000, zero=zero / a.requests * 1000,
                     table=sweep_tables.to_markdown(endpoints_table(rows, a.requests, a.latency))))

@@ -15,9 +15,10 @@ import argparse
 import json
 import time
 
-from _common import ROOT, annotate_once, command, gold_run, machine, plot, render, sweep_into, write_section
+from _common import ROOT, head, machine, plot, run_steps, write_section
 from ner_distill.annotate.local_llm import ANNOTATE_BASE, MODELS, PROMPT_FORMS, exit_on_sigterm, fetch, served
 from ner_distill import data, formats, runs as runfolders, study, sweep_tables
+from ner_distill.studies import label_in_chunks
 
 OUT = ROOT / "runs" / "local-llm"
 STUDY = ROOT / "runs" / "studies" / "local-teacher"
@@ -27,6 +28,14 @@ NAMES = {"gold": "gold only", "gpt35": "gpt-3.5", "local": "local LLM",
          "combined-gpt35": "combined: gpt-3.5 + spaCy + gazetteer + student",
          "combined-local": "combined: local LLM + spaCy + gazetteer + student",
          "combined-both": "combined: gpt-3.5 + local LLM + spaCy + gazetteer + student"}
+PY = ("--engine", "python")
+STEPS_RUN = [   # {pool}, {gpt35}, {local}: the frozen files; the combined teachers per seed, threshold 0 (every word's posterior kept)
+    ("sweep", "gold", "--strategies", "gold", "--param", "distilled={gpt35}", *PY),
+    *[("sweep", k, "--strategies", "power_decay", "--trust", "none", "relabel", "--param", f"distilled={{{k}}}", *PY) for k in ("gpt35", "local")],
+    ("annotate", "teachers/spacy", "--source", "{pool}", "--teacher", "spacy"),
+    *[("annotate", f"teachers/s{{seed}}/{k}", "--source", "{pool}", "--teacher", "combine", "--threshold", "0", "--seed", "{seed}",
+       "--sources", f"{voices},{STUDY / 'teachers' / 'spacy'},gazetteer,run:{{gold_run}}") for k, voices in VOICES.items()],
+    *[("sweep", k, "--strategies", "power_decay", "--param", f"distilled={STUDY / 'teachers' / 's{seed}' / k}", *PY) for k in VOICES]]
 
 
 def chosen_form(model: str) -> str:
@@ -41,15 +50,10 @@ def label(a) -> None:
     exit_on_sigterm()
     train = data.conll2003("train")
     form, t0, info = a.form or chosen_form(a.model), time.time(), fetch(a.model)
-    most = min(a.n, len(study.recorded_order(train)))
     settings = dict(out=str(OUT / a.model / f"{form}-train"), model=a.model, **ANNOTATE_BASE | PROMPT_FORMS[form])
     with open(OUT / f"{a.model}-server.log", "a") as log, served(MODELS[a.model], info["file"], a.port, a.threads, log=log) as url:
-        for n in range(CHUNK, most + CHUNK, CHUNK):
-            n = min(n, most)
-            r = annotate(str(study.recorded_prefix(train, n, STUDY / "label" / f"train-{n}.jsonl")), "openai", base_url=url, **settings)
-            print(json.dumps(dict(n=n, minutes=round((time.time() - t0) / 60, 1), f1=r["quality"]["f1"], status=r["parse"]["status"],
-                                  cached=r["parse"]["requests_cached"])), flush=True)
-            if time.time() - t0 > 60 * a.minutes: break
+        n = label_in_chunks(lambda f: annotate(f, "openai", base_url=url, **settings), train, min(a.n, len(study.recorded_order(train))),
+                            STUDY / "label", CHUNK, a.minutes, t0)
     (STUDY / "label" / "labelled.json").write_text(json.dumps(dict(model=a.model, form=form, n=n, info={k: str(v) for k, v in info.items()},
                                                                    machine=machine(), threads=a.threads)))
 
@@ -67,49 +71,26 @@ def freeze() -> dict:
     return {k: str(v) for k, v in files.items()}
 
 
-def sweep_study(name, *args):
-    sweep_into(STUDY / name, "--seeds", *SEEDS, *args, "--engine", "python",
-               params=[f"steps={STEPS}", "dev_size=1000", f"gold_run={gold_run(STUDY, '{seed}')}"])
-
-
-def teachers(files) -> None:
-    "spaCy once, then per seed the combined teachers (threshold 0: every word's posterior kept) over the N sentences."
-    spacy = annotate_once(STUDY / "teachers" / "spacy", "--source", files["pool"], "--teacher", "spacy")
-    for s in SEEDS:
-        for name, voices in VOICES.items():
-            annotate_once(STUDY / "teachers" / f"s{s}" / name, "--source", files["pool"], "--teacher", "combine", "--threshold", "0",
-                          "--seed", s, "--sources", f"{voices.format(**files)},{spacy},gazetteer,run:{gold_run(STUDY, s)}")
-
-
 def train(a) -> None:
-    t0 = time.time()
-    files = freeze()
-    sweep_study("gold", "--strategies", "gold", "--param", f"distilled={files['gpt35']}")
-    for k in ("gpt35", "local"):
-        sweep_study(k, "--strategies", "power_decay", "--trust", "none", "relabel", "--param", f"distilled={files[k]}")
-    teachers(files)
-    for k in VOICES:
-        sweep_study(k, "--strategies", "power_decay", "--param", f"distilled={STUDY / 'teachers' / 's{seed}' / k}")
+    t0, files = time.time(), freeze()
+    run_steps(STUDY, STEPS_RUN, SEEDS, [f"steps={STEPS}", "dev_size=1000", "gold_run={gold_run}"], **files)
     report(files, time.time() - t0)
 
 
 def report(files, secs) -> None:
-    fr = runfolders.read_json(STUDY, "frozen")
-    ok = study.named_runs({STUDY / k: v for k, v in NAMES.items()})
+    fr, ok = runfolders.read_json(STUDY, "frozen"), study.named_runs({STUDY / k: v for k, v in NAMES.items()})
     quality = study.label_quality({"gpt-3.5 (recorded)": files["gpt35"], "local LLM": files["local"], "spaCy": STUDY / "teachers" / "spacy",
                                    **{NAMES[k]: [STUDY / "teachers" / f"s{s}" / k for s in SEEDS] for k in VOICES}},
                                   types=("PER", "LOC", "ORG", "MISC"))
     pairs = [("local LLM @ power_decay", "gpt-3.5 @ power_decay"), ("local LLM @ power_decay + relabel", "gpt-3.5 @ power_decay + relabel"),
              (f"{NAMES['combined-local']} @ power_decay", f"{NAMES['combined-gpt35']} @ power_decay"),
              (f"{NAMES['combined-both']} @ power_decay", f"{NAMES['combined-gpt35']} @ power_decay")]
-    body = render("local-teacher", head=f"`{command()}` on {machine()} ({study.runs_summary(ok)}; {secs / 60:.0f} min this call)",
-                  model=fr["model"], form=fr["form"], labelled=fr["labelled"], n=fr["parsed"], sha=fr["info"].get("sha256", "?"),
-                  quality=sweep_tables.to_markdown(quality), tables=sweep_tables.tables_markdown(ok, "gold only"),
-                  figure=f"![local-teacher]({plot(ok, 'local-teacher')})", steps=STEPS,
-                  heads=sweep_tables.to_markdown(study.pair_comparisons(ok, pairs), "(not run)"),
-                  labelling=study.labelling_cost(formats.read_jsonl(files["local"], types=None)))
-    write_section("local-teacher", body)
-    print(body)
+    print(write_section("local-teacher", head=head(ok, secs),
+                        model=fr["model"], form=fr["form"], labelled=fr["labelled"], n=fr["parsed"], sha=fr["info"].get("sha256", "?"),
+                        quality=sweep_tables.to_markdown(quality), tables=sweep_tables.tables_markdown(ok, "gold only"),
+                        figure=f"![local-teacher]({plot(ok, 'local-teacher')})", steps=STEPS,
+                        heads=sweep_tables.to_markdown(study.pair_comparisons(ok, pairs), "(not run)"),
+                        labelling=study.labelling_cost(formats.read_jsonl(files["local"], types=None))))
 
 
 if __name__ == "__main__":

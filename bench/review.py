@@ -13,7 +13,8 @@ import time
 
 import pandas as pd
 
-from _common import ROOT, annotate_once, cli, command, gold_run, machine, plot, render, sweep_into, write_section
+from _common import ROOT, annotate_once, cli, gold_run, head, plot, run_steps, write_section
+from ner_distill.studies import chosen_markdown
 from ner_distill import data, metrics, study, sweep_tables
 from ner_distill.annotate import review
 from ner_distill.annotate.sources import parse_source
@@ -21,11 +22,6 @@ from ner_distill.annotate.sources import parse_source
 STUDY = ROOT / "runs" / "studies" / "review"
 RANKS, SIZES, SEEDS, STEPS = ("disagreement", "uncertainty", "random"), (200, 500), (0, 1, 2), 247
 CONDITIONS = [f"{r}-{n}" for n in SIZES[::-1] for r in RANKS] + [f"gold-{n}" for n in SIZES[::-1]] + ["disagreement-500-to-gold", "random-500-to-gold"]
-
-
-def sweep_study(name, seeds, *args):
-    "power_decay + relabel (or gold) at the study's setting into STUDY/NAME, each relabel run reading its seed's gold run."
-    sweep_into(STUDY / name, "--seeds", *seeds, *args, params=[f"steps={STEPS}", "dev_size=1000", f"gold_run={gold_run(STUDY, '{seed}')}"])
 
 
 def combined() -> str:
@@ -62,27 +58,23 @@ def main():
     p.add_argument("--seeds", nargs="+", default=[str(s) for s in SEEDS])
     p.add_argument("--conditions", nargs="+", default=CONDITIONS, choices=CONDITIONS)
     a = p.parse_args()
-    t0 = time.time()
-    STUDY.mkdir(parents=True, exist_ok=True)
-    sweep_study("gold", a.seeds, "--strategies", "gold")
-    sweep_study("none", a.seeds, "--strategies", "power_decay", "--trust", "relabel")
-    rec = data.recorded_llm_labels()
-    gold = {(s.source, s.sent_id): s for s in rec}
-    done = {}
+    t0, done, gold = time.time(), {}, {(s.source, s.sent_id): s for s in data.recorded_llm_labels()}
+    relabel = ("--strategies", "power_decay", "--trust", "relabel")
+    steps = [("sweep", "gold", "--strategies", "gold"), ("sweep", "none", *relabel)]
     for c in a.conditions:       # rank-size: reviewed in place; rank-size-to-gold: the same reviews join the gold pool
         kind, n, *to_gold = c.split("-")
         if kind == "gold": continue
-        done.setdefault(f"{kind}-{n}", reviews(kind, int(n), [int(s) for s in a.seeds], gold))
-        form = "reviewed-gold" if to_gold else "reviewed"
-        sweep_study(c, a.seeds, "--strategies", "power_decay", "--trust", "relabel",
-                   "--param", f"distilled={form}:{STUDY / 'reviews' / f'{kind}-{n}'}-s{{seed}}")
-    extra = [c.split("-")[1] for c in a.conditions if c.startswith("gold-")]
-    if extra: sweep_study("extra-gold", a.seeds, "--strategies", "power_decay", "--trust", "relabel", "--gold-sizes", *[str(1000 + int(n)) for n in extra])
+        steps += [lambda k=kind, n=int(n): done.setdefault(f"{k}-{n}", reviews(k, n, [int(s) for s in a.seeds], gold)),
+                  ("sweep", c, *relabel, "--param", f"distilled={'reviewed-gold' if to_gold else 'reviewed'}:{STUDY / 'reviews' / f'{kind}-{n}'}-s{{seed}}")]
+    extra = [str(1000 + int(c.split("-")[1])) for c in a.conditions if c.startswith("gold-")]
+    STUDY.mkdir(parents=True, exist_ok=True)
+    run_steps(STUDY, steps + ([("sweep", "extra-gold", *relabel, "--gold-sizes", *extra)] if extra else []), a.seeds,
+              [f"steps={STEPS}", "dev_size=1000", "gold_run={gold_run}"])
     names = {"gold": "gold only", "none": "no review", **{f"{r}-{n}": f"review {n} @ {r}" for r in RANKS for n in SIZES},
              **{f"gold-{n}": f"{1000 + n} gold (+{n} from scratch)" for n in SIZES},
              **{f"{r}-500-to-gold": f"review 500 @ {r}, to the gold pool" for r in ("disagreement", "random")}}
-    folders = [STUDY / f for f in ("gold", "none", *[c for c in CONDITIONS if not c.startswith("gold-")], "extra-gold") if (STUDY / f / "index.csv").exists()]
-    ok = study.named_runs({f: names.get(f.name) for f in folders}, keep_method=False)
+    folders = ("gold", "none", *[c for c in CONDITIONS if not c.startswith("gold-")], "extra-gold")   # those that ran
+    ok = study.named_runs({STUDY / f: names.get(f) for f in folders}, keep_method=False)
     extra_gold = ok.sweep == "extra-gold"
     ok.loc[extra_gold, "method"] = [f"{g} gold (+{int(g) - 1000} from scratch)" for g in ok[extra_gold].gold]
     report(ok, names, done, time.time() - t0)
@@ -97,32 +89,24 @@ def verdict(cmp, head, head_gold) -> str:
                       line(head_gold, "review 500 @ disagreement, to the gold pool", "joining the gold pool, against 500 random ones joining it")])
 
 
-def chosen(runs) -> str:
-    "The method of `runs` with the best mean dev F1, in bold, and the table it was chosen from."
-    method, table = study.choose_on_dev(runs, by="method")
-    return f"**{method}**.\n\n{sweep_tables.to_markdown(table)}"
-
-
 def report(ok, names, done, secs):
     cmp = sweep_tables.comparisons(ok, "no review")
-    head = sweep_tables.comparisons(ok[ok.method.isin(["review 500 @ disagreement", "review 500 @ random"])], "review 500 @ random")
+    h2h = sweep_tables.comparisons(ok[ok.method.isin(["review 500 @ disagreement", "review 500 @ random"])], "review 500 @ random")
     gold_pool = ["review 500 @ disagreement, to the gold pool", "review 500 @ random, to the gold pool"]
     head_gold = sweep_tables.comparisons(ok[ok.method.isin(gold_pool)], gold_pool[1])
     quality = study.review_quality({names[c]: v for c, v in done.items()})
     inplace = ok[ok.method.str.startswith("review ") & ~ok.method.str.contains("gold pool")]
     at = {n: inplace[inplace.method.str.startswith(f"review {n} @")] for n in SIZES}
     modes = ok[ok.method.str.startswith("review 500 @ disagreement")]   # where the reviews go
-    body = render("review", head=f"`{command()}` on {machine()} ({study.runs_summary(ok)}; {secs / 60:.0f} min this call)",
-                  steps=STEPS, base_f1=100 * study.read_quality("recorded")["f1"],
-                  quality=sweep_tables.to_markdown(quality, "(no review written in this call)"),
-                  figure=f"![review]({plot(ok, 'review')})", tables=sweep_tables.tables_markdown(ok, "no review"),
-                  head_to_head=sweep_tables.to_markdown(pd.concat([head, head_gold]), "(not run)"),
-                  per_sentence=sweep_tables.to_markdown(per_sentence(cmp, names)),
-                  choices="\n\n".join(f"At {n} sentences, in place: {chosen(runs)}" for n, runs in at.items() if len(runs)) or "-",
-                  mode=chosen(modes) if modes.method.nunique() > 1 else "(not run)",
-                  verdict=verdict(cmp, head, head_gold), x=study.pool_draws(5873, "power_decay", STEPS, 32, (1000, 1500)))
-    write_section("review", body)
-    print(body)
+    print(write_section("review", head=head(ok, secs),
+                        steps=STEPS, base_f1=100 * study.read_quality("recorded")["f1"],
+                        quality=sweep_tables.to_markdown(quality, "(no review written in this call)"),
+                        figure=f"![review]({plot(ok, 'review')})", tables=sweep_tables.tables_markdown(ok, "no review"),
+                        head_to_head=sweep_tables.to_markdown(pd.concat([h2h, head_gold]), "(not run)"),
+                        per_sentence=sweep_tables.to_markdown(per_sentence(cmp, names)),
+                        choices="\n\n".join(f"At {n} sentences, in place: {chosen_markdown(runs)}" for n, runs in at.items() if len(runs)) or "-",
+                        mode=chosen_markdown(modes) if modes.method.nunique() > 1 else "(not run)",
+                        verdict=verdict(cmp, h2h, head_gold), x=study.pool_draws(5873, "power_decay", STEPS, 32, (1000, 1500))))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import shutil
 
 import pandas as pd
 
-from _common import ROOT, annotate_once, command, machine, run_study, write_section
+from _common import ROOT, annotate_once, head, run_study, write_section
 from _common import sweep_into as common_sweep
 from ner_distill import study, sweep_tables
 
@@ -19,7 +19,7 @@ STUDIES = ROOT / "runs" / "studies"
 STUDY, TUNE = STUDIES / "teachers", STUDIES / "teachers-threshold"
 THRESHOLDS = (0.0, 0.5, 0.8)
 WEIGHTS = (0.3, 0.5, 0.7)
-HEAD = f"`{command()}` on {machine()}"
+HEAD = head()
 
 
 def sweep_into(name, *args):

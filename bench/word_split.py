@@ -26,23 +26,13 @@ def examples(counter, k, ours="runtime"): return sweep_tables.to_markdown(word_a
 
 rules = json.loads(infer.word_rules_path().read_text(encoding="utf-8"))
 splitters = {mode: infer.WordSplitter(rules, mode) for mode in infer.HYPHENS}
-arts = data.bbc()
-paras = word_agreement.paragraphs(arts)
-ref = list(map(spacy_split(spacy.blank("en").tokenizer), paras))
-n_ref = sum(map(len, ref))
-res = {k: word_agreement.split_agreement(f, ref, paras) for k, f in [*splitters.items(), ("old", regex_split)]}
-print(f"{len(arts)} articles, {len(paras):,} paragraphs, {n_ref:,} spaCy words;",
-      {k: pct(r["matched"], n_ref) for k, r in res.items()})
-checked, bad_offsets, uncovered = map(sum, zip(*(word_agreement.offset_errors(f, [f"{x.title}\n\n{x.text}" for x in arts]) for f in splitters.values())))
+arts, conll = data.bbc(), [s for split in ("train", "dev", "test") for s in data.conll2003(split)]   # CoNLL: each token one whitespace chunk
+c = word_agreement.agreement_counts(splitters, spacy_split(spacy.blank("en").tokenizer), arts, conll, {"old": regex_split}, progress=True)
+paras, n_ref, res, (checked, bad_offsets, uncovered), conll_res, n_conll = (c[k] for k in ("paragraphs", "n_ref", "res", "offsets", "corpus", "n_corpus"))
 
 systems = {"runtime (split)": infer.WordSplitter(rules, "split"), "runtime (keep)": infer.WordSplitter(rules, "keep"), "old regex": regex_split,
            "spaCy tokenizer, words with offsets": spacy_split(spacy.blank("en").tokenizer), "spaCy tokenizer, Doc only": spacy.blank("en").tokenizer}
 wps = speed.throughput({k: (lambda qs, f=f: [f(q) for q in qs]) for k, f in systems.items()}, paras, n_ref, a.passes, warmup=0)
-
-conll = [s for split in ("train", "dev", "test") for s in data.conll2003(split)]   # each token one whitespace chunk
-n_conll = sum(len(s.tokens) for s in conll)
-conll_res = {mode: word_agreement.corpus_agreement(f, conll) for mode, f in splitters.items()}
-for mode, r in conll_res.items(): print(f"CoNLL-2003 {mode}: {pct(r['matched'], n_conll)}; other differences: {r['other'].most_common(15)}")
 
 student, bundle = "", Path(a.bundle)
 if (bundle / "manifest.json").exists():   # CoNLL-2003 test as raw text, entities as character spans against gold's

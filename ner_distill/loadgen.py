@@ -11,7 +11,7 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['percentiles', 'service_load', 'load_table', 'Service', 'soak', 'soak_summary', 'wrk_script', 'access_figures',
-           'wrk_figures', 'wrk_load', 'overload_table', 'fake_servers', 'endpoints_table']
+           'wrk_figures', 'wrk_load', 'overload_table', 'fake_servers', 'endpoints_table', 'endpoints_run']
 
 # %% ../nbs/12b_loadgen.ipynb #cd3d25f6
 def percentiles(latencies) -> dict:
@@ -175,3 +175,14 @@ def endpoints_table(rows: list, requests: int, latency: float):
                           "ideal s": f"{requests * latency / n:.1f}", "overhead per request (ms)": f"{(wall * n / requests - latency) * 1000:.1f}",
                           "requests per endpoint": " / ".join(str(e["sent"]) for e in eps) if eps else str(requests)}
                          for n, wall, rps, eps in rows])
+
+# %% ../nbs/12b_loadgen.ipynb #b32ce7c8
+def endpoints_run(urls, requests: int, seed: int) -> tuple[float, list | None]:
+    "`requests` sentences labelled through `urls` (zero-shot, one in flight each, a fresh cache): (the labelling's seconds, the endpoints' reports)."
+    import tempfile
+    from ner_distill.annotate.run import annotate
+    with tempfile.TemporaryDirectory() as out:   # a fresh cache: every request goes out
+        r = annotate("train", "openai", out=out, limit=requests, seed=seed, base_url=urls, model="fake",
+                     prompt="zero-shot", max_in_flight=1, progress=False)
+    assert r["parse"]["status"] == {"ok": requests}, r["parse"]["status"]
+    return r["parse"]["seconds"], r["parse"].get("endpoints")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 # %% auto #0
 __all__ = ['OLD_SPLIT', 'split_agreement', 'disagreements', 'join_kinds', 'offset_errors', 'regex_split', 'spacy_split',
-           'paragraphs', 'with_offsets', 'corpus_agreement', 'pct', 'hyphen_f1']
+           'paragraphs', 'with_offsets', 'corpus_agreement', 'pct', 'hyphen_f1', 'agreement_counts']
 
 # %% ../nbs/12c_word_agreement.ipynb #eea838d4
 def _regions(ref, ours):
@@ -119,3 +119,20 @@ def hyphen_f1(tag, sentences, splitters: dict):
                      f"F1 on the {len(hyph)} sentences with a hyphenated token":
                          f"{100 * f1({x for x in gold if x[0] in hyph}, {x for x in pred if x[0] in hyph}):.2f}"})
     return pd.DataFrame(rows)
+
+# %% ../nbs/12c_word_agreement.ipynb #5ac992e2
+def agreement_counts(splitters: dict, reference, articles, sentences, others: dict | None = None, progress: bool = False) -> dict:
+    """`splitters` ({name: splitter}) against `reference` (a splitter) on the `articles`' paragraphs (`split_agreement`,
+    `others` too: `res`), their `offsets` on whole articles (`offset_errors`, summed), against the words of `sentences`
+    (`corpus_agreement`: `corpus`); with `paragraphs`, the reference's word count `n_ref` and the sentences' `n_corpus`."""
+    paras = paragraphs(articles)
+    ref = list(map(reference, paras))
+    n_ref = sum(map(len, ref))
+    res = {k: split_agreement(f, ref, paras) for k, f in [*splitters.items(), *(others or {}).items()]}
+    if progress: print(f"{len(articles)} articles, {len(paras):,} paragraphs, {n_ref:,} spaCy words;", {k: pct(r["matched"], n_ref) for k, r in res.items()})
+    offsets = tuple(map(sum, zip(*(offset_errors(f, [f"{x.title}\n\n{x.text}" for x in articles]) for f in splitters.values()))))
+    n_corpus = sum(len(s.tokens) for s in sentences)
+    corpus = {k: corpus_agreement(f, sentences) for k, f in splitters.items()}
+    if progress:
+        for k, r in corpus.items(): print(f"CoNLL-2003 {k}: {pct(r['matched'], n_corpus)}; other differences: {r['other'].most_common(15)}")
+    return dict(paragraphs=paras, n_ref=n_ref, res=res, offsets=offsets, corpus=corpus, n_corpus=n_corpus)

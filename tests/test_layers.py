@@ -1,6 +1,6 @@
 """The package imports one way. Modules form layers (config and formats, tool_files (annotation tools' files), data, runs (the run folders), metrics, student, the
 annotate subpackage in its own order, mixing, trust, train, export and sweep (its index, tables and report), loadgen (whose
-latency percentiles speed uses), study, cli); a module
+latency percentiles speed uses), study, studies (a benchmark study's steps and sections), cli); a module
 may import only modules of lower layers, anywhere in its source (inside functions too), and `infer`,
 which ships alone in every bundle, imports nothing from the package (any module may use it: data
 splits text into words exactly as the runtime does). Each module is also imported alone in a fresh
@@ -17,7 +17,7 @@ PKG = Path(__file__).resolve().parents[1] / "ner_distill"
 LAYERS = [["config", "formats"], ["tool_files"], ["data"], ["runs"], ["metrics", "sweep_index"], ["student"],
           ["annotate.prompts", "annotate.client", "annotate.fake_llm", "annotate.local_llm"], ["annotate.teachers"], ["annotate.batch", "annotate.sources"],
           ["annotate.openai_teacher", "annotate.combine"], ["annotate.run", "annotate.review", "mixing"], ["trust", "distill"], ["train"], ["onnx_variants", "wheelhouse"], ["export", "sweep"], ["sweep_tables"], ["sweep_report"],
-          ["loadgen"], ["study", "speed", "word_agreement"], ["cli"]]
+          ["loadgen"], ["study", "speed", "word_agreement"], ["studies"], ["cli"]]
 LAYER = {m: i for i, ms in enumerate(LAYERS) for m in ms}
 LEAVES = {"infer",              # the runtime: imports nothing from the package, so any module may use it
           "distributed"}        # the Ray/Spark recipe: a file a user copies beside a job; it loads the runtime from the bundle
