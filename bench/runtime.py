@@ -65,7 +65,7 @@ for v, tg in taggers.items():
 for k in best:
     if k.startswith("spaCy"): rows.append({"variant": k, "words/s": f"{best[k]:,.0f}", "vs spaCy": f"{best[k] / best[spacy_best]:.2f}x"})
 prof = speed.op_profile(taggers[man["default_variant"]], sents)
-outside = prof.where == "outside the model"
+outside = prof["where"] == "outside the model"
 prof = pd.concat([prof[~outside].head(11), prof[outside]]).assign(seconds=lambda d: d.seconds.map("{:.2f}".format),
                                                                    share=lambda d: d.share.map("{:.1%}".format))
 (OUT / "runtime.json").write_text(json.dumps(dict(words_per_s=wps, choice=choice, choice_s=choice_s, ceiling=ceiling,
