@@ -69,8 +69,9 @@ def activation_ranges(model, feeds: list[dict], names: list[str]) -> dict[str, t
     m.graph.output.extend(onnx.helper.make_tensor_value_info(n, onnx.TensorProto.FLOAT, None) for n in names)
     s = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
     lo, hi = dict.fromkeys(names, 0.0), dict.fromkeys(names, 0.0)            # the range always holds zero
+    inputs = {i.name for i in s.get_inputs()}
     for f in feeds:
-        for n, o in zip(names, s.run(names, {k: v for k, v in f.items() if k in {i.name for i in s.get_inputs()}})):
+        for n, o in zip(names, s.run(names, {k: v for k, v in f.items() if k in inputs})):
             lo[n], hi[n] = min(lo[n], float(o.min())), max(hi[n], float(o.max()))
     return {n: (lo[n], hi[n]) for n in names}
 

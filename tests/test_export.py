@@ -11,7 +11,7 @@ import urllib.request
 
 import pytest
 
-from ner_distill import data, formats, infer
+from ner_distill import data, formats, infer, speed
 from ner_distill.export import export_bundle
 from ner_distill.onnx_variants import batch_invariant, quantise, static_variant
 from ner_distill.train import TrainConfig, train
@@ -180,36 +180,20 @@ def test_every_shipped_variant_is_batch_invariant(bundle, tmp_path):
     """300 test sentences and some longer than one window, tagged at batch 1, 8, 32 and 128 and in a shuffled order:
     with every variant the bundle ships, the same tags and the same probabilities (to 1e-5; the tiny bundle's student
     tags few entities, so its probabilities carry the test). Dynamic int8, made from the same fp32 graph, fails it."""
-    import random
     test = data.conll2003("test")
     long = [sum(test.tokens[i:i + 12], []) for i in range(0, 120, 12)]            # 12 sentences joined: > 128 sub-tokens
     sents = test.tokens[:300] + long
-    order = list(range(len(sents))); random.Random(0).shuffle(order)
     man = json.loads((bundle / "manifest.json").read_text())
     assert len(man["variants"]) >= 2
-
-    def runs(tagger):
-        out = {b: tagger.tag(sents, b) for b in (1, 8, 32, 128)}
-        shuffled = tagger.tag([sents[i] for i in order], 32)
-        out["shuffled"] = [None] * len(sents)
-        for k, i in enumerate(order): out["shuffled"][i] = shuffled[k]
-        return out
-
-    def spread(res):
-        "(sentences whose tags differ from batch 32's, largest probability difference) over all batchings"
-        ref = res[32]
-        tags = sum(any(r[i][0] != ref[i][0] for r in res.values()) for i in range(len(sents)))
-        prob = max(abs(a - b) for r in res.values() for x, y in zip(r, ref) for a, b in zip(x[1], y[1]))
-        return tags, prob
 
     fp32 = infer.Bundle(bundle, "fp32").tagger
     assert any(len(fp32.windows([s])) > 1 for s in long)
     for v in man["variants"]:
-        tags, prob = spread(runs(infer.Bundle(bundle, v).tagger))
-        assert (tags, prob < 1e-5) == (0, True), (v, tags, prob)
+        inv = speed.batch_invariance(infer.Bundle(bundle, v, choose=False).tagger, sents)
+        assert (inv["sentences_differing"], inv["max_prob_diff"] < 1e-5) == (0, True), (v, inv)
     dyn, _ = quantise(bundle / "model.onnx", tmp_path / "model_int8-dynamic.onnx", {}, fused=False)
     dynamic = infer.Tagger(dyn, bundle / "tokenizer.json", fp32.labels, man["max_length"], decode=man["decode"], pad_id=fp32.pad)
-    assert spread(runs(dynamic))[1] > 1e-4
+    assert speed.batch_invariance(dynamic, sents)["max_prob_diff"] > 1e-4
 
 
 @pytest.mark.slow
