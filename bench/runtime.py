@@ -51,17 +51,7 @@ spacy_best = max((k for k in best if k.startswith("spaCy")), key=best.get)
 
 ceiling = speed.matmul_ceiling(1024, threads=2)
 config = RunFolder(a.run).model_config()
-rows = []
-for v, tg in taggers.items():
-    inv = speed.batch_invariance(tg, sents)
-    lim = speed.limit_columns(best[v], tg, sents, config, "fp32" if v == "fp32" else "int8", ceiling)
-    rows.append({"variant": speed.variant_label(man, v), "batch-invariant by design": "yes" if v in ("fp32", "int8", "int8-reduced") else "no",
-                 "dev F1": f"{100 * man['variants'][v]['dev_f1']:.2f}", "test F1": f"{100 * man['variants'][v]['test_f1']:.2f}",
-                 "sentences tagged differently (batch 1 / 8 / 128 / shuffled vs 32)": " / ".join(str(inv["differ"][k]) for k in ("batch 1", "batch 8", "batch 128", "shuffled")),
-                 "largest probability difference": f"{inv['max_prob_diff']:.1e}",
-                 "words/s": f"{best[v]:,.0f}", f"vs spaCy": f"**{best[v] / best[spacy_best]:.2f}x**",
-                 "vs int8-dynamic": f"{best[v] / best['int8-dynamic']:.2f}x", **lim})
-    print(v, inv, flush=True)
+rows = speed.variant_rows(man, taggers, wps, sents, config, ceiling, spacy_best, "int8-dynamic")
 for k in best:
     if k.startswith("spaCy"): rows.append({"variant": k, "words/s": f"{best[k]:,.0f}", "vs spaCy": f"{best[k] / best[spacy_best]:.2f}x"})
 prof = speed.op_profile(taggers[man["default_variant"]], sents)

@@ -16,8 +16,8 @@ from .loadgen import percentiles
 # %% auto #0
 __all__ = ['latency', 'speed_table', 'cold_warm_table', 'plot_speed', 'speed_change', 'machine', 'encoder_flops', 'work_per_word',
            'matmul_ceiling', 'limit_columns', 'system_row', 'best_wps', 'spacy_row', 'export_once', 'variant_label',
-           'model_rows', 'int8_candidates', 'inference_table', 'batch_invariance', 'op_profile', 'best_passes',
-           'text_parts', 'ray_pass', 'ray_table', 'ray_figures', 'reference_loop']
+           'model_rows', 'int8_candidates', 'inference_table', 'batch_invariance', 'variant_rows', 'op_profile',
+           'best_passes', 'text_parts', 'ray_pass', 'ray_table', 'ray_figures', 'reference_loop']
 
 # %% ../nbs/12a_speed.ipynb #c3e29d96
 def latency(fn, items) -> tuple[float, float]:
@@ -237,6 +237,25 @@ def batch_invariance(tagger, sentences, sizes=(1, 8, 32, 128), seed: int = 0) ->
         out[name] = len(diff); any_diff |= diff
         worst = max([worst, *(abs(p - q) for a, b in zip(res, ref) for p, q in zip(a[1], b[1]))])
     return dict(differ=out, sentences_differing=len(any_diff), max_prob_diff=worst, sentences=len(sentences))
+
+def variant_rows(manifest: dict, taggers: dict, wps: dict, sentences, config: dict, ceiling: dict,
+                 reference: str, baseline: str | None = None) -> list[dict]:
+    """One row per variant of a bundle (`taggers`: {variant: Tagger}): batch-invariant by design, dev and test F1 as the
+    export measured them, `batch_invariance` over `sentences`, best words/s of `wps` (`throughput`'s result, where the
+    `reference` system ran in the same passes) against it and against `baseline`, and the distance to `ceiling`."""
+    from ner_distill.onnx_variants import batch_invariant
+    best = {k: max(v) for k, v in wps.items()}
+    rows = []
+    for v, tg in taggers.items():
+        inv, spec = batch_invariance(tg, sentences), manifest["variants"][v]
+        rows.append({"variant": variant_label(manifest, v), "batch-invariant by design": "yes" if batch_invariant(v) else "no",
+                     "dev F1": f"{100 * spec['dev_f1']:.2f}", "test F1": f"{100 * spec['test_f1']:.2f}",
+                     "sentences tagged differently (batch 1 / 8 / 128 / shuffled vs 32)": " / ".join(str(n) for n in inv["differ"].values()),
+                     "largest probability difference": f"{inv['max_prob_diff']:.1e}", "words/s": f"{best[v]:,.0f}",
+                     f"vs spaCy": f"**{best[v] / best[reference]:.2f}x**",
+                     **({f"vs {baseline}": f"{best[v] / best[baseline]:.2f}x"} if baseline else {}),
+                     **limit_columns(best[v], tg, sentences, config, "fp32" if v == "fp32" else "int8", ceiling)})
+    return rows
 
 def op_profile(tagger, sentences, batch: int = 32):
     """Where one pass of `tagger` over `sentences` spends its time: onnxruntime's profiler's kernel time per operator
