@@ -31,6 +31,8 @@ RECIPES = {   # name: train flags after COMMON and the seed; {teacher} is the se
     "hard-long": ["--teacher", "{teacher}", "--teacher-targets", "hard", "--steps", 942, "--evals", 19],
     "concat-T2-long": ["--teacher", "{teacher}", "--temperature", 2, "--strategy", "concat", "--steps", 942, "--evals", 19],
     "concat-T2-1413": ["--teacher", "{teacher}", "--temperature", 2, "--strategy", "concat", "--steps", 1413, "--evals", 28],
+    "concat-T2-bbc": ["--teacher", "{teacher}", "--temperature", 2, "--strategy", "concat", "--steps", 942, "--evals", 19,
+                      "--teacher-text", "train+unlabelled"],
     "concat-T1-long": ["--teacher", "{teacher}", "--temperature", 1, "--strategy", "concat", "--steps", 942, "--evals", 19],
     "concat-T2+llm": ["--teacher", "{teacher}", "--temperature", 2, "--strategy", "concat", "--steps", 942, "--evals", 19,
                       "--distilled", "recorded", "--llm-share", 0.5, "--no-gold-disjoint"],
@@ -48,6 +50,7 @@ LABELS = {"teacher": "teacher: mpnet, gold only, 500 steps", "gold": "student, g
           "soft-T2-long": "taught: power_decay, soft T = 2, 942 steps", "hard-long": "taught: power_decay, the teacher's tags (hard), 942 steps",
           "concat-T2-long": "taught: concat (the teacher's share constant, 87 %), soft T = 2, 942 steps",
           "concat-T2-1413": "taught: concat, soft T = 2, 1,413 steps", "concat-T1-long": "taught: concat, soft T = 1, 942 steps",
+          "concat-T2-bbc": "taught: concat, soft T = 2, the teacher's targets over the other train sentences and 43,878 BBC sentences, 942 steps",
           "concat-T2+llm": "taught: concat, soft T = 2 blended with gpt-3.5's tags where it labelled (share 0.5), 942 steps",
           "soft-T2": "taught: power_decay, soft T = 2, patience", "soft-T1": "taught: power_decay, soft T = 1, patience",
           "hard": "taught: power_decay, hard, patience", "soft-T2+llm": "taught: soft T = 2 blended with gpt-3.5's tags (share 0.5), patience"}

@@ -87,11 +87,13 @@ def type_key(t) -> str:
 
 @dataclass(frozen=True)
 class EntityType:
-    "One entity type: its name (used in tags), a description for prompts, optional examples, and synonyms."
+    """One entity type: its name (used in tags), a description for prompts, optional examples, synonyms, and
+    conventions: short lines for the prompt on where the type's edges are (what is and is not this type)."""
     name: str
     description: str = ""
     examples: tuple = ()
     synonyms: tuple = ()
+    conventions: tuple = ()
 
 # %% ../nbs/00a_formats.ipynb #83b966fe
 @dataclass(frozen=True)
@@ -159,18 +161,22 @@ class Schema:
 
     @classmethod
     def from_dict(cls, d: dict, source: str = "<schema>") -> "Schema":
+        """A schema from its YAML/JSON form. `types` is a list (of names, or objects with a `name`) or a mapping
+        `{NAME: {description: ..., examples: [...], ...}}` (a value may also be a description alone, or empty)."""
+        if isinstance(d, dict) and isinstance(d.get("types"), dict):
+            d = dict(d, types=[{"name": k, **({"description": v} if isinstance(v, str) else (v or {}))} for k, v in d["types"].items()])
         if not isinstance(d, dict) or not isinstance(d.get("types"), list):
-            raise SchemaError(f"{source}: a schema needs a list 'types' (each a name or an object with 'name')")
+            raise SchemaError(f"{source}: a schema needs 'types': a list (each a name or an object with 'name') or a mapping {{NAME: {{description: ...}}}}")
         unknown = set(d) - {"name", "types", "guidelines", "instructions", "spacy_map"}
         if unknown: raise SchemaError(f"{source}: unknown schema key(s) {', '.join(sorted(unknown))}")
         types = []
         for i, t in enumerate(d["types"]):
             if isinstance(t, str): t = {"name": t}
             if not isinstance(t, dict) or "name" not in t: raise SchemaError(f"{source}: type #{i + 1} has no name")
-            bad = set(t) - {"name", "description", "examples", "synonyms"}
+            bad = set(t) - {"name", "description", "examples", "synonyms", "conventions"}
             if bad: raise SchemaError(f"{source}: type {t['name']!r} has unknown key(s) {', '.join(sorted(bad))}")
-            types.append(EntityType(str(t["name"]), str(t.get("description", "")), tuple(map(str, t.get("examples", ()))),
-                                    tuple(map(str, t.get("synonyms", ())))))
+            lists = {k: tuple(map(str, [t[k]] if isinstance(t.get(k), str) else t.get(k) or ())) for k in ("examples", "synonyms", "conventions")}
+            types.append(EntityType(str(t["name"]), str(t.get("description") or ""), **lists))
         try:
             return cls(tuple(types), str(d.get("name", Path(source).stem)), d.get("guidelines", ""), d.get("instructions", ""),
                        d.get("spacy_map") or {})
@@ -200,14 +206,23 @@ def load_schema(spec) -> Schema:
 
 CONLL2003 = Schema((
     EntityType("PER", "names of people (real or fictional), including first or last names alone.",
-               synonyms=("PERSON", "PEOPLE", "PERSONS", "HUMAN", "NAME")),
+               synonyms=("PERSON", "PEOPLE", "PERSONS", "HUMAN", "NAME"),
+               conventions=("Titles and roles stay outside: in 'President Bill Clinton' only 'Bill Clinton' is PER.",
+                            "A name alone is PER: 'Clinton said' has PER 'Clinton'.")),
     EntityType("ORG", "organisations: companies, institutions, government bodies, political parties, sports teams, clubs.",
-               synonyms=("ORGANIZATION", "ORGANISATION", "ORGANIZATIONS", "COMPANY", "INSTITUTION", "TEAM", "CORPORATION", "AGENCY")),
+               synonyms=("ORGANIZATION", "ORGANISATION", "ORGANIZATIONS", "COMPANY", "INSTITUTION", "TEAM", "CORPORATION", "AGENCY"),
+               conventions=("A team named after its place is ORG: in 'Leeds beat Arsenal 2-1' both 'Leeds' and 'Arsenal' are ORG.",
+                            "So is a country's national team in sport: in 'Germany beat Wales' both are ORG.",
+                            "News agencies and newspapers are ORG: 'Reuters', 'the New York Times'.")),
     EntityType("LOC", "locations: countries, cities, regions, geographical features, addresses, facilities.",
-               synonyms=("LOCATION", "LOCATIONS", "GPE", "PLACE", "COUNTRY", "CITY", "FAC", "FACILITY", "GEO", "REGION")),
+               synonyms=("LOCATION", "LOCATIONS", "GPE", "PLACE", "COUNTRY", "CITY", "FAC", "FACILITY", "GEO", "REGION"),
+               conventions=("A place as a place is LOC: 'talks in Leeds', 'LONDON 1996-08-30' (a dateline).",)),
     EntityType("MISC", "other named entities: nationalities and other adjectives of places (e.g. German), events, languages, "
                        "products, works, and names that are none of the above.",
-               synonyms=("MISCELLANEOUS", "OTHER", "NORP", "NATIONALITY", "EVENT", "PRODUCT", "LANGUAGE", "WORK_OF_ART", "LAW"))),
+               synonyms=("MISCELLANEOUS", "OTHER", "NORP", "NATIONALITY", "EVENT", "PRODUCT", "LANGUAGE", "WORK_OF_ART", "LAW"),
+               conventions=("Nationalities and adjectives of places are MISC, not LOC: 'German', 'Iraqi', 'European'.",
+                            "Events, tournaments and competitions are MISC: 'World Cup', 'Olympics', 'U.S. Open'.",
+                            "Only the name: in 'a German company' only 'German' is MISC."))),
     name="conll2003", guidelines="the CoNLL-2003 guidelines",
     instructions="Annotate only names: not pronouns, not common nouns, not dates or numbers.",
     spacy_map={"PERSON": "PER", "ORG": "ORG", "GPE": "LOC", "LOC": "LOC", "FAC": "LOC", "NORP": "MISC", "EVENT": "MISC",

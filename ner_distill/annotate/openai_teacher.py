@@ -18,12 +18,13 @@ from .batch import BatchRunner
 from .client import (ANSWER_TOKENS, MAX_ANSWER_TOKENS, BudgetExceeded, EndpointFault, Endpoints, NotAnswered,
                                          RateLimiter, RequestCache, ServerFault, UnknownPrice, answer_of, completion_fault, cost, estimate_tokens,
                                          price_of, price_source, request_key, run_sync)
+from .demos import DEMO_MODES, DemoRetriever, demo_pool
 from .prompts import PROMPT_STYLES, align, answer_schema, build_messages, parse_answer, pick_demos, vote
 from .teachers import Teacher, gold_or_none, teacher
 from ..config import Knobs, knob
 
 # %% auto #0
-__all__ = ['JSON_SCHEMA_FORMS', 'OpenAIConfig', 'response_format', 'OpenAITeacher', 'Asker', 'assemble']
+__all__ = ['JSON_SCHEMA_FORMS', 'OpenAIConfig', 'duration', 'response_format', 'OpenAITeacher', 'Asker', 'assemble']
 
 # %% ../../nbs/03f_openai_teacher.ipynb #adfe5e0d
 @dataclass
@@ -34,7 +35,16 @@ class OpenAIConfig(Knobs):
                                             "several times for replicas of one model: each request goes to the one with the fewest in flight")
     api_key_env: str = knob("OPENAI_API_KEY", "openai: the environment variable that holds the API key")
     prompt: str = knob("few-shot", "openai: prompt style: zero-shot, few-shot or cot")
-    k_shot: int = knob(5, "openai: demonstrations for few-shot, from the dataset's train split")
+    k_shot: int = knob(5, "openai: demonstrations for few-shot, from the dataset's train split (see --demo-pool)")
+    demos: str = knob("random", "openai: which demonstrations: random (one seeded draw for every sentence), similar (per "
+                                "sentence, the k nearest by all-MiniLM-L6-v2 sentence embedding) or entities (those that hold a "
+                                "name the sentence holds first, then the nearest)")
+    demo_pool: int | None = knob(None, "openai: demonstrations come from the seed's gold pool of this many train sentences, "
+                                       "drawn as `train --gold-size N --seed S` draws it (default: the whole train split)")
+    conventions: bool = knob(False, "openai: put each type's conventions (the schema's short lines on what is and is not the "
+                                    "type) into the instructions")
+    demo_avoid: str | None = knob(None, "openai: with --demo-pool, a label source whose train sentences the gold pool avoids, "
+                                        "as training's gold pool avoids its distilled pool (e.g. recorded)")
     temperature: float = knob(0.0, "openai: sampling temperature")
     samples: int = knob(1, "openai: answers per sentence (needs --temperature > 0): spans in a majority are kept, "
                            "token confidence = agreement")
@@ -54,10 +64,19 @@ class OpenAIConfig(Knobs):
     price_in: float | None = knob(None, "openai: USD per 1M input tokens of the model (with --price-out)")
     price_out: float | None = knob(None, "openai: USD per 1M output tokens of the model (with --price-in)")
     cache: str | None = knob(None, "openai: SQLite request cache (default RUN_DIR/cache.sqlite)")
+    probe: int = knob(8, "openai: sentences asked first to time the endpoint: the run prints seconds a sentence and how long "
+                         "the whole job will take before it asks the rest (0: no probe)")
     batch: bool = knob(False, "openai: send the requests through the Batch API (files + batches endpoints); a killed run resumes its batches")
     poll: float = knob(30.0, "openai: seconds between looks at a batch's status (with --batch)")
 
 JSON_SCHEMA_FORMS = (None, "json_schema", "json_object")
+
+def duration(seconds: float) -> str:
+    "A duration as people say it: `40 s`, `12 min`, `4 h 20 min`."
+    if seconds < 90: return f"{seconds:.0f} s"
+    if seconds < 5400: return f"{seconds / 60:.0f} min"
+    h, m = divmod(round(seconds / 60), 60)
+    return f"{h} h {m:02d} min"
 
 def response_format(form: str | None, schema: formats.Schema) -> dict:
     "JSON mode, or the answer's JSON schema in the `form` a server reads it from (see `prompts.answer_schema`)."
@@ -80,7 +99,7 @@ class OpenAITeacher(Teacher):
     Config = OpenAIConfig
 
     def __init__(self, cfg: OpenAIConfig | None = None, ctx=None, *, api_key: str | None = None,
-                 demos: Sequence[formats.Sentence] | None = None, **settings):
+                 demo_sentences: Sequence[formats.Sentence] | None = None, **settings):
         super().__init__(cfg, ctx, **settings)
         c = self.cfg
         self.model = c.model or os.environ.get("OPENAI_MODEL") or "gpt-4o-mini"
@@ -100,7 +119,7 @@ class OpenAITeacher(Teacher):
                              "give a temperature above 0 (e.g. 0.7) for self-consistency confidence")
         self.params = dict(temperature=c.temperature, max_tokens=c.max_tokens or (600 if c.prompt == "cot" else 256))
         if c.stop: self.params["stop"] = [c.stop] if isinstance(c.stop, str) else list(c.stop)
-        self.json_mode, self.demos = c.json_mode and c.prompt != "cot", demos
+        self.json_mode, self.demos = c.json_mode and c.prompt != "cot", demo_sentences   # fixed demonstrations, from Python
         self.prices = _prices(c, self.model)
         if c.max_cost is not None and price_of(self.model, self.prices, c.batch) is None:
             raise UnknownPrice(f"--max-cost needs a price for model {self.model!r}, and {price_source()} has none: give "
@@ -110,15 +129,29 @@ class OpenAITeacher(Teacher):
         self.cache = RequestCache(c.cache or (Path(out)/"cache.sqlite" if out else data.cache_dir()/"llm-cache.sqlite"))
         self.runner, self.spent, self.endpoints, self.batches = None, None, [], None
 
-    def messages_for(self, corpus: formats.Corpus) -> list[list[dict]]:
-        "The chat messages of every sentence (few-shot demonstrations from the train split, never one being labelled)."
-        if self.cfg.prompt == "few-shot" and self.demos is None:
-            ds = self.ctx.dataset
-            if not ds.has("train"): raise ValueError("few-shot prompts take their demonstrations from the dataset's train split, and "
-                                                     "this dataset has none: use --prompt zero-shot, or give the dataset a train split")
-            pool = ds.split("train")
-            self.demos = pick_demos(pool, self.cfg.k_shot, self.ctx.seed, exclude=[s.sent_id for s in corpus if s.source == pool.name])
-        return [build_messages(s.tokens, self.cfg.prompt, self.demos or (), self.schema) for s in corpus]
+    def demos_for(self, corpus: formats.Corpus, progress: bool = False) -> list[Sequence[formats.Sentence]]:
+        """Each sentence's few-shot demonstrations, from the train split or the seed's gold pool (`demo_pool`): one seeded
+        draw for all (`random`), or retrieved per sentence (`similar`, `entities`); never a sentence being labelled."""
+        c, ds = self.cfg, self.ctx.dataset
+        if c.prompt != "few-shot": return [()] * len(corpus)
+        if self.demos is not None: return [self.demos] * len(corpus)
+        if c.demos not in DEMO_MODES: raise ValueError(f"demos must be one of {DEMO_MODES}, not {c.demos!r}")
+        if c.demo_avoid and c.demo_pool is None: raise ValueError("--demo-avoid shapes the gold pool of --demo-pool: give --demo-pool N")
+        avoid = None
+        if c.demo_avoid:
+            from .sources import parse_source
+            avoid = parse_source(c.demo_avoid).pool(ds)
+        pool = demo_pool(ds, c.demo_pool, self.ctx.seed, avoid)
+        if c.demos == "random":
+            train = ds.split("train").name
+            drawn = pick_demos(pool, c.k_shot, self.ctx.seed, exclude=[s.sent_id for s in corpus if s.source == train],
+                               exclude_texts=[s.text for s in corpus])
+            return [drawn] * len(corpus)
+        return DemoRetriever(pool, c.k_shot, c.demos, progress=progress)([s.tokens for s in corpus])
+
+    def messages_for(self, corpus: formats.Corpus, progress: bool = False) -> list[list[dict]]:
+        "The chat messages of every sentence (with its demonstrations, `demos_for`)."
+        return [build_messages(s.tokens, self.cfg.prompt, d, self.schema, self.cfg.conventions) for s, d in zip(corpus, self.demos_for(corpus, progress))]
 
     def request(self, msgs, sample: int = 0) -> tuple[str, dict]:
         "(cache key, parameters) of one request; sample j of k has its own seed, so its own cache entry."
@@ -146,20 +179,49 @@ class OpenAITeacher(Teacher):
 
     def label(self, corpus: formats.Corpus, progress: bool = False, on_result: Callable | None = None) -> formats.Corpus:
         "Label every sentence; failures are recorded per sentence, never raised."
-        msgs_list = self.messages_for(corpus)
+        msgs_list = self.messages_for(corpus, progress)
         t0 = time.perf_counter()
         if self.cfg.batch:            # the Batch API fills the cache; then every answer is read from it
             self.runner = BatchRunner(self, self.ctx.out or ".")
             self.batches = self.runner.fill(msgs_list, progress)
         asker = Asker(self)
-        results = run_sync(asker.run(msgs_list, progress, on_result))
+        self.estimate, results = None, [None] * len(msgs_list)
+        todo = [] if self.cfg.batch else self.to_ask(msgs_list)
+        if 0 < self.cfg.probe < len(todo):     # a probe: the first sentences to ask, timed, then the rest
+            self.estimate = self.probe_time(asker, msgs_list, todo, results, progress, on_result)
+        rest = [i for i, r in enumerate(results) if r is None]
+        done = run_sync(asker.run([msgs_list[i] for i in rest], progress, on_result and (lambda j, r: on_result(rest[j], r))))
+        for i, r in zip(rest, done): results[i] = r
         self.seconds, self.spent, self.endpoints = time.perf_counter() - t0, (self.runner or asker).spent, asker.endpoints
         meta = dict(teacher=self.name, model=self.model, prompt_style=self.cfg.prompt)
         return formats.Corpus([assemble(s, rs, self.cfg.samples, self.schema, meta) for s, rs in zip(corpus, results)], corpus.name)
 
+    def to_ask(self, msgs_list) -> list[int]:
+        "The sentences (positions) with a request the cache has no answer for."
+        c = self.cfg
+        keys = [[self.request(m, j)[0] for j in range(c.samples)] for m in msgs_list]
+        done = self.cache.present(k for ks in keys for k in ks)
+        return [i for i, ks in enumerate(keys) if any(k not in done for k in ks)]
+
+    def probe_time(self, asker: "Asker", msgs_list, todo: list[int], results: list, progress: bool = False,
+                   on_result: Callable | None = None) -> dict:
+        """Ask the first `probe` sentences of `todo` (positions not yet answered), timed, into `results`; the seconds a
+        sentence and the whole job's estimated time, printed with `progress` before the rest is asked."""
+        first, t0 = todo[:self.cfg.probe], time.perf_counter()
+        todo = len(todo)
+        got = run_sync(asker.run([msgs_list[i] for i in first], False, on_result and (lambda j, r: on_result(first[j], r))))
+        for i, r in zip(first, got): results[i] = r
+        per = (time.perf_counter() - t0) / len(first)
+        est = dict(probe_sentences=len(first), seconds_per_sentence=round(per, 3), sentences_to_ask=todo, est_seconds=round(per * todo, 1))
+        if progress:
+            print(f"annotate: {len(first)} sentences took {per * len(first):.1f} s ({per:.2f} s a sentence, {self.cfg.max_in_flight} "
+                  f"in flight per endpoint): the {todo:,} to ask will take about {duration(per * todo)}", flush=True)
+        return est
+
     def report(self) -> dict:
-        "Cost (None when the price is unknown, never 0), the endpoints when several, the batches of a batch run."
+        "Cost (None when the price is unknown, never 0), the endpoints when several, the batches of a batch run, the time estimate."
         r = dict(price_source="--prices" if self.prices else price_source())
+        if getattr(self, "estimate", None): r["time_estimate"] = self.estimate
         if self.spent is not None:
             r["cost_usd"] = round(self.spent["usd"], 6) if price_of(self.model, self.prices, self.cfg.batch) is not None else None
         if len(self.endpoints) > 1: r["endpoints"] = self.endpoints

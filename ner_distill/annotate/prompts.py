@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import warnings
 from collections import Counter
 from typing import Iterable, Sequence
 
@@ -18,16 +19,17 @@ __all__ = ['COT_INSTRUCTIONS', 'PROMPT_STYLES', 'type_definitions', 'system_prom
            'build_messages', 'pick_demos', 'parse_answer', 'align', 'vote']
 
 # %% ../../nbs/03a_prompts.ipynb #163866bf
-def type_definitions(schema: formats.Schema = formats.CONLL2003) -> str:
-    "One line per type: its name, description and examples."
+def type_definitions(schema: formats.Schema = formats.CONLL2003, conventions: bool = False) -> str:
+    "One line per type: its name, description and examples; with `conventions`, the type's conventions below it."
     return "\n".join(f"{t.name}: {t.description}" + (f" Examples: {', '.join(t.examples)}." if t.examples else "")
+                     + "".join(f"\n  - {c}" for c in (t.conventions if conventions else ()))
                      for t in schema.types)
 
-def system_prompt(schema: formats.Schema = formats.CONLL2003) -> str:
-    "The annotator's instructions and the answer format, built from the schema."
+def system_prompt(schema: formats.Schema = formats.CONLL2003, conventions: bool = False) -> str:
+    "The annotator's instructions and the answer format, built from the schema (with its types' `conventions`)."
     follow = f", following {schema.guidelines}" if schema.guidelines else ""
     extra = f"{schema.instructions} " if schema.instructions else ""
-    return (f"You are an expert linguistic annotator of named entities{follow}.\nEntity types:\n{type_definitions(schema)}\n"
+    return (f"You are an expert linguistic annotator of named entities{follow}.\nEntity types:\n{type_definitions(schema, conventions)}\n"
             f"{extra}Copy each entity exactly as it is written in the sentence.\n"
             'Answer with one JSON object: {"entities": [{"text": "<exact words from the sentence>", "type": "'
             + "|".join(schema.names) + '"}]}. Use {"entities": []} if there are none.')
@@ -54,10 +56,10 @@ def answer_json(s: formats.Sentence) -> str:
     return json.dumps({"entities": [{"text": " ".join(s.tokens[a:b + 1]), "type": t} for t, a, b in s.entities()]})
 
 def build_messages(tokens: Sequence[str], style: str = "few-shot", demos: Sequence[formats.Sentence] = (),
-                   schema: formats.Schema = formats.CONLL2003) -> list[dict]:
-    "Chat messages asking for the entities of one tokenised sentence."
+                   schema: formats.Schema = formats.CONLL2003, conventions: bool = False) -> list[dict]:
+    "Chat messages asking for the entities of one tokenised sentence (the system prompt first: a prefix every request shares)."
     if style not in PROMPT_STYLES: raise ValueError(f"unknown prompt style {style!r}; use one of {PROMPT_STYLES}")
-    msgs = [{"role": "system", "content": system_prompt(schema)}]
+    msgs = [{"role": "system", "content": system_prompt(schema, conventions)}]
     if style == "few-shot":
         for d in demos:
             msgs += [{"role": "user", "content": f"Sentence: {d.text}"}, {"role": "assistant", "content": answer_json(d)}]
@@ -66,20 +68,25 @@ def build_messages(tokens: Sequence[str], style: str = "few-shot", demos: Sequen
     msgs.append({"role": "user", "content": ask})
     return msgs
 
-def pick_demos(pool: formats.Corpus, k: int, seed: int = 0, exclude: Iterable[int] = ()) -> list[formats.Sentence]:
-    """`k` demonstrations with at least one entity from the gold pool, never one of `exclude` (the sentences to label).
-    Drawn in one seeded order of all candidates, skipping excluded ones: labelling more sentences later keeps the same
-    demonstrations (so the same prompts and request-cache hits) unless a new sentence is one of them."""
-    excl = set(exclude)
+def pick_demos(pool: formats.Corpus, k: int, seed: int = 0, exclude: Iterable[int] = (),
+               exclude_texts: Iterable[str] = ()) -> list[formats.Sentence]:
+    """`k` demonstrations with at least one entity from the gold pool, never one of `exclude` (ids of the sentences to
+    label) nor a sentence whose text is in `exclude_texts`. Drawn in one seeded order of all candidates, skipping excluded
+    ones: labelling more sentences later keeps the same demonstrations (so the same prompts and request-cache hits)
+    unless a new sentence is one of them. A pool with fewer candidates gives what it has, and says so."""
+    excl, texts = set(exclude), set(exclude_texts)
     cand = [s for s in pool if s.entities() and 5 <= len(s) <= 40]
-    left = sum(s.sent_id not in excl for s in cand)
-    if k > left: raise ValueError(f"{k} demonstrations asked for but only {left} candidates")
+    left = sum(s.sent_id not in excl and s.text not in texts for s in cand)
+    if k > left:
+        warnings.warn(f"{k} demonstrations asked for, and the pool holds {left} candidates (sentences of 5 to 40 words with an "
+                      f"entity, not being labelled): each prompt gets {left}")
+        k = left
     rng, seen, out = random.Random(seed), set(), []
     while len(out) < k:          # random.sample's own draws, so without exclusions the same k as random.sample(cand, k)
         j = rng.randrange(len(cand))
         if j in seen: continue
         seen.add(j)
-        if cand[j].sent_id not in excl: out.append(cand[j])
+        if cand[j].sent_id not in excl and cand[j].text not in texts: out.append(cand[j])
     return sorted(out, key=lambda s: s.sent_id)
 
 # %% ../../nbs/03a_prompts.ipynb #7cbfdbf7
