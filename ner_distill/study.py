@@ -18,9 +18,9 @@ __all__ = ['run_dir', 'load_sweeps', 'sweep_summary', 'runs_summary', 'complete_
            'choose_on_dev', 'teacher_label_f1', 'teacher_table', 'plot_teachers', 'teacher_comparisons', 'oracle_share',
            'teacher_curve', 'read_quality', 'label_quality', 'runs_table', 'per_type_table', 'timing_table',
            'decoding_table', 'annotation_figures', 'best_form', 'form_table', 'llm_table', 'labelling_cost',
-           'dev_files', 'measure_forms', 'named_runs', 'pair_comparisons', 'budget_sweeps', 'outside_gold',
-           'recipe_runs', 'recipe_table', 'recipe_per_type', 'per_sentence_gain', 'comparison_line', 'pool_draws',
-           'review_quality', 'decoding_by_run', 'recorded_order', 'recorded_prefix', 'parsed_pool']
+           'demo_table', 'dev_files', 'measure_forms', 'named_runs', 'pair_comparisons', 'budget_sweeps',
+           'outside_gold', 'recipe_runs', 'recipe_table', 'recipe_per_type', 'per_sentence_gain', 'comparison_line',
+           'pool_draws', 'review_quality', 'decoding_by_run', 'recorded_order', 'recorded_prefix', 'parsed_pool']
 
 # %% ../nbs/12_study.ipynb #296343bb
 def run_dir(sweep_dir, axes=None, **cfg) -> Path:
@@ -313,6 +313,19 @@ def labelling_cost(labels) -> str:
     return (f"{sum(lat) / max(1, len(lat)):.2f} s a sentence ({len(lat) / max(sum(lat), 1e-9):.2f} sentences/s), {sum(lat) / 60:.1f} min of "
             f"asking for the {len(lat):,}; {sum(t[0] for t in toks) / max(1, len(toks)):.0f} prompt and "
             f"{sum(t[1] for t in toks) / max(1, len(toks)):.0f} answer tokens a sentence")
+
+# %% ../nbs/12_study.ipynb #286a5f58
+def demo_table(rows, baseline: str):
+    "Measured settings (`annotation_figures` rows with `form`): label F1 per type, wall-clock sentences/s, prompt tokens, against `baseline`."
+    import pandas as pd
+    ref = next((r for r in rows if r["form"] == baseline), None)
+    sps = lambda r: r["n"] / max(r["wall"], 1e-9)
+    return pd.DataFrame([{"setting": r["form"], "N": r["n"], "label F1": f"**{r['f1']:.3f}**",
+                          "PER / ORG / LOC / MISC": " / ".join(f"{v:.2f}" for v in r["per_type"].values()),
+                          "label F1 vs " + baseline: f"{r['f1'] - ref['f1']:+.3f}" if ref else "-",
+                          "answers that parse": f"{r['parsed']:.1%}", "sentences/s (wall)": f"{sps(r):.2f}",
+                          "speed vs " + baseline: f"{sps(r) / sps(ref):.2f}x" if ref else "-",
+                          "prompt tokens / sentence": f"{r['tokens'][0] / max(r['n'], 1):,.0f}"} for r in rows])
 
 # %% ../nbs/12_study.ipynb #de8988da
 def dev_files(folder, sizes, select: int, pool: int = 400, seed: int = 0) -> tuple[dict, Path]:
