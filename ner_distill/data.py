@@ -197,6 +197,7 @@ def bbc() -> list[Article]:
         out.append(Article(cat, name[:-4], title.strip(), body.strip()))
     return out
 
+# %% ../nbs/00_data.ipynb #0342c41f
 @lru_cache(maxsize=1)
 def _blank_nlp():
     import spacy
@@ -218,6 +219,7 @@ def _article_sentences(a: Article) -> Iterator[list[str]]:
     for para in [a.title, *re.split(r"\n\s*\n", a.text)]:
         yield from paragraph_sentences(para)
 
+# %% ../nbs/00_data.ipynb #4bd4b917
 @lru_cache(maxsize=1)
 def _bbc_corpus() -> Corpus:
     "All BBC sentences (about a million words, some seconds to split), cached as JSONL."
@@ -292,6 +294,7 @@ class Dataset:
         if self._unlabelled is None: raise ValueError(f"dataset {self.name} has no unlabelled text")
         return self._unlabelled(n, seed)
 
+# %% ../nbs/00_data.ipynb #94b3a8b4
 def _entries(v) -> list[dict]:
     if v is None: return []
     items = v if isinstance(v, list) else [v]
@@ -336,6 +339,7 @@ def load_dataset(spec="conll2003") -> Dataset:
 CONLL2003_DATASET = Dataset("conll2003", CONLL2003, {sp: (lambda sp=sp: conll2003(sp)) for sp in SPLITS},
                             lambda n, seed: bbc_sentences(n, seed))
 
+# %% ../nbs/00_data.ipynb #fd656bd7
 def evaluation_splits(dataset="conll2003") -> tuple[Corpus, Corpus, str]:
     """(dev that chooses checkpoints and variants, test that scores, what was done). Without a test split, the
     first half of dev chooses and the second half scores: a fixed split, the same in every run, and said so."""
