@@ -18,8 +18,8 @@ from typing import Any
 from . import data, formats, infer
 
 # %% auto #0
-__all__ = ['FORMAT', 'FILES', 'STATUSES', 'RENAMED', 'RunNotFinished', 'read_json', 'write_json', 'has', 'RunConfig',
-           'upgrade_trust', 'upgrade_source', 'upgrade_names', 'upgrade_config', 'Metrics', 'model_hash', 'RunFolder',
+__all__ = ['FORMAT', 'FILES', 'STATUSES', 'RENAMED', 'RunNotFinished', 'read_json', 'write_json', 'has', 'upgrade_trust',
+           'upgrade_source', 'upgrade_names', 'upgrade_config', 'RunConfig', 'Metrics', 'model_hash', 'RunFolder',
            'SweepFolder', 'AnnotationFolder']
 
 # %% ../nbs/01a_runs.ipynb #3e41afbd
@@ -43,6 +43,33 @@ def write_json(folder, name: str, obj) -> Path:
     return data.write_json(Path(folder)/FILES[name], obj)
 
 def has(folder, name: str) -> bool: return (Path(folder)/FILES[name]).exists()
+
+# %% ../nbs/01a_runs.ipynb #398219de
+RENAMED = {"trust_student": "gold_run", "student_confidence": "check_confidence"}   # settings renamed: old name, today's
+
+def upgrade_trust(spec):
+    "A trust setting as today's: the method once named `student` is `check` (`mask+student` -> `mask+check`)."
+    return "+".join("check" if m == "student" else m for m in spec.split("+")) if isinstance(spec, str) else spec
+
+def upgrade_source(spec):
+    "A label source as today's: a trained run's tags, once `student:RUN`, are `run:RUN`."
+    return "run:" + spec[len("student:"):] if isinstance(spec, str) and spec.startswith("student:") else spec
+
+def upgrade_names(d: dict) -> dict:
+    "Settings under today's names and values: a run's config, a sweep's parameters, or a grid's axes (lists of values)."
+    each = lambda v, f: [f(x) for x in v] if isinstance(v, list) else f(v)
+    d = {RENAMED.get(k, k): v for k, v in d.items()}
+    if "trust" in d: d["trust"] = each(d["trust"], upgrade_trust)
+    if "distilled" in d: d["distilled"] = each(d["distilled"], upgrade_source)
+    return d
+
+def upgrade_config(d: dict) -> dict:
+    "config.json of any format, as today's: the one place where older layouts are read."
+    d = upgrade_names(d)
+    d.setdefault("decode", "argmax")          # written before decoding was a setting: those runs read tags by argmax
+    d.setdefault("dataset", "conll2003")      # written before datasets other than CoNLL-2003 could be trained on
+    d.setdefault("dependencies", [])
+    return d
 
 # %% ../nbs/01a_runs.ipynb #d5cd1a74
 @dataclass
@@ -83,32 +110,6 @@ class RunConfig:
         if k.startswith("__") or k == "knobs": raise AttributeError(k)
         try: return self.knobs[k]
         except KeyError: raise AttributeError(f"RunConfig has no field or setting {k!r}") from None
-
-RENAMED = {"trust_student": "gold_run", "student_confidence": "check_confidence"}   # settings renamed: old name, today's
-
-def upgrade_trust(spec):
-    "A trust setting as today's: the method once named `student` is `check` (`mask+student` -> `mask+check`)."
-    return "+".join("check" if m == "student" else m for m in spec.split("+")) if isinstance(spec, str) else spec
-
-def upgrade_source(spec):
-    "A label source as today's: a trained run's tags, once `student:RUN`, are `run:RUN`."
-    return "run:" + spec[len("student:"):] if isinstance(spec, str) and spec.startswith("student:") else spec
-
-def upgrade_names(d: dict) -> dict:
-    "Settings under today's names and values: a run's config, a sweep's parameters, or a grid's axes (lists of values)."
-    each = lambda v, f: [f(x) for x in v] if isinstance(v, list) else f(v)
-    d = {RENAMED.get(k, k): v for k, v in d.items()}
-    if "trust" in d: d["trust"] = each(d["trust"], upgrade_trust)
-    if "distilled" in d: d["distilled"] = each(d["distilled"], upgrade_source)
-    return d
-
-def upgrade_config(d: dict) -> dict:
-    "config.json of any format, as today's: the one place where older layouts are read."
-    d = upgrade_names(d)
-    d.setdefault("decode", "argmax")          # written before decoding was a setting: those runs read tags by argmax
-    d.setdefault("dataset", "conll2003")      # written before datasets other than CoNLL-2003 could be trained on
-    d.setdefault("dependencies", [])
-    return d
 
 # %% ../nbs/01a_runs.ipynb #8d0fef32
 @dataclass

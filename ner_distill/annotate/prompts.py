@@ -43,6 +43,7 @@ Then, on the last line, give the JSON answer."""
 
 PROMPT_STYLES = ("zero-shot", "few-shot", "cot")
 
+# %% ../../nbs/03a_prompts.ipynb #845b5007
 def answer_schema(schema: formats.Schema = formats.CONLL2003) -> dict:
     """The JSON schema of an answer: `{"entities": [{"text": str, "type": one of the schema's names}]}`, for servers
     that constrain their output to a schema (`response_format` of type `json_schema`: llama.cpp, vLLM, OpenAI)."""
@@ -68,6 +69,7 @@ def build_messages(tokens: Sequence[str], style: str = "few-shot", demos: Sequen
     msgs.append({"role": "user", "content": ask})
     return msgs
 
+# %% ../../nbs/03a_prompts.ipynb #e9268b77
 def pick_demos(pool: formats.Corpus, k: int, seed: int = 0, exclude: Iterable[int] = (),
                exclude_texts: Iterable[str] = ()) -> list[formats.Sentence]:
     """`k` demonstrations with at least one entity from the gold pool, never one of `exclude` (ids of the sentences to
