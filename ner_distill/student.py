@@ -146,7 +146,7 @@ def word_pieces(tokenizer, sentences: Sequence[Sequence[str]]) -> list[list[list
             if w is not None: out[i][w].append(t)
     return out
 
-
+# %% ../nbs/02_student.ipynb #9ca29478
 def encode(tokenizer, sentences: Sequence[Sequence[str]], tags: Sequence[Sequence[str]] | None = None,
            max_length: int = 128, weights: Sequence[Sequence[float] | None] | None = None,
            label2id: Mapping[str, int] = LABEL2ID, soft: Sequence[np.ndarray | None] | None = None,
@@ -190,6 +190,7 @@ def encode(tokenizer, sentences: Sequence[Sequence[str]], tags: Sequence[Sequenc
                                q_out if tags is not None else None, shapes, k))
     return out, n_split
 
+# %% ../nbs/02_student.ipynb #187eb7c2
 def collate(batch: Sequence[Encoded], pad_id: int = 0):
     """Pad a list of windows into tensors: `input_ids`, `attention_mask`, `token_type_ids` (zeros), `shape_ids`,
     `labels` (-100 where unlabelled), `weights`, and `soft` (zero rows where a position has no soft target) when
@@ -214,7 +215,6 @@ def collate(batch: Sequence[Encoded], pad_id: int = 0):
         for i, e in enumerate(batch):
             for pos, q in (e.soft or {}).items(): out["soft"][i, pos] = torch.from_numpy(q)
     return out
-
 
 # %% ../nbs/02_student.ipynb #99f86c98
 N_SHAPES = len(infer.SHAPES)
@@ -433,6 +433,7 @@ class NerDistillTokenizer({tokenizer_cls}):
         return BatchEncoding(data, enc.encodings, tensor_type=tensors)
 '''
 
+# %% ../nbs/02_student.ipynb #66b0ef6e
 def _hf_remote_code(folder: Path, model, tokenizer) -> None:
     """Make a saved word-shape model loadable by plain transformers with `trust_remote_code=True` (config, model and
     tokenizer classes that compute and take the word shapes, in `ner_distill_model.py`), and refused without it."""
