@@ -122,6 +122,7 @@ def run_sync(coro):
     if "error" in box: raise box["error"]
     return box["value"]
 
+# %% ../../nbs/03b_client.ipynb #c6106a62
 class EndpointFault(Exception):
     """A request an endpoint could not serve (connection, timeout, 408/409/429, 5xx, a 200 that is no chat completion):
     the endpoint is rested, the request retried."""
@@ -145,6 +146,7 @@ class EndpointFault(Exception):
             return cls(f"http_{code}", f"HTTP {code} at {url}: {e}"[:300], ra)
         return None
 
+# %% ../../nbs/03b_client.ipynb #5dfe37f2
 @dataclass
 class Endpoint:
     url: str
@@ -190,6 +192,7 @@ class Endpoints:
     def report(self) -> list[dict]:
         return [dict(url=e.url, sent=e.sent, faults=e.faults) for e in self.eps]
 
+# %% ../../nbs/03b_client.ipynb #42953cec
 def completion_fault(r, url: str) -> EndpointFault | None:
     "The endpoint fault a response that is no chat completion stands for (text, JSON of another shape), else None."
     if isinstance(r, (str, bytes)):              # the client's answer to a 200 whose body is not labelled JSON
