@@ -165,6 +165,7 @@ class RunPlan:
     @property
     def pool(self) -> list: return list(self.distilled) + list(self.gold)
 
+# %% ../nbs/06_train.ipynb #baa5157a
 def plateau_steps(budget: int, min_steps: int) -> int:
     """The cap of a run trained to the plateau, over which the learning rate decays: two step budgets, and room for
     patience after the floor. (Four budgets stopped a taught student at 550 of 1,884 steps with its learning rate still

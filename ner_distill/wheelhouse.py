@@ -45,6 +45,7 @@ def _wheel_licence(whl: Path) -> str:
     lic = (m.get("License") or "").strip()
     return "; ".join(classifiers) or (lic.splitlines()[0][:80] if lic else "unknown")
 
+# %% ../nbs/08b_wheelhouse.ipynb #60c3b24b
 def lock_runtime(path=None, targets: dict = RUNTIME_TARGETS, requirements=RUNTIME_REQUIREMENTS) -> dict:
     "Resolve the runtime's wheels for every target and write the lock (what `make lock-runtime` runs)."
     lock = dict(requirements=list(requirements), targets={})
@@ -69,6 +70,7 @@ def this_target() -> str:
     import platform as _p
     return f"{_p.system().lower()}-{_p.machine()}-cp{sys.version_info.major}{sys.version_info.minor}"
 
+# %% ../nbs/08b_wheelhouse.ipynb #3d010626
 def build_wheelhouse(dest, target: str | None = None) -> list[dict]:
     "Put the lock's wheels for `target` (default: this machine) into `dest`, each checked against its sha256; returns them."
     lock, target = runtime_lock(), target or this_target()

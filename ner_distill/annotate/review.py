@@ -98,6 +98,7 @@ def doccano_record(s: formats.Sentence, spans, score: float | None = None) -> di
     "A doccano sequence-labelling record: text, `label` as `[[start, end, type]]`, identity as a field of its own (kept as metadata)."
     return {"text": text_offsets(s)[0], "label": [[a, b, ty] for a, b, ty in spans], IDENTITY: identity(s)}
 
+# %% ../../nbs/03j_review.ipynb #67207d71
 WRITERS = {"labelstudio": lambda s, sp, sc, wc: labelstudio_task(s, sp, sc, wc), "prodigy": lambda s, sp, sc, wc: prodigy_task(s, sp, sc),
            "doccano": lambda s, sp, sc, wc: doccano_record(s, sp, sc)}
 
