@@ -17,8 +17,8 @@ from .sweep_index import write_index
 from .train import TrainConfig, recipe_defaults, run_dependencies
 
 # %% auto #0
-__all__ = ['PROFILES', 'ENGINES', 'run_notebook', 'notebook_path', 'run_name', 'grids', 'grid_axes', 'check_grid', 'expand',
-           'dependency_groups', 'shard_of', 'teacher_name', 'sweep', 'progress_line']
+__all__ = ['PROFILES', 'ENGINES', 'run_notebook', 'notebook_path', 'run_name', 'grids', 'grid_axes', 'check_grid', 'teacher_name',
+           'expand', 'dependency_groups', 'shard_of', 'sweep', 'progress_line']
 
 # %% ../nbs/09_sweep.ipynb #696e9e99
 PROFILES = {
@@ -138,6 +138,16 @@ def check_grid(grid: dict, params: dict) -> None:
     for x in values("selection"):
         if x not in trust.SELECTIONS: raise ValueError(f"unknown selection {x!r}; use one of {trust.SELECTIONS}")
 
+def teacher_name(v) -> str:
+    "A distilled pool as a label: an annotation run by its folder's name, a spec as it is."
+    return Path(str(v)).name if "/" in str(v) else str(v)
+
+def _dataset_name(v) -> str:
+    "A dataset as a condition label: its name, not the path of its file."
+    p = Path(str(v))
+    return p.parent.name if p.suffix in (".yaml", ".yml", ".json") else p.name
+
+# %% ../nbs/09_sweep.ipynb #cb776f78
 def expand(grid, params: dict, sweep_dir=".") -> list[dict]:
     "One full configuration (a dict of `TrainConfig` fields, `out` set) per run of the grid (or grids), `gold` first."
     for g in grids(grid): check_grid(g, params)
@@ -161,6 +171,7 @@ def expand(grid, params: dict, sweep_dir=".") -> list[dict]:
         runs.append(cfg)
     return sorted(runs, key=lambda c: c["strategy"] != "gold")   # stable: gold runs first, the rest in grid order
 
+# %% ../nbs/09_sweep.ipynb #2278b1ae
 def dependency_groups(runs: list) -> list[list[int]]:
     "Positions of `runs` (configurations with `out`) in groups that read each other's models, each group in run order."
     where = {str(Path(c["out"])) if isinstance(c, dict) else None: i for i, c in enumerate(runs)}
@@ -188,15 +199,6 @@ def shard_of(runs: list, shard: str | None) -> list:
         k = load.index(min(load)); load[k] += len(g)
         if k == i: mine.update(g)
     return [r for j, r in enumerate(runs) if j in mine]
-
-def teacher_name(v) -> str:
-    "A distilled pool as a label: an annotation run by its folder's name, a spec as it is."
-    return Path(str(v)).name if "/" in str(v) else str(v)
-
-def _dataset_name(v) -> str:
-    "A dataset as a condition label: its name, not the path of its file."
-    p = Path(str(v))
-    return p.parent.name if p.suffix in (".yaml", ".yml", ".json") else p.name
 
 # %% ../nbs/09_sweep.ipynb #7ba9344e
 ENGINES = ("papermill", "python")
