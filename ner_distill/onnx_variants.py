@@ -75,6 +75,7 @@ def activation_ranges(model, feeds: list[dict], names: list[str]) -> dict[str, t
             lo[n], hi[n] = min(lo[n], float(o.min())), max(hi[n], float(o.max()))
     return {n: (lo[n], hi[n]) for n in names}
 
+# %% ../nbs/08a_onnx_variants.ipynb #7e913f5d
 def _to_float_products(g) -> int:
     "Each MatMulInteger -> Cast -> Mul(scale) [-> Add(constant bias)] of `g` as one MatMulIntegerToFloat; how many."
     from onnx import helper

@@ -134,6 +134,7 @@ class Simulated(LabelSource):
     def pool(self, dataset="conll2003"): return simulate(parse_source(self.base).pool(dataset), self.known_f1)
     def label(self, corpus, ctx=None): return simulate(parse_source(self.base).label(corpus, ctx), self.known_f1)
 
+# %% ../../nbs/03g_sources.ipynb #59924ea0
 @label_source("run")
 class TrainedRun(LabelSource):
     "`run:RUN`: a trained run's student's tags, and its probabilities for `combine`."
