@@ -11,9 +11,10 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .. import data, formats
+from .prompts import pick_demos
 
 # %% auto #0
-__all__ = ['DEMO_MODES', 'demo_pool', 'embed_sentences', 'pool_names', 'names_in', 'DemoRetriever']
+__all__ = ['DEMO_MODES', 'demo_pool', 'embed_sentences', 'pool_names', 'names_in', 'DemoRetriever', 'demonstrations']
 
 # %% ../../nbs/03l_demos.ipynb #01058630
 def demo_pool(ds: data.Dataset, size: int | None = None, seed: int = 0, avoid: formats.Corpus | None = None) -> formats.Corpus:
@@ -91,3 +92,19 @@ class DemoRetriever:
         if not self.pool: return [[] for _ in sentences]
         vecs = self.embed(list(sentences), progress=self.progress)
         return [[self.pool[i] for i in self.ranked(t, v)[:self.k]][::-1] for t, v in zip(sentences, vecs)]
+
+# %% ../../nbs/03l_demos.ipynb #f091e30b
+def demonstrations(corpus: formats.Corpus, ds: data.Dataset, k: int, mode: str = "random", pool_size: int | None = None,
+                   seed: int = 0, avoid: str | None = None, progress: bool = False) -> list[list[formats.Sentence]]:
+    "Each sentence of `corpus`: its `k` demonstrations from `demo_pool(ds, pool_size, seed)`, drawn once (`random`) or retrieved."
+    if mode not in DEMO_MODES: raise ValueError(f"demos must be one of {DEMO_MODES}, not {mode!r}")
+    if avoid and pool_size is None: raise ValueError("--demo-avoid shapes the gold pool of --demo-pool: give --demo-pool N")
+    if avoid:
+        from ner_distill.annotate.sources import parse_source
+        avoid = parse_source(avoid).pool(ds)
+    pool = demo_pool(ds, pool_size, seed, avoid)
+    if mode == "random":
+        train = ds.split("train").name
+        drawn = pick_demos(pool, k, seed, exclude=[s.sent_id for s in corpus if s.source == train], exclude_texts=[s.text for s in corpus])
+        return [drawn] * len(corpus)
+    return DemoRetriever(pool, k, mode, progress=progress)([s.tokens for s in corpus])

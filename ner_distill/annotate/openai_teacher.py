@@ -18,13 +18,13 @@ from .batch import BatchRunner
 from .client import (ANSWER_TOKENS, MAX_ANSWER_TOKENS, BudgetExceeded, EndpointFault, Endpoints, NotAnswered,
                                          RateLimiter, RequestCache, ServerFault, UnknownPrice, answer_of, completion_fault, cost, estimate_tokens,
                                          price_of, price_source, request_key, run_sync)
-from .demos import DEMO_MODES, DemoRetriever, demo_pool
-from .prompts import PROMPT_STYLES, align, answer_schema, build_messages, parse_answer, pick_demos, vote
+from .demos import demonstrations
+from .prompts import PROMPT_STYLES, align, answer_schema, build_messages, parse_answer, vote
 from .teachers import Teacher, gold_or_none, teacher
 from ..config import Knobs, knob
 
 # %% auto #0
-__all__ = ['JSON_SCHEMA_FORMS', 'OpenAIConfig', 'duration', 'response_format', 'OpenAITeacher', 'Asker', 'assemble']
+__all__ = ['JSON_SCHEMA_FORMS', 'OpenAIConfig', 'duration', 'response_format', 'OpenAITeacher', 'probe_time', 'Asker', 'assemble']
 
 # %% ../../nbs/03f_openai_teacher.ipynb #adfe5e0d
 @dataclass
@@ -132,22 +132,10 @@ class OpenAITeacher(Teacher):
     def demos_for(self, corpus: formats.Corpus, progress: bool = False) -> list[Sequence[formats.Sentence]]:
         """Each sentence's few-shot demonstrations, from the train split or the seed's gold pool (`demo_pool`): one seeded
         draw for all (`random`), or retrieved per sentence (`similar`, `entities`); never a sentence being labelled."""
-        c, ds = self.cfg, self.ctx.dataset
+        c = self.cfg
         if c.prompt != "few-shot": return [()] * len(corpus)
         if self.demos is not None: return [self.demos] * len(corpus)
-        if c.demos not in DEMO_MODES: raise ValueError(f"demos must be one of {DEMO_MODES}, not {c.demos!r}")
-        if c.demo_avoid and c.demo_pool is None: raise ValueError("--demo-avoid shapes the gold pool of --demo-pool: give --demo-pool N")
-        avoid = None
-        if c.demo_avoid:
-            from .sources import parse_source
-            avoid = parse_source(c.demo_avoid).pool(ds)
-        pool = demo_pool(ds, c.demo_pool, self.ctx.seed, avoid)
-        if c.demos == "random":
-            train = ds.split("train").name
-            drawn = pick_demos(pool, c.k_shot, self.ctx.seed, exclude=[s.sent_id for s in corpus if s.source == train],
-                               exclude_texts=[s.text for s in corpus])
-            return [drawn] * len(corpus)
-        return DemoRetriever(pool, c.k_shot, c.demos, progress=progress)([s.tokens for s in corpus])
+        return demonstrations(corpus, self.ctx.dataset, c.k_shot, c.demos, c.demo_pool, self.ctx.seed, c.demo_avoid, progress)
 
     def messages_for(self, corpus: formats.Corpus, progress: bool = False) -> list[list[dict]]:
         "The chat messages of every sentence (with its demonstrations, `demos_for`)."
@@ -188,7 +176,7 @@ class OpenAITeacher(Teacher):
         self.estimate, results = None, [None] * len(msgs_list)
         todo = [] if self.cfg.batch else self.to_ask(msgs_list)
         if 0 < self.cfg.probe < len(todo):     # a probe: the first sentences to ask, timed, then the rest
-            self.estimate = self.probe_time(asker, msgs_list, todo, results, progress, on_result)
+            self.estimate = probe_time(self, asker, msgs_list, todo, results, progress, on_result)
         rest = [i for i, r in enumerate(results) if r is None]
         done = run_sync(asker.run([msgs_list[i] for i in rest], progress, on_result and (lambda j, r: on_result(rest[j], r))))
         for i, r in zip(rest, done): results[i] = r
@@ -203,21 +191,6 @@ class OpenAITeacher(Teacher):
         done = self.cache.present(k for ks in keys for k in ks)
         return [i for i, ks in enumerate(keys) if any(k not in done for k in ks)]
 
-    def probe_time(self, asker: "Asker", msgs_list, todo: list[int], results: list, progress: bool = False,
-                   on_result: Callable | None = None) -> dict:
-        """Ask the first `probe` sentences of `todo` (positions not yet answered), timed, into `results`; the seconds a
-        sentence and the whole job's estimated time, printed with `progress` before the rest is asked."""
-        first, t0 = todo[:self.cfg.probe], time.perf_counter()
-        todo = len(todo)
-        got = run_sync(asker.run([msgs_list[i] for i in first], False, on_result and (lambda j, r: on_result(first[j], r))))
-        for i, r in zip(first, got): results[i] = r
-        per = (time.perf_counter() - t0) / len(first)
-        est = dict(probe_sentences=len(first), seconds_per_sentence=round(per, 3), sentences_to_ask=todo, est_seconds=round(per * todo, 1))
-        if progress:
-            print(f"annotate: {len(first)} sentences took {per * len(first):.1f} s ({per:.2f} s a sentence, {self.cfg.max_in_flight} "
-                  f"in flight per endpoint): the {todo:,} to ask will take about {duration(per * todo)}", flush=True)
-        return est
-
     def report(self) -> dict:
         "Cost (None when the price is unknown, never 0), the endpoints when several, the batches of a batch run, the time estimate."
         r = dict(price_source="--prices" if self.prices else price_source())
@@ -229,6 +202,22 @@ class OpenAITeacher(Teacher):
         return r
 
     def close(self): self.cache.close()
+
+# %% ../../nbs/03f_openai_teacher.ipynb #375ffaa6
+def probe_time(t: OpenAITeacher, asker: "Asker", msgs_list, todo: list[int], results: list, progress: bool = False,
+               on_result: Callable | None = None) -> dict:
+    """Teacher `t` asks the first `probe` sentences of `todo` (positions not yet answered), timed, into `results`; the seconds a
+    sentence and the whole job's estimated time, printed with `progress` before the rest is asked."""
+    first, t0 = todo[:t.cfg.probe], time.perf_counter()
+    todo = len(todo)
+    got = run_sync(asker.run([msgs_list[i] for i in first], False, on_result and (lambda j, r: on_result(first[j], r))))
+    for i, r in zip(first, got): results[i] = r
+    per = (time.perf_counter() - t0) / len(first)
+    est = dict(probe_sentences=len(first), seconds_per_sentence=round(per, 3), sentences_to_ask=todo, est_seconds=round(per * todo, 1))
+    if progress:
+        print(f"annotate: {len(first)} sentences took {per * len(first):.1f} s ({per:.2f} s a sentence, {t.cfg.max_in_flight} "
+              f"in flight per endpoint): the {todo:,} to ask will take about {duration(per * todo)}", flush=True)
+    return est
 
 # %% ../../nbs/03f_openai_teacher.ipynb #8a9ab458
 class Asker:
