@@ -24,7 +24,7 @@ from .teachers import Teacher, gold_or_none, teacher
 from ..config import Knobs, knob
 
 # %% auto #0
-__all__ = ['JSON_SCHEMA_FORMS', 'OpenAIConfig', 'duration', 'response_format', 'OpenAITeacher', 'probe_time', 'Asker', 'assemble']
+__all__ = ['JSON_SCHEMA_FORMS', 'OpenAIConfig', 'duration', 'response_format', 'OpenAITeacher', 'Asker', 'probe_time', 'assemble']
 
 # %% ../../nbs/03f_openai_teacher.ipynb #adfe5e0d
 @dataclass
@@ -203,22 +203,6 @@ class OpenAITeacher(Teacher):
 
     def close(self): self.cache.close()
 
-# %% ../../nbs/03f_openai_teacher.ipynb #375ffaa6
-def probe_time(t: OpenAITeacher, asker: "Asker", msgs_list, todo: list[int], results: list, progress: bool = False,
-               on_result: Callable | None = None) -> dict:
-    """Teacher `t` asks the first `probe` sentences of `todo` (positions not yet answered), timed, into `results`; the seconds a
-    sentence and the whole job's estimated time, printed with `progress` before the rest is asked."""
-    first, t0 = todo[:t.cfg.probe], time.perf_counter()
-    todo = len(todo)
-    got = run_sync(asker.run([msgs_list[i] for i in first], False, on_result and (lambda j, r: on_result(first[j], r))))
-    for i, r in zip(first, got): results[i] = r
-    per = (time.perf_counter() - t0) / len(first)
-    est = dict(probe_sentences=len(first), seconds_per_sentence=round(per, 3), sentences_to_ask=todo, est_seconds=round(per * todo, 1))
-    if progress:
-        print(f"annotate: {len(first)} sentences took {per * len(first):.1f} s ({per:.2f} s a sentence, {t.cfg.max_in_flight} "
-              f"in flight per endpoint): the {todo:,} to ask will take about {duration(per * todo)}", flush=True)
-    return est
-
 # %% ../../nbs/03f_openai_teacher.ipynb #8a9ab458
 class Asker:
     "The async engine of an `OpenAITeacher`: every request of a run, concurrently, within the teacher's limits."
@@ -329,6 +313,22 @@ class Asker:
             for c in clients.values(): await c.close()
         self.endpoints = pool.report()
         return results
+
+# %% ../../nbs/03f_openai_teacher.ipynb #375ffaa6
+def probe_time(t: OpenAITeacher, asker: "Asker", msgs_list, todo: list[int], results: list, progress: bool = False,
+               on_result: Callable | None = None) -> dict:
+    """Teacher `t` asks the first `probe` sentences of `todo` (positions not yet answered), timed, into `results`; the seconds a
+    sentence and the whole job's estimated time, printed with `progress` before the rest is asked."""
+    first, t0 = todo[:t.cfg.probe], time.perf_counter()
+    todo = len(todo)
+    got = run_sync(asker.run([msgs_list[i] for i in first], False, on_result and (lambda j, r: on_result(first[j], r))))
+    for i, r in zip(first, got): results[i] = r
+    per = (time.perf_counter() - t0) / len(first)
+    est = dict(probe_sentences=len(first), seconds_per_sentence=round(per, 3), sentences_to_ask=todo, est_seconds=round(per * todo, 1))
+    if progress:
+        print(f"annotate: {len(first)} sentences took {per * len(first):.1f} s ({per:.2f} s a sentence, {t.cfg.max_in_flight} "
+              f"in flight per endpoint): the {todo:,} to ask will take about {duration(per * todo)}", flush=True)
+    return est
 
 # %% ../../nbs/03f_openai_teacher.ipynb #51b19966
 def assemble(s: formats.Sentence, rs: list[dict], samples: int, schema: formats.Schema, meta: dict) -> formats.Sentence:
