@@ -502,6 +502,7 @@ def _write_choice(paths, rec) -> Path | None:
             except (OSError, UnboundLocalError): pass
     return None
 
+# %% ../nbs/07_infer.ipynb #1e6461e8
 def timing_feeds(tagger: Tagger, lengths=DEFAULT_LENGTHS, batch_size: int = 32, seed: int = 0) -> list[dict]:
     "Synthetic batches at the given window lengths: random sub-token ids (no text), framed and padded as the runtime does."
     rng, vocab = np.random.default_rng(seed), tagger.tok.get_vocab_size()
