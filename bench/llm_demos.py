@@ -5,11 +5,12 @@ dev sentences; the best by label F1 and today's setting then label the other 300
 request cache): label F1 per type and wall-clock sentences/s. Writes the "llm-demos" section. Run it ALONE:
 
     python bench/llm_demos.py [--model qwen2.5-coder-1.5b] [--settings random-5 similar-8 ...]
+    python bench/llm_demos.py --parallel 4 --out llm-demos-parallel --settings random-5 similar-8   # llama-server
 """
 import argparse
 import time
 
-from _common import ROOT, command, machine, write_section
+from _common import ROOT, command, machine, render, write_section
 from ner_distill import study, sweep_tables
 from ner_distill.annotate.local_llm import ANNOTATE_BASE, MODELS, describe, exit_on_sigterm, fetch, served
 
@@ -28,16 +29,21 @@ p.add_argument("--model", default="qwen2.5-coder-1.5b", choices=[m for m in MODE
 p.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
 p.add_argument("--threads", type=int, default=2)
 p.add_argument("--port", type=int, default=8768)
+p.add_argument("--parallel", type=int, default=0, help="llama.cpp's own server with this many slots, as many requests in flight")
+p.add_argument("--out", default="llm-demos", help="folder under runs/ (a server setting of its own keeps its own runs)")
 a = p.parse_args()
 exit_on_sigterm()
-OUT = ROOT / "runs" / "llm-demos" / a.model
+OUT = ROOT / "runs" / a.out / a.model
+BASE = dict(ANNOTATE_BASE, max_in_flight=max(1, a.parallel))
 t0, info = time.time(), fetch(a.model)
 ev, sel = study.dev_files(ROOT / "runs" / "local-llm", [300], 100, 400)      # the local-llm section's sentences
-with open(OUT.parent / f"{a.model}-server.log", "a") as log, served(MODELS[a.model], info["file"], a.port, a.threads, log=log) as url:
-    best, rows = study.measure_forms(url, a.model, {k: SETTINGS[k] for k in a.settings}, sel, ev[300], OUT, ANNOTATE_BASE, progress=True)
-    if best != BASELINE: rows += study.measure_forms(url, a.model, {BASELINE: SETTINGS[BASELINE]}, None, ev[300], OUT, ANNOTATE_BASE, progress=True)[1]
+with open(OUT.parent / f"{a.model}-server.log", "a") as log, served(MODELS[a.model], info["file"], a.port, a.threads, log=log, parallel=a.parallel) as url:
+    best, rows = study.measure_forms(url, a.model, {k: SETTINGS[k] for k in a.settings}, sel, ev[300], OUT, BASE, progress=True)
+    if best != BASELINE: rows += study.measure_forms(url, a.model, {BASELINE: SETTINGS[BASELINE]}, None, ev[300], OUT, BASE, progress=True)[1]
 evals = [r for r in rows if r["part"] == "eval"]
-print(write_section("llm-demos", head=f"`{command()}` on {machine()}", minutes=(time.time() - t0) / 60, model=describe(a.model, info),
-                    threads=a.threads, best=best, settings="\n".join(f"- `{k}`: {v}" for k, v in SETTINGS.items() if k in a.settings),
+server = (f"llama.cpp's own llama-server ({a.parallel} parallel slots, {a.parallel} requests in flight)" if a.parallel else
+          "llama-cpp-python's server (one request at a time, one in flight)")
+print(write_section(a.out, render("llm-demos", suffix=f", llama-server with {a.parallel} slots" if a.parallel else "", head=f"`{command()}` on {machine()}", minutes=(time.time() - t0) / 60, model=describe(a.model, info),
+                    threads=a.threads, best=best, server=server, settings="\n".join(f"- `{k}`: {v}" for k, v in SETTINGS.items() if k in a.settings),
                     select=sweep_tables.to_markdown(study.form_table([r for r in rows if r["part"] == "select"], {a.model: best})),
-                    eval=sweep_tables.to_markdown(study.demo_table(evals, BASELINE))))
+                    eval=sweep_tables.to_markdown(study.demo_table(evals, BASELINE)))))

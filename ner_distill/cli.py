@@ -261,11 +261,16 @@ def add_review_parser(sub):
 # %% ../nbs/10_cli.ipynb #9dffa6c8
 def cmd_llm(args):
     from ner_distill.annotate import local_llm
+    if args.action == "build-server":
+        print(f"building llama-server from llama-cpp-python {local_llm.LLAMA_CPP_PYTHON}'s llama.cpp (about 10 minutes)", flush=True)
+        print(f"built {local_llm.build_llama_server(jobs=args.threads)}"); return
+    if not args.model: raise SystemExit(f"ner-distill llm {args.action}: name a model ({', '.join(sorted(local_llm.MODELS))})")
     info = local_llm.fetch(args.model)
     print("\n".join(f"{k}: {v}" for k, v in info.items()), flush=True)
     if args.action == "serve":
         local_llm.exit_on_sigterm()
-        with local_llm.served(local_llm.MODELS[args.model], info["file"], args.port, args.threads, log=sys.stderr) as url:
+        with local_llm.served(local_llm.MODELS[args.model], info["file"], args.port, args.threads, log=sys.stderr,
+                              parallel=args.parallel) as url:
             print(f"serving {args.model} at {url} (Ctrl-C stops it)", flush=True)
             with contextlib.suppress(KeyboardInterrupt):
                 while True: time.sleep(3600)
@@ -274,8 +279,11 @@ def add_llm_parser(sub):
     from ner_distill.annotate.local_llm import MODELS
     l = sub.add_parser("llm", help="fetch a local instruct LLM from PyPI (checked) and serve it as an OpenAI-compatible endpoint",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    l.add_argument("action", choices=("fetch", "serve"))
-    l.add_argument("model", choices=sorted(MODELS))
+    l.add_argument("action", choices=("fetch", "serve", "build-server"),
+                   help="build-server: compile llama.cpp's own server (parallel slots) from the source PyPI carries")
+    l.add_argument("model", nargs="?", choices=sorted(MODELS))
+    l.add_argument("--parallel", type=int, default=0,
+                   help="serve with llama.cpp's own server and this many slots answering at once (0: llama-cpp-python's, one at a time)")
     l.add_argument("--port", type=int, default=8766)
     l.add_argument("--threads", type=int, default=os.cpu_count(), help="llama.cpp threads for prompts and generation")
     l.set_defaults(func=cmd_llm)

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import struct
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 import urllib.request
 import zipfile
@@ -21,8 +24,9 @@ from .. import data
 from ..infer import file_sha256
 
 # %% auto #0
-__all__ = ['MODELS', 'LLM_PYTHON', 'ANNOTATE_BASE', 'PROMPT_FORMS', 'GEMMA_FORMS', 'Model', 'gguf_metadata', 'verify', 'assemble',
-           'fetch', 'exit_on_sigterm', 'server_command', 'served', 'describe']
+__all__ = ['MODELS', 'LLM_PYTHON', 'LLAMA_SERVER', 'LLAMA_CPP_PYTHON', 'ANNOTATE_BASE', 'PROMPT_FORMS', 'GEMMA_FORMS', 'Model',
+           'gguf_metadata', 'verify', 'assemble', 'fetch', 'exit_on_sigterm', 'server_command', 'served',
+           'build_llama_server', 'describe']
 
 # %% ../../nbs/03k_local_llm.ipynb #b97fe986
 @dataclass(frozen=True)
@@ -143,16 +147,29 @@ def exit_on_sigterm() -> None:
 # the Python of the environment that has llama-cpp-python[server]: $NER_DISTILL_LLM_PYTHON, else .venv-llm here
 LLM_PYTHON = Path(os.environ.get("NER_DISTILL_LLM_PYTHON") or Path(".venv-llm")/"bin"/"python")
 
-def server_command(m: Model, gguf, port: int, threads: int, n_ctx: int = 4096, python=LLM_PYTHON) -> list[str]:
-    "llama-cpp-python's OpenAI-compatible server for `gguf` on 127.0.0.1 (one request at a time; `threads` for generation and prompts)."
+# llama.cpp's own server (parallel slots, continuous batching): $NER_DISTILL_LLAMA_SERVER, else .venv-llm/bin/llama-server
+LLAMA_SERVER = Path(os.environ.get("NER_DISTILL_LLAMA_SERVER") or Path(".venv-llm")/"bin"/"llama-server")
+
+def server_command(m: Model, gguf, port: int, threads: int, n_ctx: int = 4096, python=LLM_PYTHON, parallel: int = 0,
+                   server=LLAMA_SERVER) -> list[str]:
+    """The OpenAI-compatible server for `gguf` on 127.0.0.1 (`threads` for generation and prompts): llama-cpp-python's,
+    one request at a time; with `parallel` slots, llama.cpp's own `llama-server` (continuous batching, each slot reusing
+    the prompt prefix it evaluated last, `n_ctx` tokens a slot)."""
+    if parallel:
+        cmd = [str(server), "-m", str(gguf), "--alias", m.name, "--host", "127.0.0.1", "--port", str(port),
+               "-c", str(n_ctx * parallel), "-np", str(parallel), "-t", str(threads), "-tb", str(threads), "--no-webui"]
+        return cmd + (["--chat-template", m.chat_format] if m.chat_format else [])
     cmd = [str(python), "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", m.name, "--host", "127.0.0.1",
            "--port", str(port), "--n_ctx", str(n_ctx), "--n_threads", str(threads), "--n_threads_batch", str(threads)]
     return cmd + (["--chat_format", m.chat_format] if m.chat_format else [])
 
 @contextlib.contextmanager
-def served(m: Model, gguf, port: int = 8766, threads: int = 2, log=None, timeout: float = 300):
-    "The server running while the block runs; yields its base URL (…/v1) once it answers /v1/models."
-    p = subprocess.Popen(server_command(m, gguf, port, threads), stdout=log or subprocess.DEVNULL, stderr=subprocess.STDOUT)
+def served(m: Model, gguf, port: int = 8766, threads: int = 2, log=None, timeout: float = 300, parallel: int = 0):
+    "The server running while the block runs (`parallel` slots: llama-server); yields its base URL (…/v1) once it answers /v1/models."
+    if parallel and not Path(LLAMA_SERVER).exists():
+        raise FileNotFoundError(f"{LLAMA_SERVER}: no llama-server to serve {parallel} parallel slots; build it once with "
+                                "`ner-distill llm build-server` (about 10 minutes), or set NER_DISTILL_LLAMA_SERVER")
+    p = subprocess.Popen(server_command(m, gguf, port, threads, parallel=parallel), stdout=log or subprocess.DEVNULL, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/v1"
     try:
         t0 = time.time()
@@ -168,6 +185,26 @@ def served(m: Model, gguf, port: int = 8766, threads: int = 2, log=None, timeout
         try: p.wait(timeout=20)
         except subprocess.TimeoutExpired: p.kill(); p.wait()
 
+
+# %% ../../nbs/03k_local_llm.ipynb #424964d9
+LLAMA_CPP_PYTHON = "0.3.36"     # the llama-cpp-python release whose vendored llama.cpp is built (the one measured)
+
+def build_llama_server(dest=LLAMA_SERVER, version: str = LLAMA_CPP_PYTHON, jobs: int | None = None, log=None) -> Path:
+    "llama.cpp's `llama-server`, compiled from the llama.cpp that llama-cpp-python `version`'s sdist vendors, into `dest`."
+    if shutil.which("cmake") is None or shutil.which("c++") is None:
+        raise RuntimeError("building llama-server needs cmake and a C++ compiler (Debian: apt-get install cmake g++)")
+    run = lambda *cmd: subprocess.run([str(c) for c in cmd], check=True, stdout=log, stderr=subprocess.STDOUT if log else None)
+    with tempfile.TemporaryDirectory(prefix="llama-server-") as tmp:
+        tmp = Path(tmp)
+        run(sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:", f"llama-cpp-python=={version}", "-d", tmp)
+        with tarfile.open(next(tmp.glob("llama_cpp_python-*.tar.gz"))) as t: t.extractall(tmp, filter="data")
+        src = next(tmp.glob("llama_cpp_python-*/vendor/llama.cpp"))
+        run("cmake", "-S", src, "-B", tmp/"build", "-DCMAKE_BUILD_TYPE=Release", "-DBUILD_SHARED_LIBS=OFF", "-DLLAMA_CURL=OFF",
+            "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_EXAMPLES=OFF", "-DLLAMA_BUILD_SERVER=ON")
+        run("cmake", "--build", tmp/"build", "--target", "llama-server", "-j", jobs or os.cpu_count() or 1)
+        dest = Path(dest); dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(tmp/"build"/"bin"/"llama-server", dest)
+    return dest
 
 # %% ../../nbs/03k_local_llm.ipynb #0501459c
 ANNOTATE_BASE = dict(temperature=0.0, max_tokens=200, max_in_flight=1, timeout=300, max_retries=2, progress=False)
