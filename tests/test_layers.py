@@ -15,7 +15,7 @@ import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "ner_distill"
 LAYERS = [["config", "formats"], ["tool_files"], ["data"], ["runs"], ["metrics", "sweep_index"], ["student"],
-          ["annotate.prompts", "annotate.client", "annotate.fake_llm", "annotate.local_llm"], ["annotate.teachers"], ["annotate.batch", "annotate.sources"],
+          ["annotate.prompts", "annotate.client", "annotate.fake_llm", "annotate.local_llm"], ["annotate.teachers"], ["annotate.batch", "annotate.sources"], ["annotate.demos"],
           ["annotate.openai_teacher", "annotate.combine"], ["annotate.run", "annotate.review", "mixing"], ["trust", "distill"], ["train"], ["onnx_variants", "wheelhouse"], ["export", "sweep"], ["sweep_tables"], ["sweep_report"],
           ["loadgen"], ["study", "speed", "word_agreement"], ["studies"], ["cli"]]
 LAYER = {m: i for i, ms in enumerate(LAYERS) for m in ms}
