@@ -14,7 +14,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: install test test-fast export-check nbtest nbtest-fast pytest pytest-fast demo lab clean-nbs lock-runtime word-rules docs docs-test
+.PHONY: install test test-fast export-check nbtest nbtest-fast pytest pytest-fast demo lab clean-nbs lock-runtime word-rules docs docs-test llm-env
 
 install: $(STAMP) $(LAB_OVERRIDES)
 
@@ -118,3 +118,12 @@ lock-runtime: $(STAMP)
 # against it. Rerun after a spaCy upgrade, then bench/word_split.py.
 word-rules: $(STAMP)
 	$(BIN)/python tools/gen_word_rules.py
+
+# The local LLM's server (`ner-distill llm serve`): llama-cpp-python[server] in its own environment, .venv-llm, compiled
+# from source (about 10 minutes on 2 cores). AMX stays off: -march=native turns it on wherever the CPU reports it, and
+# a virtual machine that reports AMX without granting it kills the server at its first matrix product (SIGILL).
+LLAMA_CPP_PYTHON := 0.3.36
+llm-env:
+	test -x .venv-llm/bin/python || $(PYTHON) -m venv .venv-llm
+	CMAKE_ARGS="-DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF" .venv-llm/bin/python -m pip install -q \
+		"llama-cpp-python[server]==$(LLAMA_CPP_PYTHON)"

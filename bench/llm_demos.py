@@ -16,12 +16,12 @@ from ner_distill.annotate.local_llm import ANNOTATE_BASE, MODELS, describe, exit
 
 FEW, GOLD = dict(prompt="few-shot", json_mode=False), dict(demo_pool=1000)   # seed 0's gold pool: 1,000 train sentences
 SETTINGS = {"random-5": dict(FEW, k_shot=5),                                # today's: 5 drawn once from all of train
-            "random-8": dict(FEW, GOLD, k_shot=8),
-            "similar-4": dict(FEW, GOLD, k_shot=4, demos="similar"),
-            "similar-8": dict(FEW, GOLD, k_shot=8, demos="similar"),
-            "entities-8": dict(FEW, GOLD, k_shot=8, demos="entities"),
-            "similar-8+conventions": dict(FEW, GOLD, k_shot=8, demos="similar", conventions=True),
-            "entities-8+conventions": dict(FEW, GOLD, k_shot=8, demos="entities", conventions=True)}
+            "random-8": dict(FEW, **GOLD, k_shot=8),
+            "similar-4": dict(FEW, **GOLD, k_shot=4, demos="similar"),
+            "similar-8": dict(FEW, **GOLD, k_shot=8, demos="similar"),
+            "entities-8": dict(FEW, **GOLD, k_shot=8, demos="entities"),
+            "similar-8+conventions": dict(FEW, **GOLD, k_shot=8, demos="similar", conventions=True),
+            "entities-8+conventions": dict(FEW, **GOLD, k_shot=8, demos="entities", conventions=True)}
 BASELINE = "random-5"
 
 p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -35,6 +35,7 @@ a = p.parse_args()
 exit_on_sigterm()
 OUT = ROOT / "runs" / a.out / a.model
 BASE = dict(ANNOTATE_BASE, max_in_flight=max(1, a.parallel))
+OUT.mkdir(parents=True, exist_ok=True)
 t0, info = time.time(), fetch(a.model)
 ev, sel = study.dev_files(ROOT / "runs" / "local-llm", [300], 100, 400)      # the local-llm section's sentences
 with open(OUT.parent / f"{a.model}-server.log", "a") as log, served(MODELS[a.model], info["file"], a.port, a.threads, log=log, parallel=a.parallel) as url:

@@ -527,3 +527,19 @@ def test_the_time_estimate_comes_before_the_rest_is_asked(tmp_path, monkeypatch,
     assert "the 12 to ask will take about" in out[line]
     est = t.report()["time_estimate"]
     assert est["probe_sentences"] == 4 and est["sentences_to_ask"] == 12 and 0.04 < est["seconds_per_sentence"] < 5
+
+
+def test_a_dead_endpoint_stops_the_run_after_the_probe(tmp_path, monkeypatch):
+    "A server that is gone (a port nobody listens on, as after a crash) fails every probe sentence: the run stops with a clear error."
+    import socket
+    import pytest
+    from ner_distill.annotate.openai_teacher import EndpointsDown
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]          # free once closed: nothing listens there
+    src = fixture_file(tmp_path, [f"Trip {i} to Bonn ." for i in range(12)])
+    t0 = time.time()
+    with pytest.raises(EndpointsDown, match="none of the 4 sentences asked first was answered"):
+        annotate(str(src), "openai", out=str(tmp_path / "run"), base_url=f"http://127.0.0.1:{port}/v1", model="fake",
+                 prompt="zero-shot", probe=4, max_retries=0, max_in_flight=1, progress=False)
+    assert time.time() - t0 < 60

@@ -24,8 +24,8 @@ from .. import data
 from ..infer import file_sha256
 
 # %% auto #0
-__all__ = ['MODELS', 'LLM_PYTHON', 'LLAMA_SERVER', 'LLAMA_CPP_PYTHON', 'ANNOTATE_BASE', 'PROMPT_FORMS', 'GEMMA_FORMS', 'Model',
-           'gguf_metadata', 'verify', 'assemble', 'fetch', 'exit_on_sigterm', 'server_command', 'served',
+__all__ = ['MODELS', 'LLM_PYTHON', 'LLAMA_SERVER', 'LLAMA_CPP_PYTHON', 'NO_AMX', 'ANNOTATE_BASE', 'PROMPT_FORMS', 'GEMMA_FORMS',
+           'Model', 'gguf_metadata', 'verify', 'assemble', 'fetch', 'exit_on_sigterm', 'server_command', 'served',
            'build_llama_server', 'describe']
 
 # %% ../../nbs/03k_local_llm.ipynb #b97fe986
@@ -166,6 +166,9 @@ def server_command(m: Model, gguf, port: int, threads: int, n_ctx: int = 4096, p
 @contextlib.contextmanager
 def served(m: Model, gguf, port: int = 8766, threads: int = 2, log=None, timeout: float = 300, parallel: int = 0):
     "The server running while the block runs (`parallel` slots: llama-server); yields its base URL (…/v1) once it answers /v1/models."
+    if not parallel and not Path(LLM_PYTHON).exists():
+        raise FileNotFoundError(f"{LLM_PYTHON}: no Python with llama-cpp-python[server] to serve {m.name}; make one with `make llm-env` "
+                                "(about 10 minutes), or set NER_DISTILL_LLM_PYTHON")
     if parallel and not Path(LLAMA_SERVER).exists():
         raise FileNotFoundError(f"{LLAMA_SERVER}: no llama-server to serve {parallel} parallel slots; build it once with "
                                 "`ner-distill llm build-server` (about 10 minutes), or set NER_DISTILL_LLAMA_SERVER")
@@ -188,6 +191,9 @@ def served(m: Model, gguf, port: int = 8766, threads: int = 2, log=None, timeout
 
 # %% ../../nbs/03k_local_llm.ipynb #424964d9
 LLAMA_CPP_PYTHON = "0.3.36"     # the llama-cpp-python release whose vendored llama.cpp is built (the one measured)
+# -march=native turns AMX on wherever the CPU reports it; a VM that reports AMX without granting it kills the server
+# at its first matrix product (SIGILL: `tilezero`). `make llm-env` builds llama-cpp-python with the same switches.
+NO_AMX = ("-DGGML_AMX_TILE=OFF", "-DGGML_AMX_INT8=OFF", "-DGGML_AMX_BF16=OFF")
 
 def build_llama_server(dest=LLAMA_SERVER, version: str = LLAMA_CPP_PYTHON, jobs: int | None = None, log=None) -> Path:
     "llama.cpp's `llama-server`, compiled from the llama.cpp that llama-cpp-python `version`'s sdist vendors, into `dest`."
@@ -200,7 +206,7 @@ def build_llama_server(dest=LLAMA_SERVER, version: str = LLAMA_CPP_PYTHON, jobs:
         with tarfile.open(next(tmp.glob("llama_cpp_python-*.tar.gz"))) as t: t.extractall(tmp, filter="data")
         src = next(tmp.glob("llama_cpp_python-*/vendor/llama.cpp"))
         run("cmake", "-S", src, "-B", tmp/"build", "-DCMAKE_BUILD_TYPE=Release", "-DBUILD_SHARED_LIBS=OFF", "-DLLAMA_CURL=OFF",
-            "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_EXAMPLES=OFF", "-DLLAMA_BUILD_SERVER=ON")
+            "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_EXAMPLES=OFF", "-DLLAMA_BUILD_SERVER=ON", *NO_AMX)
         run("cmake", "--build", tmp/"build", "--target", "llama-server", "-j", jobs or os.cpu_count() or 1)
         dest = Path(dest); dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(tmp/"build"/"bin"/"llama-server", dest)

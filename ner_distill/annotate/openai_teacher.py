@@ -24,7 +24,8 @@ from .teachers import Teacher, gold_or_none, teacher
 from ..config import Knobs, knob
 
 # %% auto #0
-__all__ = ['JSON_SCHEMA_FORMS', 'OpenAIConfig', 'duration', 'response_format', 'OpenAITeacher', 'Asker', 'probe_time', 'assemble']
+__all__ = ['JSON_SCHEMA_FORMS', 'OpenAIConfig', 'EndpointsDown', 'duration', 'response_format', 'OpenAITeacher', 'Asker',
+           'probe_time', 'assemble']
 
 # %% ../../nbs/03f_openai_teacher.ipynb #adfe5e0d
 @dataclass
@@ -70,6 +71,9 @@ class OpenAIConfig(Knobs):
     poll: float = knob(30.0, "openai: seconds between looks at a batch's status (with --batch)")
 
 JSON_SCHEMA_FORMS = (None, "json_schema", "json_object")
+
+class EndpointsDown(RuntimeError):
+    "Every sentence a run asked first failed at every endpoint: the run stops instead of resting on a dead server."
 
 def duration(seconds: float) -> str:
     "A duration as people say it: `40 s`, `12 min`, `4 h 20 min`."
@@ -323,6 +327,9 @@ def probe_time(t: OpenAITeacher, asker: "Asker", msgs_list, todo: list[int], res
     todo = len(todo)
     got = run_sync(asker.run([msgs_list[i] for i in first], False, on_result and (lambda j, r: on_result(first[j], r))))
     for i, r in zip(first, got): results[i] = r
+    if all(x.get("status") == "failed" for rs in got for x in rs):      # a dead endpoint: stop now, not after hours of rests
+        raise EndpointsDown(f"none of the {len(first)} sentences asked first was answered ({got[0][0].get('error', '?')[:200]}): "
+                            f"is the server at {t.base_url} up? The run stops here; answers given so far are cached")
     per = (time.perf_counter() - t0) / len(first)
     est = dict(probe_sentences=len(first), seconds_per_sentence=round(per, 3), sentences_to_ask=todo, est_seconds=round(per * todo, 1))
     if progress:
