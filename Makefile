@@ -120,10 +120,11 @@ word-rules: $(STAMP)
 	$(BIN)/python tools/gen_word_rules.py
 
 # The local LLM's server (`ner-distill llm serve`): llama-cpp-python[server] in its own environment, .venv-llm, compiled
-# from source (about 10 minutes on 2 cores). AMX stays off: -march=native turns it on wherever the CPU reports it, and
-# a virtual machine that reports AMX without granting it kills the server at its first matrix product (SIGILL).
+# from source (about 10 minutes on 2 cores), with the vector extensions this CPU reports named one by one and AMX off
+# (`local_llm.cmake_cpu_args`): -march=native turns AMX on wherever a CPU reports it, and a virtual machine that reports
+# AMX without granting it kills the server at its first matrix product (SIGILL).
 LLAMA_CPP_PYTHON := 0.3.36
-llm-env:
+llm-env: $(STAMP)
 	test -x .venv-llm/bin/python || $(PYTHON) -m venv .venv-llm
-	CMAKE_ARGS="-DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF" .venv-llm/bin/python -m pip install -q \
-		"llama-cpp-python[server]==$(LLAMA_CPP_PYTHON)"
+	CMAKE_ARGS="$$($(BIN)/python -c 'from ner_distill.annotate.local_llm import cmake_cpu_args; print(" ".join(cmake_cpu_args()))')" \
+		.venv-llm/bin/python -m pip install -q "llama-cpp-python[server]==$(LLAMA_CPP_PYTHON)"

@@ -24,9 +24,9 @@ from .. import data
 from ..infer import file_sha256
 
 # %% auto #0
-__all__ = ['MODELS', 'LLM_PYTHON', 'LLAMA_SERVER', 'LLAMA_CPP_PYTHON', 'NO_AMX', 'ANNOTATE_BASE', 'PROMPT_FORMS', 'GEMMA_FORMS',
-           'Model', 'gguf_metadata', 'verify', 'assemble', 'fetch', 'exit_on_sigterm', 'server_command', 'served',
-           'build_llama_server', 'describe']
+__all__ = ['MODELS', 'LLM_PYTHON', 'LLAMA_SERVER', 'LLAMA_CPP_PYTHON', 'ANNOTATE_BASE', 'PROMPT_FORMS', 'GEMMA_FORMS', 'Model',
+           'gguf_metadata', 'verify', 'assemble', 'fetch', 'exit_on_sigterm', 'server_command', 'served',
+           'cmake_cpu_args', 'build_llama_server', 'describe']
 
 # %% ../../nbs/03k_local_llm.ipynb #b97fe986
 @dataclass(frozen=True)
@@ -191,9 +191,19 @@ def served(m: Model, gguf, port: int = 8766, threads: int = 2, log=None, timeout
 
 # %% ../../nbs/03k_local_llm.ipynb #424964d9
 LLAMA_CPP_PYTHON = "0.3.36"     # the llama-cpp-python release whose vendored llama.cpp is built (the one measured)
-# -march=native turns AMX on wherever the CPU reports it; a VM that reports AMX without granting it kills the server
-# at its first matrix product (SIGILL: `tilezero`). `make llm-env` builds llama-cpp-python with the same switches.
-NO_AMX = ("-DGGML_AMX_TILE=OFF", "-DGGML_AMX_INT8=OFF", "-DGGML_AMX_BF16=OFF")
+_GGML_FLAGS = {"avx": "AVX", "avx2": "AVX2", "fma": "FMA", "f16c": "F16C", "bmi2": "BMI2", "avx_vnni": "AVX_VNNI", "avx512f": "AVX512",
+               "avx512vbmi": "AVX512_VBMI", "avx512_vnni": "AVX512_VNNI", "avx512_bf16": "AVX512_BF16"}
+
+def cmake_cpu_args(flags: str | None = None) -> list[str]:
+    """llama.cpp's CPU switches for this machine without AMX. `-march=native` turns AMX on wherever the CPU reports it,
+    and a VM that reports AMX without granting it kills the server at its first matrix product (SIGILL on `tilezero`):
+    on x86 the vector extensions the CPU reports are named one by one instead; elsewhere `-march=native` stays."""
+    if flags is None:
+        try: flags = next((l.split(":", 1)[1] for l in open("/proc/cpuinfo") if l.startswith("flags")), "")
+        except OSError: flags = ""
+    have = set(flags.split())
+    if "avx2" not in have: return []                   # not an x86 with AVX2 (aarch64, an old x86): llama.cpp's own choice
+    return ["-DGGML_NATIVE=OFF", *(f"-DGGML_{v}=ON" for k, v in _GGML_FLAGS.items() if k in have)]
 
 def build_llama_server(dest=LLAMA_SERVER, version: str = LLAMA_CPP_PYTHON, jobs: int | None = None, log=None) -> Path:
     "llama.cpp's `llama-server`, compiled from the llama.cpp that llama-cpp-python `version`'s sdist vendors, into `dest`."
@@ -206,7 +216,7 @@ def build_llama_server(dest=LLAMA_SERVER, version: str = LLAMA_CPP_PYTHON, jobs:
         with tarfile.open(next(tmp.glob("llama_cpp_python-*.tar.gz"))) as t: t.extractall(tmp, filter="data")
         src = next(tmp.glob("llama_cpp_python-*/vendor/llama.cpp"))
         run("cmake", "-S", src, "-B", tmp/"build", "-DCMAKE_BUILD_TYPE=Release", "-DBUILD_SHARED_LIBS=OFF", "-DLLAMA_CURL=OFF",
-            "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_EXAMPLES=OFF", "-DLLAMA_BUILD_SERVER=ON", *NO_AMX)
+            "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_EXAMPLES=OFF", "-DLLAMA_BUILD_SERVER=ON", *cmake_cpu_args())
         run("cmake", "--build", tmp/"build", "--target", "llama-server", "-j", jobs or os.cpu_count() or 1)
         dest = Path(dest); dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(tmp/"build"/"bin"/"llama-server", dest)
