@@ -18,6 +18,7 @@ FEW, GOLD = dict(prompt="few-shot", json_mode=False), dict(demo_pool=1000)   # s
 SETTINGS = {"random-5": dict(FEW, k_shot=5),                                # today's: 5 drawn once from all of train
             "random-8": dict(FEW, **GOLD, k_shot=8),
             "similar-4": dict(FEW, **GOLD, k_shot=4, demos="similar"),
+            "similar-4+conventions": dict(FEW, **GOLD, k_shot=4, demos="similar", conventions=True),
             "similar-8": dict(FEW, **GOLD, k_shot=8, demos="similar"),
             "entities-8": dict(FEW, **GOLD, k_shot=8, demos="entities"),
             "similar-8+conventions": dict(FEW, **GOLD, k_shot=8, demos="similar", conventions=True),
@@ -30,6 +31,7 @@ p.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SET
 p.add_argument("--threads", type=int, default=2)
 p.add_argument("--port", type=int, default=8768)
 p.add_argument("--parallel", type=int, default=0, help="llama.cpp's own server with this many slots, as many requests in flight")
+p.add_argument("--select-only", action="store_true", help="stop after the 100 choosing sentences (no 300-sentence figures)")
 p.add_argument("--out", default="llm-demos", help="folder under runs/ (a server setting of its own keeps its own runs)")
 a = p.parse_args()
 exit_on_sigterm()
@@ -39,12 +41,13 @@ OUT.mkdir(parents=True, exist_ok=True)
 t0, info = time.time(), fetch(a.model)
 ev, sel = study.dev_files(ROOT / "runs" / "local-llm", [300], 100, 400)      # the local-llm section's sentences
 with open(OUT.parent / f"{a.model}-server.log", "a") as log, served(MODELS[a.model], info["file"], a.port, a.threads, log=log, parallel=a.parallel) as url:
-    best, rows = study.measure_forms(url, a.model, {k: SETTINGS[k] for k in a.settings}, sel, ev[300], OUT, BASE, progress=True)
-    if best != BASELINE: rows += study.measure_forms(url, a.model, {BASELINE: SETTINGS[BASELINE]}, None, ev[300], OUT, BASE, progress=True)[1]
+    best, rows = study.measure_forms(url, a.model, {k: SETTINGS[k] for k in a.settings}, sel, None if a.select_only else ev[300],
+                                     OUT, BASE, progress=True)
+    if best != BASELINE and not a.select_only: rows += study.measure_forms(url, a.model, {BASELINE: SETTINGS[BASELINE]}, None, ev[300], OUT, BASE, progress=True)[1]
 evals = [r for r in rows if r["part"] == "eval"]
 server = (f"llama.cpp's own llama-server ({a.parallel} parallel slots, {a.parallel} requests in flight)" if a.parallel else
           "llama-cpp-python's server (one request at a time, one in flight)")
 print(write_section(a.out, render("llm-demos", suffix=f", llama-server with {a.parallel} slots" if a.parallel else "", head=f"`{command()}` on {machine()}", minutes=(time.time() - t0) / 60, model=describe(a.model, info),
                     threads=a.threads, best=best, server=server, settings="\n".join(f"- `{k}`: {v}" for k, v in SETTINGS.items() if k in a.settings),
-                    select=sweep_tables.to_markdown(study.form_table([r for r in rows if r["part"] == "select"], {a.model: best})),
-                    eval=sweep_tables.to_markdown(study.demo_table(evals, BASELINE)))))
+                    select=sweep_tables.to_markdown(study.demo_table([r for r in rows if r["part"] == "select"], BASELINE, wall=False)),
+                    eval=sweep_tables.to_markdown(study.demo_table(evals, BASELINE), "(not measured in this call: --select-only)"))))
