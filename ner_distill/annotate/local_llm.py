@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import data
-from ..infer import file_sha256
+from ..infer import cpu_flags, file_sha256
 
 # %% auto #0
 __all__ = ['MODELS', 'LLM_PYTHON', 'LLAMA_SERVER', 'LLAMA_CPP_PYTHON', 'ANNOTATE_BASE', 'PROMPT_FORMS', 'GEMMA_FORMS', 'Model',
@@ -198,10 +198,7 @@ def cmake_cpu_args(flags: str | None = None) -> list[str]:
     """llama.cpp's CPU switches for this machine without AMX. `-march=native` turns AMX on wherever the CPU reports it,
     and a VM that reports AMX without granting it kills the server at its first matrix product (SIGILL on `tilezero`):
     on x86 the vector extensions the CPU reports are named one by one instead; elsewhere `-march=native` stays."""
-    if flags is None:
-        try: flags = next((l.split(":", 1)[1] for l in open("/proc/cpuinfo") if l.startswith("flags")), "")
-        except OSError: flags = ""
-    have = set(flags.split())
+    have = set((cpu_flags(("flags",)) if flags is None else flags or "").split())
     if "avx2" not in have: return []                   # not an x86 with AVX2 (aarch64, an old x86): llama.cpp's own choice
     return ["-DGGML_NATIVE=OFF", *(f"-DGGML_{v}=ON" for k, v in _GGML_FLAGS.items() if k in have)]
 
