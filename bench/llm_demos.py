@@ -32,6 +32,7 @@ p.add_argument("--threads", type=int, default=2)
 p.add_argument("--port", type=int, default=8768)
 p.add_argument("--parallel", type=int, default=0, help="llama.cpp's own server with this many slots, as many requests in flight")
 p.add_argument("--select-only", action="store_true", help="stop after the 100 choosing sentences (no 300-sentence figures)")
+p.add_argument("--note", default="", help="how the machine was kept idle while the answers were asked, for the section")
 p.add_argument("--out", default="llm-demos", help="folder under runs/ (a server setting of its own keeps its own runs)")
 a = p.parse_args()
 exit_on_sigterm()
@@ -48,6 +49,6 @@ evals = [r for r in rows if r["part"] == "eval"]
 server = (f"llama.cpp's own llama-server ({a.parallel} parallel slots, {a.parallel} requests in flight)" if a.parallel else
           "llama-cpp-python's server (one request at a time, one in flight)")
 print(write_section(a.out, render("llm-demos", suffix=f", llama-server with {a.parallel} slots" if a.parallel else "", head=f"`{command()}` on {machine()}", minutes=(time.time() - t0) / 60, model=describe(a.model, info),
-                    threads=a.threads, best=best, server=server, settings="\n".join(f"- `{k}`: {v}" for k, v in SETTINGS.items() if k in a.settings),
+                    threads=a.threads, best=best, server=server, note=a.note, settings="\n".join(f"- `{k}`: {v}" for k, v in SETTINGS.items() if k in a.settings),
                     select=sweep_tables.to_markdown(study.demo_table([r for r in rows if r["part"] == "select"], BASELINE, wall=False)),
                     eval=sweep_tables.to_markdown(study.demo_table(evals, BASELINE), "(not measured in this call: --select-only)"))))
